@@ -1,0 +1,84 @@
+"""The ``localai-tui`` command: argument parsing and dispatch, nothing heavy at import time."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from tui import __version__
+
+#: Subcommand modules under ``tui.commands``, in the order ``--help`` lists them.
+COMMANDS = (
+    "inspect",
+    "fit",
+    "gpus",
+    "labels",
+    "search",
+    "files",
+    "download",
+    "chat",
+    "bench",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="localai-tui",
+        description="Will it fit? Will it run fast? Find, size and run GGUF models on your own hardware.",
+    )
+    parser.add_argument("--version", action="version", version=f"localai-tui {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"tui.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"tui.commands.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a subcommand; user-facing errors become one line on stderr, never a traceback."""
+    from tui.core.errors import LocalAIError
+
+    try:
+        return int(args.func(args) or 0)
+    except LocalAIError as exc:
+        print(f"localai-tui: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("localai-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: keep the traceback in the log, not on the screen
+        log_path = _log_unexpected(exc)
+        print(f"localai-tui: unexpected error: {type(exc).__name__}: {exc} (details in {log_path})", file=sys.stderr)
+        return 70
+
+
+def _log_unexpected(exc: BaseException) -> str:
+    import traceback
+
+    from tui.core.paths import default_log_file
+
+    path = default_log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write("".join(traceback.format_exception(exc)))
+    except OSError:
+        return "<log unavailable>"
+    return str(path)

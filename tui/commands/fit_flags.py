@@ -1,0 +1,127 @@
+"""llama.cpp's own flags, shared by ``fit``, ``chat`` and ``bench``.
+
+Users learn one vocabulary: the flags mean here what they mean to llama-server.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tui.core.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES, LlamaSettings, TensorOverride
+
+#: ``-ngl auto``: let the fit engine choose the most layers that fit.
+NGL_AUTO = "auto"
+
+
+def _ngl(text: str):
+    value = text.strip().lower()
+    if value == NGL_AUTO:
+        return NGL_AUTO
+    if value in ("all", "max"):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a layer count or 'auto'") from None
+    if number < 0 or number >= 999:
+        return None  # llama.cpp: -1 / 999 mean "all layers"
+    return number
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must not be negative")
+    return value
+
+
+def _tensor_split(text: str) -> tuple[float, ...]:
+    try:
+        parts = tuple(float(p) for p in text.replace("/", ",").split(",") if p.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of proportions like 3,1") from None
+    if not parts or any(p < 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of proportions like 3,1")
+    return parts
+
+
+def _override(text: str) -> list[TensorOverride]:
+    try:
+        return TensorOverride.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_fit_flags(parser: argparse.ArgumentParser) -> None:
+    """Add the llama.cpp settings flags (context, offload, cache, batches, MoE)."""
+    group = parser.add_argument_group("llama.cpp settings (same names as llama-server)")
+    group.add_argument("-c", "--ctx-size", dest="n_ctx", type=_positive_int, default=None,
+                       help="context size in tokens (default: %d, or the model's if smaller)" % LlamaSettings.n_ctx)
+    group.add_argument("-ngl", "--n-gpu-layers", "--gpu-layers", dest="n_gpu_layers", type=_ngl, default=None,
+                       help="layers on the GPU: a number, 'all' or 'auto' (most that fit; default: all)")
+    group.add_argument("-ctk", "--cache-type-k", dest="cache_type_k", choices=KV_CACHE_TYPES, default=None,
+                       help="K cache type (default: f16)")
+    group.add_argument("-ctv", "--cache-type-v", dest="cache_type_v", choices=KV_CACHE_TYPES, default=None,
+                       help="V cache type (default: f16; quantized V needs flash attention)")
+    group.add_argument("-fa", "--flash-attn", dest="flash_attn", choices=FLASH_ATTN_MODES, default=None,
+                       help="flash attention (default: auto)")
+    group.add_argument("-b", "--batch-size", dest="n_batch", type=_positive_int, default=None,
+                       help="logical batch size (default: 2048)")
+    group.add_argument("-ub", "--ubatch-size", dest="n_ubatch", type=_positive_int, default=None,
+                       help="physical batch size (default: 512)")
+    group.add_argument("--swa-full", dest="swa_full", action="store_true", default=None,
+                       help="full-size cache for sliding-window layers")
+    group.add_argument("-cmoe", "--cpu-moe", dest="cpu_moe", action="store_true", default=None,
+                       help="keep all MoE expert weights on the CPU")
+    group.add_argument("-ncmoe", "--n-cpu-moe", dest="n_cpu_moe", type=_positive_int, default=None,
+                       help="keep the expert weights of the first N layers on the CPU")
+    group.add_argument("-ot", "--override-tensor", dest="overrides", type=_override, action="append", default=None,
+                       help="PATTERN=BUFFER, e.g. 'blk\\.[0-9]+\\.ffn_.*_exps=CPU' (first match wins; repeatable)")
+    group.add_argument("-ts", "--tensor-split", dest="tensor_split", type=_tensor_split, default=None,
+                       help="share of layers per GPU, e.g. 3,1 (default: proportional to free memory)")
+    group.add_argument("-t", "--threads", dest="n_threads", type=_positive_int, default=None,
+                       help="CPU threads (default: physical cores)")
+    group.add_argument("--no-mmap", dest="use_mmap", action="store_false", default=None,
+                       help="read the model into memory instead of mapping it")
+
+
+def settings_from_args(args: argparse.Namespace, base: LlamaSettings | None = None) -> LlamaSettings:
+    """Settings from the flags the user typed; untyped flags keep ``base``'s values.
+
+    ``-ngl auto`` is left to the caller (``wants_auto_layers``): it needs the fit engine.
+    """
+    settings = base or LlamaSettings()
+    changes = {}
+    for name in ("n_ctx", "cache_type_k", "cache_type_v", "flash_attn", "n_batch", "n_ubatch",
+                 "swa_full", "cpu_moe", "n_cpu_moe", "tensor_split", "n_threads", "use_mmap"):
+        value = getattr(args, name, None)
+        if value is not None:
+            changes[name] = value
+    ngl = getattr(args, "n_gpu_layers", None)
+    if ngl is not None and ngl != NGL_AUTO:
+        changes["n_gpu_layers"] = ngl
+    overrides = getattr(args, "overrides", None)
+    if overrides:
+        changes["overrides"] = tuple(rule for group in overrides for rule in group)
+    settings = settings.with_changes(**changes)
+    settings.validate()
+    return settings
+
+
+def wants_auto_layers(args: argparse.Namespace) -> bool:
+    return getattr(args, "n_gpu_layers", None) == NGL_AUTO
+
+
+def add_profile_flags(parser: argparse.ArgumentParser) -> None:
+    """Which hardware to size for: detected, CPU-only, a catalog card, or what-if memory."""
+    group = parser.add_argument_group("hardware")
+    group.add_argument("--gpu", dest="gpu", action="append", default=None, metavar="GPU",
+                       help="'auto' (detected, default), 'cpu', a catalog name such as 'RTX 3060 12GB', "
+                            "or a number from 'localai-tui gpus'; repeat for several GPUs")
+    group.add_argument("--vram", dest="vram_gib", type=float, default=None, metavar="GiB",
+                       help="what-if VRAM per GPU in GiB (overrides the profile's)")
+    group.add_argument("--ram", dest="ram_gib", type=float, default=None, metavar="GiB",
+                       help="what-if system RAM in GiB (overrides the profile's)")

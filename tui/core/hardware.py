@@ -1,0 +1,65 @@
+"""The hardware a model must fit on: GPUs with their memory and bandwidth, and the host's RAM.
+
+Sizes are bytes; bandwidths are GB/s (10**9 bytes per second), as vendors quote them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+GiB = 1024**3
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """One GPU. ``free_bytes`` is known only for detected cards (NVML); None means "assume all free"."""
+
+    name: str
+    vram_bytes: int
+    bandwidth_gbps: float
+    free_bytes: int | None = None
+    used_bytes: int | None = None
+    backend: str = "CUDA"  # the llama.cpp backend that drives it: CUDA, ROCm, Metal, Vulkan
+    index: int = 0
+    driver: str | None = None
+
+    @property
+    def available_bytes(self) -> int:
+        return self.vram_bytes if self.free_bytes is None else self.free_bytes
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    """A box: zero or more GPUs plus system RAM.
+
+    ``unified_memory`` marks Apple silicon, where the GPU's share (``gpus[0].vram_bytes``,
+    the Metal working-set limit) is carved out of ``ram_bytes``.
+    ``efficiency`` is the fraction of peak bandwidth decode reaches in practice.
+    """
+
+    name: str
+    gpus: tuple[GpuSpec, ...] = ()
+    ram_bytes: int = 16 * GiB
+    ram_bandwidth_gbps: float = 50.0
+    ram_free_bytes: int | None = None
+    unified_memory: bool = False
+    source: str = "catalog"  # detected | catalog | custom
+    efficiency: float = 0.7
+    cpu_threads: int | None = None
+    notes: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_cpu_only(self) -> bool:
+        return not self.gpus
+
+    @property
+    def total_vram_bytes(self) -> int:
+        return sum(g.vram_bytes for g in self.gpus)
+
+    @property
+    def ram_available_bytes(self) -> int:
+        return self.ram_bytes if self.ram_free_bytes is None else self.ram_free_bytes
+
+    def with_changes(self, **changes) -> "HardwareProfile":
+        return replace(self, **changes)

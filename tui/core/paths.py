@@ -1,0 +1,32 @@
+"""Where the app keeps its files, from platformdirs (XDG on Linux, so tests can redirect them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+APP_NAME = "localai-tui"
+
+
+def _dirs():
+    from platformdirs import PlatformDirs
+
+    return PlatformDirs(APP_NAME, appauthor=False)
+
+
+def config_dir() -> Path:
+    """Profiles and settings (``~/.config/localai-tui``)."""
+    return Path(_dirs().user_config_dir)
+
+
+def cache_dir() -> Path:
+    """Remote GGUF headers and Hub listings (``~/.cache/localai-tui``)."""
+    return Path(_dirs().user_cache_dir)
+
+
+def log_dir() -> Path:
+    """llama.cpp's log and the app's own (``~/.local/state/localai-tui/log``)."""
+    return Path(_dirs().user_log_dir)
+
+
+def default_log_file() -> Path:
+    return log_dir() / "localai-tui.log"
