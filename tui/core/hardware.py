@@ -19,9 +19,11 @@ class GpuSpec:
     bandwidth_gbps: float
     free_bytes: int | None = None
     used_bytes: int | None = None
-    backend: str = "CUDA"  # the llama.cpp backend that drives it: CUDA, ROCm, Metal, Vulkan
+    backend: str = "CUDA"  # the llama.cpp backend that drives it: CUDA, ROCm, Metal, Vulkan, SYCL
     index: int = 0
     driver: str | None = None
+    efficiency: float | None = None  # decode's share of peak bandwidth on this card; None: the profile's
+    notes: str = ""  # where the numbers came from when it matters (e.g. "bandwidth from the catalog")
 
     @property
     def available_bytes(self) -> int:
@@ -34,7 +36,9 @@ class HardwareProfile:
 
     ``unified_memory`` marks Apple silicon, where the GPU's share (``gpus[0].vram_bytes``,
     the Metal working-set limit) is carved out of ``ram_bytes``.
-    ``efficiency`` is the fraction of peak bandwidth decode reaches in practice.
+    ``efficiency`` is the fraction of peak bandwidth decode reaches in practice: the first GPU's
+    (the main device) or, for a CPU-only profile, the RAM's. ``ram_efficiency`` is that fraction
+    for layers that run on the CPU from RAM; ``efficiency_for(gpu)`` gives a card's own.
     """
 
     name: str
@@ -48,6 +52,7 @@ class HardwareProfile:
     cpu_threads: int | None = None
     notes: str = ""
     extra: dict = field(default_factory=dict)
+    ram_efficiency: float = 0.6
 
     @property
     def is_cpu_only(self) -> bool:
@@ -60,6 +65,10 @@ class HardwareProfile:
     @property
     def ram_available_bytes(self) -> int:
         return self.ram_bytes if self.ram_free_bytes is None else self.ram_free_bytes
+
+    def efficiency_for(self, gpu: GpuSpec) -> float:
+        """The fraction of ``gpu``'s peak bandwidth decode reaches (its own, else the profile's)."""
+        return self.efficiency if gpu.efficiency is None else gpu.efficiency
 
     def with_changes(self, **changes) -> "HardwareProfile":
         return replace(self, **changes)
