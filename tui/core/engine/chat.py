@@ -1,0 +1,193 @@
+"""A conversation with a loaded model: roles, system prompt, the model's template, trimming, streaming.
+
+``ChatSession.reply`` is blocking (run it in a worker thread); ``ChatSession.stream``
+runs it on its own thread and hands the text over through a queue, with ``stop()`` to
+end the reply within one token. When the conversation outgrows the context, the
+oldest turns are left out of the prompt (the system prompt always stays); a single
+message that cannot fit is refused with ``ContextFullError``, and a reply that fills
+the context ends with finish reason ``context_full``.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from tui.core.engine.errors import ContextFullError
+from tui.core.engine.generate import Generation, generate
+from tui.core.engine.metrics import FINISH_CONTEXT_FULL, LiveRate, ReplyStats
+from tui.core.engine.runtime import Engine
+from tui.core.engine.sampling import SamplingSettings
+from tui.core.engine.template import ChatMessage, PromptFormat, prompt_format_for
+
+#: Tokens kept free for the reply when deciding whether old turns must be dropped.
+DEFAULT_REPLY_ROOM = 256
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One assistant turn and how it went."""
+
+    text: str
+    stats: ReplyStats
+    n_dropped_messages: int = 0  # older messages left out of the prompt to make room
+
+    @property
+    def finish_reason(self) -> str:
+        return self.stats.finish_reason
+
+    @property
+    def notice(self) -> str | None:
+        """A sentence for the user when the reply did not end on its own."""
+        if self.finish_reason == FINISH_CONTEXT_FULL:
+            return (f"the context window ({self.stats.n_ctx} tokens) is full; "
+                    "start a new chat or load the model with a larger context (-c)")
+        if self.n_dropped_messages:
+            return f"{self.n_dropped_messages} older messages no longer fit the context and were left out"
+        return None
+
+
+@dataclass
+class ChatSession:
+    """Messages exchanged with ``engine``; ``messages`` is the full history (system prompt excluded)."""
+
+    engine: Engine
+    system_prompt: str | None = None
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    prompt_format: PromptFormat | None = None
+    messages: list[ChatMessage] = field(default_factory=list)
+    live: LiveRate = field(default_factory=LiveRate)
+
+    def __post_init__(self) -> None:
+        if self.prompt_format is None:
+            self.prompt_format = prompt_format_for(self.engine.model)
+        self.sampling.validate()
+        self._first_kept = 0  # index into messages of the oldest message still sent to the model
+
+    # -- building the prompt -----------------------------------------------------------
+
+    def _conversation(self, pending: ChatMessage, first: int) -> list[ChatMessage]:
+        head = [ChatMessage("system", self.system_prompt)] if self.system_prompt else []
+        return head + self.messages[first:] + [pending]
+
+    def prompt_tokens(self, conversation: list[ChatMessage]) -> list[int]:
+        """Render and tokenize, adding BOS only when the vocabulary wants one and the template did not."""
+        fmt = self.prompt_format
+        text = fmt.render(conversation)
+        model = self.engine.model
+        bos_text = model.token_text(model.bos_token)
+        add_special = not (fmt.parse_special and bos_text and text.startswith(bos_text))
+        return model.tokenize(text, add_special=add_special, parse_special=fmt.parse_special)
+
+    def _fit_prompt(self, pending: ChatMessage) -> tuple[list[int], int]:
+        """Prompt tokens for the history plus ``pending``, dropping the oldest turns until they fit."""
+        n_ctx = self.engine.n_ctx
+        wanted = self.sampling.max_tokens if self.sampling.max_tokens > 0 else DEFAULT_REPLY_ROOM
+        room = min(wanted, n_ctx // 2)
+        first = self._first_kept
+        while True:
+            tokens = self.prompt_tokens(self._conversation(pending, first))
+            if len(tokens) + room <= n_ctx or first >= len(self.messages):
+                break
+            first = _next_turn_start(self.messages, first)
+        if len(tokens) >= n_ctx:
+            raise ContextFullError(
+                f"the message needs {len(tokens)} tokens with the system prompt; the context holds {n_ctx}",
+                hint="shorten it or load the model with a larger context (-c)",
+            )
+        dropped = first - self._first_kept
+        self._first_kept = first
+        return tokens, dropped
+
+    # -- replying ----------------------------------------------------------------------
+
+    def reply(
+        self,
+        user_text: str,
+        *,
+        stop: threading.Event | None = None,
+        on_text: Callable[[str], object] | None = None,
+    ) -> Reply:
+        """Answer ``user_text`` (blocking). The user message and the reply, even a stopped
+        one, join the history; a message refused for size does not."""
+        t_request = time.perf_counter()
+        pending = ChatMessage("user", user_text)
+        tokens, dropped = self._fit_prompt(pending)
+        generation: Generation = generate(self.engine, tokens, self.sampling, stop=stop, on_text=on_text,
+                                          live=self.live, t_request=t_request)
+        self.messages.append(pending)
+        self.messages.append(ChatMessage("assistant", generation.text))
+        return Reply(text=generation.text, stats=generation.stats, n_dropped_messages=dropped)
+
+    def stream(self, user_text: str) -> "ReplyStream":
+        """Start replying on a worker thread; iterate the returned stream for the text."""
+        return ReplyStream(self, user_text)
+
+    def clear(self) -> None:
+        """Forget the conversation (the KV cache is reused or cut on the next reply)."""
+        self.messages.clear()
+        self._first_kept = 0
+
+
+def _next_turn_start(messages: list[ChatMessage], first: int) -> int:
+    """The index after the oldest user turn and its answer, so turns stay paired."""
+    index = first + 1
+    while index < len(messages) and messages[index].role != "user":
+        index += 1
+    return index
+
+
+_DONE = object()
+
+
+class ReplyStream:
+    """A reply generated on its own thread; iterate for text pieces, ``stop()`` to end it.
+
+    The generating thread only appends to a queue (no UI calls per token); the consumer
+    drains it at its own pace. ``result`` holds the ``Reply`` once iteration ends, and
+    an error raised while generating is re-raised to the consumer.
+    """
+
+    def __init__(self, session: ChatSession, user_text: str) -> None:
+        self.session = session
+        self.stop_event = threading.Event()
+        self.result: Reply | None = None
+        self.error: BaseException | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, args=(user_text,), name="localai-reply", daemon=True)
+        self._thread.start()
+
+    def _run(self, user_text: str) -> None:
+        try:
+            self.result = self.session.reply(user_text, stop=self.stop_event, on_text=self._queue.put)
+        except BaseException as exc:  # handed to the consumer
+            self.error = exc
+        finally:
+            self._queue.put(_DONE)
+
+    @property
+    def live(self) -> LiveRate:
+        return self.session.live
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def __iter__(self) -> Iterator[str]:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                break
+            yield item
+        self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def wait(self) -> Reply:
+        """Drain the stream and return the finished reply."""
+        for _ in self:
+            pass
+        assert self.result is not None
+        return self.result

@@ -1,0 +1,42 @@
+"""MODEL, as typed on the command line, to the local GGUF file the engine loads.
+
+The one place that decides: today a local path (any shard of a split model: llama.cpp
+finds the others itself). Remote specs such as ``owner/repo:Q4_K_M`` are for the Hub
+layer to resolve (download into the cache, then return that path) here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui.core.engine.errors import ModelFileNotFoundError
+
+
+def resolve_model_file(spec: str) -> Path:
+    """The GGUF file ``spec`` names; ``ModelFileNotFoundError`` with one clear line otherwise."""
+    text = spec.strip()
+    if not text:
+        raise ModelFileNotFoundError("no model given", hint="pass a .gguf file")
+    path = Path(text).expanduser()
+    if path.is_file():
+        return first_shard(path)
+    if path.is_dir():
+        ggufs = sorted(p.name for p in path.glob("*.gguf"))
+        hint = f"it holds {', '.join(ggufs[:5])}{' ...' if len(ggufs) > 5 else ''}" if ggufs else "give a .gguf file"
+        raise ModelFileNotFoundError(f"{path} is a directory, not a GGUF file", hint=hint)
+    return _resolve_remote(text)
+
+
+def first_shard(path: Path) -> Path:
+    """llama.cpp opens a split model from its first shard (``-00001-of-N``) and finds the rest itself."""
+    from tui.core.gguf_split import shard_paths
+
+    first = shard_paths(path)[0]
+    if first != path and not first.is_file():
+        raise ModelFileNotFoundError(f"{path.name} is part of a split model whose first shard is missing: {first}")
+    return first
+
+
+def _resolve_remote(spec: str) -> Path:
+    # --- remote model specs (Hugging Face ``owner/repo:LABEL``) are resolved here ---
+    raise ModelFileNotFoundError(f"model file not found: {spec}", hint="give the path of a .gguf file")
