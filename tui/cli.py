@@ -19,6 +19,8 @@ COMMANDS = (
     "download",
     "chat",
     "bench",
+    "recommend",
+    "compare",
 )
 
 
@@ -28,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Will it fit? Will it run fast? Find, size and run GGUF models on your own hardware.",
     )
     parser.add_argument("--version", action="version", version=f"localai-tui {__version__}")
+    parser.add_argument("--model", metavar="MODEL", default=None,
+                        help="open the app at the Fit screen for MODEL (a .gguf path or OWNER/REPO:LABEL)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -44,9 +48,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
+        return open_app(model=args.model)
     return run_command(args)
+
+
+def open_app(model: str | None = None, open_chat: bool = False) -> int:
+    """Start the Textual app (imported only now, so the subcommands stay fast)."""
+    from tui.app import run_app
+
+    return run_app(model=model, open_chat=open_chat)
 
 
 def run_command(args: argparse.Namespace) -> int:
