@@ -1,0 +1,54 @@
+"""``localai-tui fit``: the table, the JSON, -ngl auto, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tui.cli import main
+
+
+def run(capsys, *argv):
+    code = main(["fit", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_table_verdict_speed_and_command(capsys, stories_model):
+    code, out, err = run(capsys, stories_model, "--gpu", "cpu")
+    assert code == 0, err
+    assert "context 2048 cells" in out  # min(4096, the model's 2048)
+    assert "CPU" in out and "verdict: fits" in out and "tokens/s" in out
+    assert f"llama-server -m {stories_model} -c 2048 -ngl all -np 1" in out
+
+
+def test_json_output(capsys, stories_model):
+    code, out, _ = run(capsys, stories_model, "--gpu", "cpu", "-c", "1000", "-ctk", "q4_0", "-fa", "off", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["n_ctx"] == 1024 and data["fits"] is True
+    assert data["devices"][0]["name"] == "CPU" and data["devices"][0]["kv_bytes"] > 0
+    assert data["llama_server_command"][:3] == ["llama-server", "-m", str(stories_model)]
+    assert "-ctk" in data["llama_cpp_args"]
+
+
+def test_ngl_auto_and_what_if_vram(capsys, stories_model):
+    code, out, err = run(capsys, stories_model, "--gpu", "RTX 3090", "--vram", "2", "-ngl", "auto", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["n_gpu_layers"] == 6  # 5 blocks + output: a tiny model fits in 2 GiB with the margin
+    assert data["devices"][0]["capacity_bytes"] == 2 * 1024**3
+    assert any("-ngl auto" in n for n in data["notes"])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["/no/such/model.gguf"], "no such file"),
+    (["{model}", "--gpu", "cpu", "-ctv", "q8_0", "-fa", "off"], "requires flash attention"),
+    (["{model}", "--gpu", "cpu", "-ot", "ffn=CUDA0"], "not a device"),
+])
+def test_errors_are_one_line(capsys, stories_model, argv, message):
+    argv = [a.replace("{model}", str(stories_model)) for a in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 1
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err

@@ -1,0 +1,133 @@
+"""``localai-tui fit MODEL [--gpu ...] [--vram GiB] [--ram GiB] [llama.cpp flags] [--json]``.
+
+Will MODEL fit this hardware with these llama.cpp settings, and how fast will it decode?
+Prints what llama.cpp would allocate on every device (weights, KV cache, compute buffers,
+overhead), the verdict with a 1 GiB safety margin, the estimated tokens/s, warnings, and the
+equivalent llama-server command. ``-ngl auto`` picks the most layers that fit.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from tui.commands.fit_flags import add_fit_flags, add_profile_flags, settings_from_args, wants_auto_layers
+
+if TYPE_CHECKING:
+    from tui.core.fit import FitEstimate
+    from tui.core.hardware import HardwareProfile
+
+GiB = 1024**3
+
+#: Context the command assumes when -c is not given (tokens), unless the model's is smaller.
+DEFAULT_CONTEXT = 4096
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "fit",
+        help="will a model fit your GPU/RAM, and how fast will it run (llama.cpp's own memory rules)",
+        description="Estimate, per device, the memory llama.cpp will allocate for MODEL (weights, KV cache, "
+                    "compute buffers, overhead), whether it fits, the decode speed, and the llama-server "
+                    "command that runs it that way. Only the model's header is read.",
+    )
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .gguf file (any shard), or OWNER/REPO:LABEL on the Hugging Face Hub")
+    add_profile_flags(parser)
+    add_fit_flags(parser)
+    parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from tui.commands.model_arg import load_model_anatomy
+    from tui.core.autofit import max_gpu_layers
+    from tui.core.errors import LocalAIError
+    from tui.core.fit import estimate_fit
+    from tui.core.llama_args import llama_server_args, shell_command
+    from tui.core.profiles import resolve_profile
+
+    anatomy = load_model_anatomy(args.model)
+    profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        raise LocalAIError(str(exc)) from None
+    if args.n_ctx is None:
+        trained = anatomy.n_ctx_train or DEFAULT_CONTEXT
+        settings = settings.with_changes(n_ctx=min(DEFAULT_CONTEXT, trained))
+    notes = []
+    if wants_auto_layers(args):
+        n = max_gpu_layers(anatomy, profile, settings)
+        settings = settings.with_changes(n_gpu_layers=n)
+        notes.append(f"-ngl auto: {n} of {anatomy.n_layer + 1} layers fit on the GPU with the margin")
+    estimate = estimate_fit(anatomy, profile, settings)
+    command = llama_server_args(args.model, estimate.settings)
+    if args.json:
+        out = estimate.to_dict()
+        out["model"] = args.model
+        out["profile"] = profile.name
+        out["llama_server_command"] = command
+        out["notes"] = notes
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_estimate(estimate, profile, title=args.model, notes=notes))
+        print()
+        print("llama-server command:")
+        print("  " + shell_command(command))
+    return 0
+
+
+MiB = 1024**2
+
+
+def _unit(estimate: FitEstimate) -> tuple[str, int]:
+    """GiB, or MiB for a small model (every device's total under 1 GiB), whose figures would read 0.00."""
+    largest = max((d.total_bytes for d in estimate.devices), default=0)
+    return ("MiB", MiB) if largest < GiB else ("GiB", GiB)
+
+
+def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str | None = None,
+                    notes: list[str] | None = None) -> str:
+    """The per-device table (GiB), the verdict and speed, and the warnings, as plain text."""
+    s = estimate.settings
+    lines = []
+    if title:
+        lines.append(title)
+    ngl = "all" if s.n_gpu_layers is None else str(s.n_gpu_layers)
+    lines.append(f"hardware: {profile.name}")
+    lines.append(
+        f"context {estimate.n_ctx} cells  |  GPU layers {estimate.n_gpu_layers}/{estimate.n_layers_total} (-ngl {ngl})"
+        f"  |  KV {s.cache_type_k}/{s.cache_type_v}  |  flash attention {'on' if estimate.flash_attn_enabled else 'off'}"
+        f" ({s.flash_attn})"
+    )
+    lines.append("")
+    unit, scale = _unit(estimate)
+
+    def size(n: int) -> str:
+        return f"{n / scale:.2f}"
+
+    header = ("device", "weights", "KV", "compute", "overhead", "total", "capacity", "headroom", "verdict")
+    rows = [header]
+    for d in estimate.devices:
+        rows.append((d.name, size(d.weights_bytes), size(d.kv_bytes), size(d.compute_bytes), size(d.overhead_bytes),
+                     size(d.total_bytes), size(d.capacity_bytes), size(d.headroom_bytes), d.verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for i, r in enumerate(rows):
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1])] + [r[-1]]
+        lines.append("  ".join(cells).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append(f"({unit}; headroom = capacity - total; 'fits' leaves at least "
+                 f"{estimate.margin_bytes / GiB:g} GiB free, 'tight' fits without that margin)")
+    lines.append("")
+    speed = f"{estimate.est_tokens_per_s:.1f} tokens/s" if estimate.est_tokens_per_s else "unknown (no bandwidth)"
+    lines.append(f"verdict: {estimate.verdict}   |   decode: ~{speed} at {estimate.speed_context_tokens} tokens "
+                 "of context")
+    for note in (notes or []):
+        lines.append(f"note: {note}")
+    for w in estimate.warnings:
+        lines.append(f"warning: {w}")
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""Per-backend constants of the fit engine, read from ``tui/data/fit_backends.toml``.
+
+Everything llama.cpp allocates through ggml is computed from its own rules elsewhere; this is
+what it cannot tell us: a driver's own footprint on each device, buffer alignment, which
+attention head sizes a GPU's flash-attention kernels handle, and a fixed per-layer cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class BackendTraits:
+    """One backend. ``flash_attn_heads`` empty and ``flash_attn_k_heads`` empty = every head size."""
+
+    name: str
+    overhead_bytes: int
+    alignment: int
+    layer_seconds: float  # fixed cost per layer and decoded token
+    flash_attn_heads: frozenset[tuple[int, int]] = frozenset()
+    flash_attn_k_heads: frozenset[int] = frozenset()
+    flash_attn_min_gqa: tuple[tuple[tuple[int, int], int], ...] = ()
+
+    def supports_flash_attn(self, head_k: int, head_v: int, gqa: int) -> bool:
+        """Whether FLASH_ATTN_EXT runs on this backend for these head sizes (else it falls back to the CPU)."""
+        if self.flash_attn_k_heads:
+            return head_k in self.flash_attn_k_heads and head_v <= head_k
+        if not self.flash_attn_heads:
+            return True
+        if (head_k, head_v) not in self.flash_attn_heads:
+            return False
+        for pair, multiple in self.flash_attn_min_gqa:
+            if pair == (head_k, head_v) and (gqa <= 0 or gqa % multiple):
+                return False
+        return True
+
+
+def _traits(name: str, table: dict) -> BackendTraits:
+    gqa = tuple(
+        ((int(k.split("x")[0]), int(k.split("x")[1])), int(v)) for k, v in table.get("flash_attn_min_gqa", {}).items()
+    )
+    return BackendTraits(
+        name=name,
+        overhead_bytes=int(table["overhead_mib"] * MiB),
+        alignment=int(table["alignment"]),
+        layer_seconds=float(table["layer_us"]) * 1e-6,
+        flash_attn_heads=frozenset((int(k), int(v)) for k, v in table.get("flash_attn_heads", ())),
+        flash_attn_k_heads=frozenset(int(k) for k in table.get("flash_attn_k_heads", ())),
+        flash_attn_min_gqa=gqa,
+    )
+
+
+@lru_cache(maxsize=1)
+def _table() -> tuple[BackendTraits, dict[str, BackendTraits], BackendTraits]:
+    text = resources.files("tui").joinpath("data/fit_backends.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    cpu = _traits("CPU", data["cpu"])
+    gpus = {name.upper(): _traits(name, table) for name, table in data["backend"].items()}
+    return cpu, gpus, _traits("GPU", data["default_backend"])
+
+
+def cpu_traits() -> BackendTraits:
+    return _table()[0]
+
+
+def gpu_traits(backend: str) -> BackendTraits:
+    """Traits for a GPU backend name (``CUDA``, ``ROCm``, ``HIP``, ``Metal``, ``Vulkan``, ...)."""
+    _, gpus, default = _table()
+    key = backend.upper()
+    if key == "HIP":
+        key = "ROCM"
+    return gpus.get(key, default)
