@@ -47,6 +47,13 @@ def test_text_output_streams_the_reply_then_one_line_of_figures(stories_model):
         assert part in lines[0]
 
 
+def test_ngl_auto_uses_the_fit_engine_on_the_detected_box(stories_model):
+    done = _cli("chat", str(stories_model), "--prompt", "Once upon a time", "-n", "4", "-t", "1",
+                "-ngl", "auto", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["n_gen_tokens"] == 4
+
+
 def test_system_prompt_and_sampling_flags_reach_the_engine(stories_model):
     done = _cli("chat", str(stories_model), "--prompt", "Once upon a time", "--system", "A story about a cat.",
                 "-n", "8", "--temp", "0.7", "--top-p", "0.9", "--top-k", "20", "--min-p", "0.1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fit_models import Q8_0, make_anatomy
-from tui.core.autofit import auto_fit, explain_auto_fit, max_context, max_gpu_layers, min_cpu_moe
+from tui.core.autofit import auto_fit, auto_gpu_layers, explain_auto_fit, max_context, max_gpu_layers, min_cpu_moe
 from tui.core.fit import FIT_MARGIN_BYTES, estimate_fit
 from tui.core.hardware import GiB, GpuSpec, HardwareProfile
 from tui.core.settings import LlamaSettings
@@ -95,6 +95,23 @@ def test_auto_fit_keeps_what_fits_and_prefers_expert_offload_for_moe():
     small = gpu(gpu_total(d, roomy, s.with_changes(n_gpu_layers=10)) + FIT_MARGIN_BYTES)
     chosen = auto_fit(d, small, s, fit_context=False)
     assert chosen.n_gpu_layers == 10
+
+
+def test_ngl_auto_keeps_the_context_and_prefers_expert_offload():
+    s = LlamaSettings(n_ctx=8192, n_gpu_layers=3)
+    roomy = gpu(64 * GiB)
+    assert auto_gpu_layers(dense(), roomy, s).settings.n_gpu_layers is None  # all fit: -ngl all
+    a = moe()
+    tight = gpu(gpu_total(a, roomy, s.with_changes(n_gpu_layers=None)) + FIT_MARGIN_BYTES - 40 * MiB)
+    moe_pick = auto_gpu_layers(a, tight, s).settings
+    assert moe_pick.n_ctx == 8192 and moe_pick.n_gpu_layers is None
+    assert moe_pick.n_cpu_moe == min_cpu_moe(a, tight, s)
+    d = dense()
+    small = gpu(gpu_total(d, roomy, s.with_changes(n_gpu_layers=10)) + FIT_MARGIN_BYTES)
+    dense_pick = auto_gpu_layers(d, small, s)
+    assert dense_pick.settings.n_ctx == 8192
+    assert dense_pick.settings.n_gpu_layers == max_gpu_layers(d, small, s) == 10
+    assert dense_pick.estimate.fits
 
 
 def test_auto_fit_shrinks_the_context_before_dropping_layers():

@@ -20,12 +20,12 @@ def load_engine_from_args(args: argparse.Namespace, *, show_progress: bool = Tru
 
     install_llama_log(args.log_file, debug=args.log_file is not None)
     path = resolve_model_file(args.model)
-    if wants_auto_layers(args):
-        raise LocalAIError("-ngl auto is not available for chat and bench yet", hint="give a number of layers or 'all'")
     try:
         settings = settings_from_args(args)
     except ValueError as exc:
         raise LocalAIError(str(exc)) from None
+    if wants_auto_layers(args):
+        settings = _auto_gpu_layers(path, settings, untyped_ctx=args.n_ctx is None)
     progress = _progress_printer(path.name) if show_progress and sys.stderr.isatty() else None
     try:
         return Engine.load(path, settings, on_progress=progress, fit_ctx_to_model=args.n_ctx is None)
@@ -33,6 +33,19 @@ def load_engine_from_args(args: argparse.Namespace, *, show_progress: bool = Tru
         if progress is not None:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+def _auto_gpu_layers(path, settings, *, untyped_ctx: bool):
+    """``-ngl auto`` for this box: the fit engine's choice on the detected hardware, at the
+    context the engine will use, so the run matches what ``localai-tui fit -ngl auto`` says."""
+    from tui.core.anatomy import load_anatomy
+    from tui.core.autofit import auto_gpu_layers
+    from tui.core.detect import detect_profile
+
+    anatomy = load_anatomy(path)
+    if untyped_ctx and anatomy.n_ctx_train:
+        settings = settings.with_changes(n_ctx=min(settings.n_ctx, anatomy.n_ctx_train))
+    return auto_gpu_layers(anatomy, detect_profile(), settings).settings
 
 
 def _progress_printer(name: str):

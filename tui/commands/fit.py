@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from tui.commands.model_arg import load_model_anatomy
-    from tui.core.autofit import max_gpu_layers
+    from tui.core.autofit import auto_gpu_layers
     from tui.core.errors import LocalAIError
     from tui.core.fit import estimate_fit
     from tui.core.llama_args import llama_server_args, shell_command
@@ -60,9 +60,11 @@ def run(args: argparse.Namespace) -> int:
         settings = settings.with_changes(n_ctx=min(DEFAULT_CONTEXT, trained))
     notes = []
     if wants_auto_layers(args):
-        n = max_gpu_layers(anatomy, profile, settings)
-        settings = settings.with_changes(n_gpu_layers=n)
-        notes.append(f"-ngl auto: {n} of {anatomy.n_layer + 1} layers fit on the GPU with the margin")
+        fitted = auto_gpu_layers(anatomy, profile, settings)
+        settings = fitted.settings
+        notes.extend(f"-ngl auto: {change}" for change in fitted.changes)
+        if not fitted.changes:
+            notes.append("-ngl auto: every layer fits on the GPU with the margin")
     estimate = estimate_fit(anatomy, profile, settings)
     command = llama_server_args(args.model, estimate.settings)
     if args.json:

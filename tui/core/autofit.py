@@ -162,3 +162,15 @@ def explain_auto_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: 
             changes.append(f"{n} of {anatomy.n_layer + 1} layers on the GPU (-ngl {n})")
         estimate = estimate_fit(anatomy, profile, settings, margin_bytes=margin_bytes)
     return AutoFit(settings, estimate, tuple(changes))
+
+
+def auto_gpu_layers(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, *,
+                    margin_bytes: int = FIT_MARGIN_BYTES) -> AutoFit:
+    """``-ngl auto``: keep the context the user chose and offload what fits.
+
+    Every layer if it all fits; for a MoE model, all layers with the experts of the first
+    ``--n-cpu-moe`` layers on the CPU (llama.cpp ``--fit``'s preference: attention stays on
+    the GPU); otherwise the most whole layers.
+    """
+    return explain_auto_fit(anatomy, profile, settings.with_changes(n_gpu_layers=None),
+                            fit_context=False, margin_bytes=margin_bytes)
