@@ -5,17 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tui.commands.fit_flags import add_fit_flags
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"'{text}' must not be negative")
-    return value
+from tui.commands.fit_flags import add_fit_flags, non_negative_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,11 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "generation (tg) tokens/s the way llama-bench does: mean ± standard deviation over repetitions.",
     )
     parser.add_argument("model", metavar="MODEL", help="a .gguf file (any shard of a split model)")
-    parser.add_argument("-p", "--n-prompt", dest="n_prompt", type=_count, default=DEFAULT_N_PROMPT,
+    parser.add_argument("-p", "--n-prompt", dest="n_prompt", type=non_negative_int, default=DEFAULT_N_PROMPT,
                         help=f"prompt tokens for the pp test; 0 skips it (default: {DEFAULT_N_PROMPT})")
-    parser.add_argument("-n", "--n-gen", dest="n_gen", type=_count, default=DEFAULT_N_GEN,
+    parser.add_argument("-n", "--n-gen", dest="n_gen", type=non_negative_int, default=DEFAULT_N_GEN,
                         help=f"tokens for the tg test; 0 skips it (default: {DEFAULT_N_GEN})")
-    parser.add_argument("-r", "--repetitions", dest="repetitions", type=_count, default=DEFAULT_REPETITIONS,
+    parser.add_argument("-r", "--repetitions", dest="repetitions", type=non_negative_int, default=DEFAULT_REPETITIONS,
                         help=f"repetitions of each test (default: {DEFAULT_REPETITIONS})")
     add_fit_flags(parser)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -29,49 +29,60 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tui.core.hub.errors import DownloadCancelled
+
+    try:
+        result = fetch_model(args.model, with_mmproj=args.mmproj, quiet=args.quiet)
+    except DownloadCancelled as error:
+        print(f"localai-tui: {error}", file=sys.stderr)
+        return error.exit_code
+    print(result.model.path)
+    if result.mmproj is not None:
+        print(result.mmproj.path)
+    return 0
+
+
+def fetch_model(spec: str, *, with_mmproj: bool = False, quiet: bool = False):
+    """Download (or find in the cache) the model ``spec`` names, with progress on stderr.
+
+    The download runs in a thread so that Ctrl+C (delivered to the main thread) becomes a clean
+    cancel that keeps the partial file for the next run; a second Ctrl+C interrupts for good.
+    Returns tui.core.hub.model_download.ModelDownload; raises its errors (DownloadCancelled too).
+    """
     import threading
 
-    from tui.core.hub.errors import DownloadCancelled
-    from tui.core.hub.model_ref import require_hub_ref
     from tui.core.hub.model_download import download_model
+    from tui.core.hub.model_ref import require_hub_ref
 
-    ref = require_hub_ref(args.model)
-    printer = None if args.quiet else ProgressPrinter(sys.stderr)
+    ref = require_hub_ref(spec)
+    printer = None if quiet else ProgressPrinter(sys.stderr)
     cancel, finished = threading.Event(), threading.Event()
     outcome: dict = {}
 
     def work() -> None:
         try:
-            outcome["result"] = download_model(ref, with_mmproj=args.mmproj, progress=printer, cancel=cancel)
+            outcome["result"] = download_model(ref, with_mmproj=with_mmproj, progress=printer, cancel=cancel)
         except BaseException as exc:  # handed to the main thread, which reports it
             outcome["error"] = exc
         finally:
             finished.set()
 
-    # The download runs in a thread so that Ctrl+C (delivered to the main thread) becomes a clean cancel.
     threading.Thread(target=work, name="download", daemon=True).start()
     try:
         while not finished.wait(0.2):
             pass
     except KeyboardInterrupt:
-        cancel.set()  # a second Ctrl+C while it stops interrupts for good
+        cancel.set()
         finished.wait()
     if printer is not None:
         printer.finish()
     if "error" in outcome:
-        error = outcome["error"]
-        if isinstance(error, DownloadCancelled):
-            print(f"localai-tui: {error}", file=sys.stderr)
-            return error.exit_code
-        raise error
+        raise outcome["error"]
     result = outcome["result"]
     if result.from_cache_only:
         print(f"localai-tui: warning: the Hub could not be reached; {result.spec} is already downloaded",
               file=sys.stderr)
-    print(result.model.path)
-    if result.mmproj is not None:
-        print(result.mmproj.path)
-    return 0
+    return result
 
 
 class ProgressPrinter:

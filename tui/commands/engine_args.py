@@ -19,7 +19,7 @@ def load_engine_from_args(args: argparse.Namespace, *, show_progress: bool = Tru
     from tui.core.engine.runtime import Engine
 
     install_llama_log(args.log_file, debug=args.log_file is not None)
-    path = resolve_model_file(args.model)
+    path = resolve_model_file(_downloaded(args.model))
     try:
         settings = settings_from_args(args)
     except ValueError as exc:
@@ -33,6 +33,19 @@ def load_engine_from_args(args: argparse.Namespace, *, show_progress: bool = Tru
         if progress is not None:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+def _downloaded(spec: str) -> str:
+    """A Hub spec (``OWNER/REPO:LABEL``) that is not a local file is fetched first, with progress."""
+    from pathlib import Path
+
+    from tui.core.hub.model_ref import parse_hub_ref
+
+    if Path(spec).expanduser().exists() or parse_hub_ref(spec) is None:
+        return spec
+    from tui.commands.download import fetch_model
+
+    return str(fetch_model(spec).model.path)
 
 
 def _auto_gpu_layers(path, settings, *, untyped_ctx: bool):

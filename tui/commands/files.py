@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from tui.commands.fit_flags import _positive_int, add_profile_flags
+    from tui.commands.fit_flags import non_negative_int, add_profile_flags
 
     parser = subparsers.add_parser(
         "files",
@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--headers", action="store_true",
                         help="read every label's GGUF header (a few MB each, cached) for exact fit badges")
     parser.add_argument("--no-fit", dest="fit", action="store_false", help="leave out the fit badges")
-    parser.add_argument("-c", "--ctx-size", dest="n_ctx", type=_positive_int, default=None,
+    parser.add_argument("-c", "--ctx-size", dest="n_ctx", type=non_negative_int, default=None,
                         help="context size in tokens for the fit badges (default: 4096, or the model's if smaller)")
     add_profile_flags(parser)
     parser.set_defaults(func=run)

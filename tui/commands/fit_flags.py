@@ -28,7 +28,8 @@ def _ngl(text: str):
     return number
 
 
-def _positive_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
+    """argparse type for counts (tokens, layers, repetitions): a whole number, 0 or more."""
     try:
         value = int(text)
     except ValueError:
@@ -58,7 +59,7 @@ def _override(text: str) -> list[TensorOverride]:
 def add_fit_flags(parser: argparse.ArgumentParser) -> None:
     """Add the llama.cpp settings flags (context, offload, cache, batches, MoE)."""
     group = parser.add_argument_group("llama.cpp settings (same names as llama-server)")
-    group.add_argument("-c", "--ctx-size", dest="n_ctx", type=_positive_int, default=None,
+    group.add_argument("-c", "--ctx-size", dest="n_ctx", type=non_negative_int, default=None,
                        help="context size in tokens (default: %d, or the model's if smaller)" % LlamaSettings.n_ctx)
     group.add_argument("-ngl", "--n-gpu-layers", "--gpu-layers", dest="n_gpu_layers", type=_ngl, default=None,
                        help="layers on the GPU: a number, 'all' or 'auto' (most that fit; default: all)")
@@ -68,21 +69,21 @@ def add_fit_flags(parser: argparse.ArgumentParser) -> None:
                        help="V cache type (default: f16; quantized V needs flash attention)")
     group.add_argument("-fa", "--flash-attn", dest="flash_attn", choices=FLASH_ATTN_MODES, default=None,
                        help="flash attention (default: auto)")
-    group.add_argument("-b", "--batch-size", dest="n_batch", type=_positive_int, default=None,
+    group.add_argument("-b", "--batch-size", dest="n_batch", type=non_negative_int, default=None,
                        help="logical batch size (default: 2048)")
-    group.add_argument("-ub", "--ubatch-size", dest="n_ubatch", type=_positive_int, default=None,
+    group.add_argument("-ub", "--ubatch-size", dest="n_ubatch", type=non_negative_int, default=None,
                        help="physical batch size (default: 512)")
     group.add_argument("--swa-full", dest="swa_full", action="store_true", default=None,
                        help="full-size cache for sliding-window layers")
     group.add_argument("-cmoe", "--cpu-moe", dest="cpu_moe", action="store_true", default=None,
                        help="keep all MoE expert weights on the CPU")
-    group.add_argument("-ncmoe", "--n-cpu-moe", dest="n_cpu_moe", type=_positive_int, default=None,
+    group.add_argument("-ncmoe", "--n-cpu-moe", dest="n_cpu_moe", type=non_negative_int, default=None,
                        help="keep the expert weights of the first N layers on the CPU")
     group.add_argument("-ot", "--override-tensor", dest="overrides", type=_override, action="append", default=None,
                        help="PATTERN=BUFFER, e.g. 'blk\\.[0-9]+\\.ffn_.*_exps=CPU' (first match wins; repeatable)")
     group.add_argument("-ts", "--tensor-split", dest="tensor_split", type=_tensor_split, default=None,
                        help="share of layers per GPU, e.g. 3,1 (default: proportional to free memory)")
-    group.add_argument("-t", "--threads", dest="n_threads", type=_positive_int, default=None,
+    group.add_argument("-t", "--threads", dest="n_threads", type=non_negative_int, default=None,
                        help="CPU threads (default: physical cores)")
     group.add_argument("--no-mmap", dest="use_mmap", action="store_false", default=None,
                        help="read the model into memory instead of mapping it")

@@ -38,5 +38,18 @@ def first_shard(path: Path) -> Path:
 
 
 def _resolve_remote(spec: str) -> Path:
-    # --- remote model specs (Hugging Face ``owner/repo:LABEL``) are resolved here ---
-    raise ModelFileNotFoundError(f"model file not found: {spec}", hint="give the path of a .gguf file")
+    """A Hub spec (``OWNER/REPO:LABEL``) already in the Hugging Face cache: its first shard.
+
+    Nothing is downloaded here (that needs progress and cancel: tui.core.hub.model_download);
+    a spec not yet downloaded says how to get it.
+    """
+    from tui.core.hub.library import find_cached_model
+    from tui.core.hub.model_ref import parse_hub_ref
+
+    ref = parse_hub_ref(spec)
+    if ref is None:
+        raise ModelFileNotFoundError(f"model file not found: {spec}", hint="give the path of a .gguf file")
+    cached = find_cached_model(ref.repo_id, ref.label, ref.path)
+    if cached is None or not cached.complete:
+        raise ModelFileNotFoundError(f"{spec} is not downloaded yet", hint=f"run: localai-tui download {spec}")
+    return first_shard(Path(cached.path))
