@@ -44,6 +44,21 @@ def test_moe_reads_only_active_experts_so_it_is_faster_than_its_size():
     assert s_moe.tokens_per_s > s_dense.tokens_per_s
 
 
+def test_expert_bytes_stream_at_the_backends_moe_efficiency():
+    moe = make_anatomy(n_layer=4, n_expert=16, n_expert_used=2, n_ff_exp=1024, n_ff=0, wtype=Q8_0)
+    settings = LlamaSettings(n_ctx=1024)
+    placement = place_weights(moe, CPU, settings)
+    s = decode_speed(CPU, placement, cache_layout(moe, settings, True), n_past=0)
+    experts = tensor_bytes(list(moe.tensors), lambda n: "_exps" in n) * 2 / 16
+    assert placement.expert_read_per_token[0] == pytest.approx(experts)
+    traits = cpu_traits()
+    assert 0 < traits.moe_expert_efficiency < 1
+    bandwidth = 100e9 * 0.5
+    dense_part = s.bytes_per_token[0] - experts
+    assert s.seconds_per_token == pytest.approx(dense_part / bandwidth + experts / (bandwidth * traits.moe_expert_efficiency)
+                                                + (4 + 1) * traits.layer_seconds)
+
+
 def test_tied_output_reads_the_whole_embedding_matrix():
     untied = make_anatomy(n_layer=2, n_vocab=50_000)
     tied = make_anatomy(n_layer=2, n_vocab=50_000, tied=True)

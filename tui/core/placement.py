@@ -305,6 +305,7 @@ class Placement:
     read_per_token: tuple[float, ...]  # weight bytes each device reads per decoded token
     tied_copy_bytes: int  # the duplicated token_embd on the output device (tied embeddings)
     largest_host_matmul: int  # largest CPU-resident matrix a GPU multiplies during prompt processing
+    expert_read_per_token: tuple[float, ...] = ()  # the MoE expert share of read_per_token, per device
 
     @property
     def cpu(self) -> int:
@@ -326,6 +327,7 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
 
     weights = [0] * len(devices)
     reads = [0.0] * len(devices)
+    expert_reads = [0.0] * len(devices)
     host_matmul = 0
 
     explicit = _explicit_matches(anatomy, tuple(settings.overrides)) if settings.overrides else {}
@@ -340,6 +342,8 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
         dev = buffer_device(buffer, devices)
         weights[dev] += index.nbytes[i]
         reads[dev] += index.read[i]
+        if index.is_expert[i]:
+            expert_reads[dev] += index.read[i]
         if dev == cpu and index.is_matmul[i] and role != ROLE_INPUT:
             host_matmul = max(host_matmul, index.nbytes[i])
         if role == ROLE_LAYER:
@@ -364,6 +368,7 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
         expert_dev = cpu if il < moe_cpu_layers else dev
         weights[expert_dev] += expert
         reads[expert_dev] += expert_read
+        expert_reads[expert_dev] += expert_read
         if dev == cpu and dense:
             host_matmul = max(host_matmul, index.layer_dense_max[il])
         if expert_dev == cpu and expert:
@@ -398,7 +403,7 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
 
     n_offloaded = resolved_gpu_layers(settings.n_gpu_layers, index.n_layer, n_gpus)
     return Placement(devices, tuple(layer_device), output_device, n_offloaded, tuple(weights), tuple(reads),
-                     tied_copy, host_matmul)
+                     tied_copy, host_matmul, tuple(expert_reads))
 
 
 def _gpu_shares(profile: HardwareProfile, settings: LlamaSettings, n_gpus: int) -> list[float]:

@@ -7,6 +7,10 @@ Devices run one after another for a single sequence (layer split, ``-sm layer``)
     seconds per token = sum over devices of  bytes read there / (peak bandwidth x efficiency)
                         + a fixed per-layer cost (kernel launches, thread synchronisation)
 
+where a MoE model's expert bytes count at the backend's ``moe_expert_efficiency`` (a token
+reads a few small, scattered expert slices through ``mul_mat_id``, which streams memory
+well below the rate of one large dense matrix).
+
 and tokens/s is its inverse. Bytes read per token (``placement.ModelIndex.read``): dense
 weights in full; MoE expert tensors only for the ``n_expert_used / n_expert`` experts a token
 picks; ``token_embd`` only one row (a lookup), though with tied embeddings the output layer
@@ -74,7 +78,10 @@ def decode_speed(profile: HardwareProfile, placement: Placement, layout: CacheLa
             unknown = True
             seconds.append(0.0)
             continue
-        seconds.append(read[dev] / bandwidth + layers_on[dev] * traits.layer_seconds)
+        experts = placement.expert_read_per_token[dev] if placement.expert_read_per_token else 0.0
+        dense = read[dev] - experts
+        seconds.append(dense / bandwidth + experts / (bandwidth * traits.moe_expert_efficiency)
+                       + layers_on[dev] * traits.layer_seconds)
     total = sum(seconds)
     tps = 0.0 if unknown or total <= 0 else 1.0 / total
     return SpeedEstimate(tps, total, n_past, tuple(read), tuple(seconds))
