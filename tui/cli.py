@@ -52,11 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(args)
 
 
-def open_app(model: str | None = None, open_chat: bool = False) -> int:
-    """Start the Textual app (imported only now, so the subcommands stay fast)."""
+def open_app(model: str | None = None, open_chat: bool = False, settings=None) -> int:
+    """Start the Textual app (imported only now, so the subcommands stay fast).
+
+    ``settings`` (a LlamaSettings) carries llama.cpp flags typed with ``chat MODEL``.
+    """
     from tui.app import run_app
 
-    return run_app(model=model, open_chat=open_chat)
+    return run_app(model=model, open_chat=open_chat, settings=settings)
 
 
 def run_command(args: argparse.Namespace) -> int:

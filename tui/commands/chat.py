@@ -1,6 +1,6 @@
 """``localai-tui chat MODEL --prompt TEXT``: one reply, streamed to stdout, then its measurements.
 
-Without ``--prompt`` the command is meant to open the TUI's chat screen (``open_chat_screen``).
+Without ``--prompt`` the command opens the TUI at its chat screen (``open_chat_screen``).
 llama.cpp's log goes to a file (``--log-file`` or the log dir), never to the terminal.
 """
 
@@ -60,10 +60,26 @@ def sampling_from_args(args: argparse.Namespace):
 
 
 def open_chat_screen(args: argparse.Namespace) -> int:
-    """``chat MODEL`` without ``--prompt``: the TUI's chat screen will open here."""
-    print("localai-tui: the chat screen needs `--prompt TEXT` until the TUI lands; "
-          f"try: localai-tui chat {args.model} --prompt \"Hello\"", file=sys.stderr)
-    return EXIT_USAGE
+    """``chat MODEL`` without ``--prompt``: the TUI opens at its chat screen with MODEL loading.
+
+    The screen needs a terminal; piped or redirected, the command says so on one line (a
+    one-shot reply with ``--prompt`` works anywhere). The screen loads the model with the
+    llama.cpp flags typed here (``-c``, ``-ngl``, ``-ctk`` ...), or else the app's defaults; the
+    Fit screen (F4) changes them.
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        print("localai-tui: the chat screen needs a terminal; without one, chat needs `--prompt TEXT`: "
+              f"localai-tui chat {args.model} --prompt \"Hello\"", file=sys.stderr)
+        return EXIT_USAGE
+    from tui.cli import open_app
+    from tui.commands.fit_flags import settings_from_args
+    from tui.core.errors import LocalAIError
+
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        raise LocalAIError(str(exc)) from None
+    return open_app(args.model, open_chat=True, settings=settings)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,107 @@
+"""Flow tests for the chat screen with the real stories260K model: load, stream, stop, and a failed load."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Markdown
+
+from tests.tui_fixtures import FIXED_BOX, FixedServices, screen_text, wait_for
+from tui.app import LocalAIApp
+from tui.messages import ReplyFinished
+from tui.widgets.chat_turn import ChatTurn
+from tui.widgets.rate_meter import RateMeter
+
+
+async def _submit(box: Input) -> None:
+    """Enter, without ``pilot.press``'s wait for an idle screen: that wait can outlast a whole fast reply."""
+    await box.action_submit()
+
+
+async def test_load_stream_a_reply_and_stop_it_with_escape(stories_model):
+    app = LocalAIApp(model=str(stories_model), open_chat=True, services=FixedServices(), profile=FIXED_BOX)
+    app._tui_messages = []
+    async with app.run_test(size=(80, 24), message_hook=app._tui_messages.append) as pilot:
+        chat = app.screen
+        assert app.current_mode == "chat"
+        await wait_for(pilot, lambda: chat.session is not None, timeout=30, what="the model to load")
+        assert "stories260K.gguf" in screen_text(app)
+        box = chat.query_one("#chat-input", Input)
+        assert app.focused is box and not box.disabled
+        assert chat.check_action("stop", ()) is False  # Stop is hidden until a reply streams
+        await pilot.press(*"Once upon a time")
+        await _submit(box)
+        await wait_for(pilot, lambda: len("".join(chat._reply_text)) > 40, timeout=30, what="streamed text")
+        assert chat.check_action("stop", ()) is True
+        await wait_for(pilot, lambda: chat.query_one(RateMeter).samples, timeout=10, what="the tokens/s meter")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not chat._generating, timeout=10, what="the stop")
+        reply = chat.session.messages[-1]
+        assert reply.role == "assistant" and reply.content == chat.last_reply and len(reply.content) > 40
+        stats = str(chat.query_one("#chat-stats").render())
+        assert "gen" in stats and "t/s" in stats and "cancelled" in stats
+        finished = [m for m in pilot.app._tui_messages if isinstance(m, ReplyFinished)]
+        assert finished and finished[-1].stats.finish_reason == "cancelled" and finished[-1].text == reply.content
+        shown = chat.query("Markdown.reply").last()
+        # No chat template: one turn, the prompt in bold and the continuation flowing after it.
+        assert isinstance(shown, Markdown) and shown.source == "**Once upon a time**" + reply.content
+        (turn,) = chat.query(ChatTurn)
+        assert turn.role == "completion" and "continues your text" in turn.title
+        # Copy the last reply (OSC 52) and start over.
+        await pilot.press("ctrl+y")
+        assert app.clipboard == reply.content
+        await pilot.press("ctrl+n")
+        assert chat.session.messages == [] and not chat.query("Markdown.reply")
+        assert not chat._flush_timer._active.is_set()  # nothing streams: the flush timer sleeps
+
+
+async def test_a_file_that_fails_to_load_says_why_and_the_app_stays_usable(tmp_path):
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 64)
+    app = LocalAIApp(model=str(broken), open_chat=True, services=FixedServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        chat = app.screen
+        await wait_for(pilot, lambda: "Could not" in str(chat.query_one("#chat-status").render()),
+                       timeout=30, what="the load error")
+        assert chat.session is None and chat.query_one("#chat-input", Input).disabled
+        await pilot.press("f1")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        assert app.screen is chat
+
+
+async def test_a_chat_template_model_shows_distinct_turns_and_reloads_with_new_fit_settings(stories_model, tmp_path):
+    from tests.engine_models import with_chat_template
+    from tui.core.engine.sampling import SamplingSettings
+    chatty = with_chat_template(stories_model, tmp_path / "stories-chat.gguf")
+    app = LocalAIApp(model=str(chatty), open_chat=True, services=FixedServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        chat = app.screen
+        await wait_for(pilot, lambda: chat.session is not None, timeout=30, what="the model to load")
+        chat.sampling = chat.session.sampling = SamplingSettings(seed=3, max_tokens=24)
+        await pilot.press(*"Tell me a story", "enter")
+        await wait_for(pilot, lambda: chat.last_reply, timeout=30, what="the reply")
+        turns = list(chat.query(ChatTurn))
+        assert [t.role for t in turns] == ["user", "assistant"]
+        assert turns[0].title == "You" and turns[1].title == "stories-chat.gguf"
+        assert chat.query_one("Markdown.reply").source == chat.last_reply  # no prompt in front of a chat reply
+        text = screen_text(app)
+        assert "▌ You" in text and "▌ stories-chat.gguf" in text and "Tell me a story" in text
+        # ctrl+c stops too (inside tmux a lone escape waits for escape-time).
+        chat.sampling = chat.session.sampling = SamplingSettings(seed=4, max_tokens=-1)
+        await pilot.press(*"More")
+        await _submit(chat.query_one("#chat-input", Input))
+        await wait_for(pilot, lambda: len("".join(chat._reply_text)) > 20, timeout=30, what="streamed text")
+        await pilot.press("ctrl+c")
+        await wait_for(pilot, lambda: not chat._generating, timeout=10, what="the stop")
+        assert chat.last_stats.finish_reason == "cancelled"
+        n_ctx = chat.engine.info().n_ctx
+        # Fit: a smaller context; back in Chat the model loads again with it.
+        await pilot.press("f4")
+        fit = app.screen
+        await wait_for(pilot, lambda: fit.estimate is not None, what="the estimate")
+        fit.query_one("#slider-ctx").focus()
+        await pilot.press("home")
+        assert app.settings.n_ctx == 512 != n_ctx
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: chat.engine is not None and chat.loaded_settings == app.settings,
+                       timeout=30, what="the reload")
+        assert chat.engine.info().n_ctx == 512

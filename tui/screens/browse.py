@@ -1,0 +1,242 @@
+"""Step 2, Browse: search Hugging Face for GGUF repos (debounced, newest query wins), or list local models.
+
+Searches run in an exclusive worker, so a query typed while another is in flight cancels it;
+Hub failures become a message and the last cached answer is shown when there is one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Label, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from tui.screens.base import AppScreen
+from tui.widgets.units import format_count, format_size
+
+#: Pause after the last keystroke before the Hub is asked (seconds).
+SEARCH_DEBOUNCE_S = 0.35
+
+#: Sort orders, in the order the ``s`` key cycles them (names from ``tui.core.hub.search.SORT_KEYS``).
+SORTS = ("downloads", "likes", "trending", "updated")
+
+
+def short_date(iso: str | None) -> str:
+    """``2025-03-14`` from an ISO timestamp; ``-`` when unknown."""
+    if not iso:
+        return "-"
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return iso[:10]
+
+
+class BrowseScreen(AppScreen):
+    """A search box, a sort order and the results; Enter opens a repo's files by quant label."""
+
+    WHERE = "Browse"
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search", id="browse-search"),
+        Binding("s", "cycle_sort", "Sort", id="browse-sort"),
+        Binding("t", "toggle_tab", "Hub/Local", id="browse-tab"),
+        Binding("ctrl+t", "toggle_tab_anywhere", "Hub/Local", id="browse-tab-anywhere", show=False,
+                tooltip="Switch tabs even while typing in the search box"),
+        Binding("r", "refresh", "Refresh", id="browse-refresh"),
+        Binding("o", "open_model", "Open file", id="browse-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL in Fit"),
+        Binding("escape", "leave_search", "Results", id="browse-results", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort = SORTS[0]
+        self.results: list = []
+        self.local_models: list = []
+        self._debounce: Timer | None = None
+        self._last_query: str | None = None
+        self._search_failed = False  # the last search raised: Enter asks again even for the same words
+
+    def compose_body(self) -> ComposeResult:
+        with TabbedContent(id="browse-tabs", initial="hub-tab"):
+            with TabPane("Hugging Face", id="hub-tab"):
+                with Horizontal(id="search-row"):
+                    yield Input(placeholder="search GGUF repos: qwen3, gemma, llama…", id="search-input")
+                    yield Label("", id="sort-label")
+                yield Label("", id="search-status")
+                yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+            with TabPane("Local", id="local-tab"):
+                yield Label("", id="local-status")
+                yield DataTable(id="local", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        results = self.query_one("#results", DataTable)
+        # The repo column takes what the numbers leave: 5 columns of 36 cells, 2 cells of padding each, margins.
+        repo_width = max(24, self.app.size.width - 51)
+        results.add_column("Repo", key="repo", width=repo_width)
+        results.add_column("Downl.", key="downloads", width=6)
+        results.add_column("Likes", key="likes", width=5)
+        results.add_column("Updated", key="updated", width=10)
+        results.add_column("Arch", key="arch", width=9)
+        results.add_column("Params", key="params", width=6)
+        local = self.query_one("#local", DataTable)
+        local.add_column("File", key="file", width=40)
+        local.add_column("Size", key="size", width=10)
+        local.add_column("Label", key="label", width=8)
+        local.add_column("Where", key="where")
+        self._show_sort()
+        self.search("")
+        self.list_local()
+        self.query_one("#search-input", Input).focus()
+
+    # -- searching -------------------------------------------------------------------------
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()
+
+    @on(Input.Changed, "#search-input")
+    def _query_changed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(SEARCH_DEBOUNCE_S, lambda: self.search(event.value))
+
+    @on(Input.Submitted, "#search-input")
+    def _query_submitted(self, event: Input.Submitted) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        if event.value.strip() != self._last_query or self._search_failed:
+            self.search(event.value)
+        self.query_one("#results", DataTable).focus()
+
+    def search(self, text: str) -> None:
+        self._last_query = text.strip()
+        self.query_one("#search-status", Label).update(Text(f"Searching {text.strip() or 'the most popular'}…", "dim"))
+        self._search(self._last_query, self.sort)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hub-search")
+    def _search(self, text: str, sort: str):
+        return self.app.services.search_hub(text, sort)
+
+    def _show_results(self, page) -> None:
+        self.results = list(page.results)
+        table = self.query_one("#results", DataTable)
+        table.clear()
+        for result in self.results:
+            repo = Text(result.repo_id)
+            if result.gated:
+                repo.append(" (gated)", "yellow")
+            table.add_row(repo, format_count(result.downloads), format_count(result.likes),
+                          short_date(result.last_modified), result.architecture or "-",
+                          format_count(result.n_params) if result.n_params else "-", key=result.repo_id)
+        status = Text(f"{len(self.results)} repos · sorted by {self.sort}")
+        if page.stale_because is not None:
+            status = Text.assemble((f"Hub unavailable ({page.stale_because}); showing the cached answer", "yellow"))
+        elif not self.results:
+            status = Text("No GGUF repos match. Try another word.", "yellow")
+        self.query_one("#search-status", Label).update(status)
+
+    def _show_sort(self) -> None:
+        self.query_one("#sort-label", Label).update(Text.assemble((" sort ", "dim"), (self.sort, "bold"), (" (s)", "dim")))
+
+    # -- local models ----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="local-list")
+    def list_local(self):
+        return self.app.services.local_models()
+
+    def _show_local(self, models: list) -> None:
+        self.local_models = models
+        table = self.query_one("#local", DataTable)
+        table.clear()
+        for index, model in enumerate(models):
+            table.add_row(model.display_name, format_size(model.size_bytes), model.label or "-",
+                          "HF cache" if model.source == "hf-cache" else str(model.path.parent), key=str(index))
+        self.query_one("#local-status", Label).update(
+            Text(f"{len(models)} models on disk · o opens any .gguf file" if models
+                 else "No models downloaded yet · o opens any .gguf file by its path", "dim")
+        )
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#results")
+    def _open_repo(self, event: DataTable.RowSelected) -> None:
+        from tui.screens.repo import RepoScreen
+
+        self.app.push_screen(RepoScreen(str(event.row_key.value)))
+
+    @on(DataTable.RowSelected, "#local")
+    def _open_local(self, event: DataTable.RowSelected) -> None:
+        model = self.local_models[int(event.row_key.value)]
+        self.notify(f"Reading {model.display_name}…", timeout=2)
+        self._read_local(str(model.path))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="local-read")
+    def _read_local(self, path: str):
+        return self.app.services.choose_model_spec(path)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_focus_search(self) -> None:
+        self.query_one("#browse-tabs", TabbedContent).active = "hub-tab"
+        self.query_one("#search-input", Input).focus()
+
+    def action_leave_search(self) -> None:
+        self.query_one("#results", DataTable).focus()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._show_sort()
+        self.search(self.query_one("#search-input", Input).value)
+
+    def action_toggle_tab_anywhere(self) -> None:
+        self.action_toggle_tab()
+
+    def action_toggle_tab(self) -> None:
+        tabs = self.query_one("#browse-tabs", TabbedContent)
+        tabs.active = "local-tab" if tabs.active == "hub-tab" else "hub-tab"
+        self.query_one("#local" if tabs.active == "local-tab" else "#results", DataTable).focus()
+
+    async def action_open_model(self) -> None:
+        """Type a path or OWNER/REPO:LABEL: the Fit screen's open box does the rest."""
+        await self.app.switch_mode("fit")
+        self.app.screen.action_open_model()
+
+    def action_refresh(self) -> None:
+        self.search(self.query_one("#search-input", Input).value)
+        self.list_local()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_search":
+            return self.focused is self.query_one("#search-input", Input)
+        if action in ("cycle_sort", "toggle_tab", "refresh", "open_model"):
+            return not isinstance(self.focused, Input)  # letters type into the box there: hide these keys
+        return True
+
+    # -- worker results --------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker, state = event.worker, event.state
+        if state == WorkerState.SUCCESS:
+            if worker.group == "hub-search":
+                self._search_failed = False
+                self._show_results(worker.result)
+            elif worker.group == "local-list":
+                self._show_local(worker.result)
+            elif worker.group == "local-read":
+                self.app.choose_model(worker.result)
+        elif state == WorkerState.ERROR:
+            if worker.group == "hub-search":
+                self._search_failed = True
+                shown = "; the table still shows the last results" if self.results else ""
+                self.query_one("#search-status", Label).update(
+                    Text.assemble(("Hub: ", "bold red"), str(worker.error), shown,
+                                  ("  (enter or r retries · ctrl+t shows models on disk)", "dim"))
+                )
+            elif worker.group == "local-list":
+                self.query_one("#local-status", Label).update(Text(str(worker.error), "red"))
+            else:
+                self.notify(str(worker.error), severity="error", title="Open model")

@@ -1,0 +1,378 @@
+"""Step 3, Fit: drag context and GPU layers and watch memory per device and tokens/s move at once.
+
+Every slider tick asks ``estimate_fit`` again (pure arithmetic, about half a millisecond) and the
+bars, numbers and the equivalent ``llama-server`` command follow in the same frame. Auto-fit is
+``tui.core.autofit`` (llama.cpp ``--fit``'s rules, a few milliseconds). Reading a model's header
+and downloading it run in workers; this screen only shows what the core answers.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Label, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from tui.core.errors import LocalAIError
+from tui.core.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES
+from tui.messages import FitChanged
+from tui.screens.base import AppScreen
+from tui.screens.fit_text import (
+    BAR_PARTS,
+    context_steps,
+    cycle,
+    describe_model,
+    layer_steps,
+    memory_usages,
+    notes_text,
+    options_line,
+    verdict_line,
+)
+from tui.session import ChosenModel
+from tui.widgets.memory_bar import MemoryBar, legend
+from tui.widgets.slider import Slider
+from tui.widgets.units import format_context, format_duration, format_size
+
+#: How often the download row shows the worker's latest progress report (seconds).
+DOWNLOAD_REFRESH_S = 0.25
+
+
+def download_line(report) -> str:
+    """`` 1.20 GiB / 4.36 GiB · 48 MiB/s · ETA 1 min 07 s · x cancels`` for a ``DownloadProgress``."""
+    if report.phase == "checking":
+        return f" checking the {format_size(report.file_done)} kept from last time… · x cancels"
+    shard = f" · {report.file_index + 1}/{report.file_count} files" if report.file_count > 1 else ""
+    speed = (f" · {format_size(report.rate_bps)}/s · ETA {format_duration(report.eta_s)}" if report.rate_bps > 0
+             else " · connecting…")
+    return f" {format_size(report.done)} / {format_size(report.total)}{speed}{shard} · x cancels"
+
+
+class FitScreen(AppScreen):
+    """Sliders on top, one bar per GPU and one for RAM, the verdict and the command below."""
+
+    WHERE = "Fit"
+    AUTO_FOCUS = ""  # the context slider takes focus once a model is shown; the hidden open box never does
+    BINDINGS = [
+        Binding("a", "auto_fit", "Auto-fit", id="fit-auto", tooltip="The most context and GPU layers that fit"),
+        Binding("k", "cycle_cache('k')", "K cache", id="fit-cache-k", tooltip="Next K cache type (-ctk)"),
+        Binding("v", "cycle_cache('v')", "V cache", id="fit-cache-v", tooltip="Next V cache type (-ctv)"),
+        Binding("f", "cycle_flash_attn", "Flash attn", id="fit-flash", tooltip="auto, on, off (-fa)"),
+        Binding("y", "copy_command", "Copy cmd", id="fit-copy", tooltip="Copy the llama-server command (OSC 52)"),
+        Binding("d", "download", "Download", id="fit-download", tooltip="Download the file(s) into the HF cache"),
+        Binding("x", "cancel_download", "Cancel", id="fit-cancel", tooltip="Stop the download (it resumes later)"),
+        Binding("c", "chat", "Chat", id="fit-chat", tooltip="Load the model with these settings and chat"),
+        Binding("o", "open_model", "Open", id="fit-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL"),
+        Binding("escape", "close_open", "Close", id="fit-open-close", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.estimate = None
+        self._cancel_download: threading.Event | None = None
+        self._download_progress = None
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        with Horizontal(id="fit-open-row"):
+            yield Label("Model ", id="fit-open-label")
+            yield Input(placeholder="path/to/model.gguf or owner/repo:Q4_K_M", id="fit-open-input")
+        with Vertical(id="fit-empty"):
+            yield Static(
+                "No model yet.\n\nF3 browses Hugging Face by quant label; "
+                "o opens a local .gguf or OWNER/REPO:LABEL.",
+                id="fit-empty-text",
+            )
+        with VerticalScroll(id="fit-body"):
+            yield Static("", id="fit-model")
+            yield Slider([4096], label="Context", label_width=11, id="slider-ctx", format_value=format_context)
+            yield Slider([0], label="GPU layers", label_width=11, id="slider-ngl")
+            yield Slider([0], label="MoE on CPU", label_width=11, id="slider-moe")
+            yield Static("", id="fit-options")
+            yield Vertical(id="fit-bars")
+            yield Static(legend(tuple(name for _, name in BAR_PARTS)), id="fit-legend")
+            yield Static("", id="fit-verdict")
+            yield Static("", id="fit-command")
+            with Horizontal(id="fit-download-row"):
+                yield ProgressBar(id="fit-download-bar", show_eta=False, show_percentage=True)
+                yield Label("", id="fit-download-label")
+            yield Static("", id="fit-notes")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "model", self._model_changed)
+        self.watch(self.app, "profile", self._profile_changed)
+        self.set_interval(DOWNLOAD_REFRESH_S, self._show_download, name="fit-download-progress")
+        if self.app.model is None and self.app.start_model:
+            spec, self.app.start_model = self.app.start_model, None
+            self.open_spec(spec)
+
+    # -- the model and the profile ---------------------------------------------------------
+
+    def _model_changed(self, model: ChosenModel | None) -> None:
+        has_model = model is not None
+        self.query_one("#fit-empty").display = not has_model
+        self.query_one("#fit-body").display = has_model
+        if model is None:
+            self.refresh_bindings()
+            return
+        self._place_sliders(model, self.app.settings)
+        self.query_one("#fit-model", Static).update(describe_model(model))
+        self._apply_sliders()
+        if not isinstance(self.focused, Slider):
+            self.query_one("#slider-ctx", Slider).focus()
+        self.refresh_bindings()
+
+    def _place_sliders(self, model: ChosenModel, settings) -> None:
+        """Give each slider the model's stops and put its thumb where ``settings`` say (no Changed)."""
+        anatomy = model.anatomy
+        ctx_values = context_steps(anatomy.n_ctx_train, settings.n_ctx)
+        self.query_one("#slider-ctx", Slider).set_values(ctx_values, min(settings.n_ctx, ctx_values[-1]))
+        ngl_values = layer_steps(anatomy.n_layer)
+        top = ngl_values[-1]
+        ngl = top if settings.n_gpu_layers is None else min(settings.n_gpu_layers, top)
+        ngl_slider = self.query_one("#slider-ngl", Slider)
+        ngl_slider.format_value = lambda n, top=top: f"{n}/{top}"
+        ngl_slider.set_values(ngl_values, ngl)
+        moe = self.query_one("#slider-moe", Slider)
+        moe.display = anatomy.is_moe
+        moe.format_value = lambda n, top=anatomy.n_layer: f"{n}/{top}"
+        moe.set_values(list(range(0, anatomy.n_layer + 1)), anatomy.n_layer if settings.cpu_moe else settings.n_cpu_moe)
+        self._disable_gpu_layers(self.app.profile)
+
+    def _profile_changed(self, profile) -> None:
+        self._disable_gpu_layers(profile)
+        self.recompute()
+
+    def _disable_gpu_layers(self, profile) -> None:
+        """No GPU in the profile: the GPU-layers slider has nothing to say, so it steps aside."""
+        cpu_only = profile is not None and profile.is_cpu_only
+        ngl = self.query_one("#slider-ngl", Slider)
+        ngl.disabled = cpu_only
+        ngl.tooltip = "This profile has no GPU: every layer runs on the CPU" if cpu_only else None
+
+    def open_spec(self, spec: str) -> None:
+        self.query_one("#fit-empty-text", Static).update(f"Reading the header of {spec}…")
+        self._read_model(spec)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="read-model")
+    def _read_model(self, spec: str) -> ChosenModel:
+        return self.app.services.choose_model_spec(spec)
+
+    # -- sliders and options -> settings -> estimate ---------------------------------------
+
+    @on(Slider.Changed)
+    def _slider_moved(self, event: Slider.Changed) -> None:
+        event.stop()
+        self._apply_sliders()
+
+    def _apply_sliders(self) -> None:
+        """The sliders' positions become the app's settings (``-c``, ``-ngl``, ``--n-cpu-moe``), then recompute."""
+        model = self.app.model
+        if model is None:
+            return
+        ngl_slider = self.query_one("#slider-ngl", Slider)
+        moe_slider = self.query_one("#slider-moe", Slider)
+        n_cpu_moe = moe_slider.value if model.anatomy.is_moe else 0
+        changes = dict(
+            n_ctx=self.query_one("#slider-ctx", Slider).value,
+            n_gpu_layers=None if ngl_slider.value >= ngl_slider.values[-1] else ngl_slider.value,
+            n_cpu_moe=n_cpu_moe,
+            cpu_moe=False,
+        )
+        self.app.update_settings(self.app.settings.with_changes(**changes))
+        self.recompute()
+
+    def recompute(self) -> None:
+        """Ask the fit engine again and redraw the bars, numbers and command (under a millisecond of arithmetic)."""
+        model, profile = self.app.model, self.app.profile
+        if model is None:
+            return
+        settings = self.app.settings
+        verdict = self.query_one("#fit-verdict", Static)
+        if profile is None:
+            self.query_one("#fit-options", Static).update(options_line(settings, None))
+            verdict.update("Choose a hardware profile (F2) to size this model.")
+            return
+        try:
+            self.estimate = self.app.services.estimate_fit(model.anatomy, profile, settings)
+        except LocalAIError as exc:
+            self.estimate = None
+            self.query_one("#fit-options", Static).update(options_line(settings, None))
+            verdict.update(Text.assemble((str(exc), "bold red"), ("  (k, v and f change the cache and attention)", "dim")))
+            self.query_one("#fit-command", Static).update("")
+            self.refresh_bindings()
+            return
+        self._show_estimate(model, profile, self.estimate)
+        self.post_message(FitChanged(self.estimate, settings))
+
+    def _show_estimate(self, model: ChosenModel, profile, estimate) -> None:
+        self.query_one("#fit-options", Static).update(options_line(estimate.settings, estimate.flash_attn_enabled))
+        usages = memory_usages(estimate, profile)
+        bars = self.query_one("#fit-bars", Vertical)
+        existing = list(bars.query(MemoryBar))
+        if len(existing) != len(usages):
+            bars.remove_children()
+            bars.mount_all([MemoryBar(usage) for usage in usages])
+        else:
+            for bar, usage in zip(existing, usages):
+                bar.usage = usage
+        self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile))
+        command = self.app.services.llama_server_command(model, estimate)
+        self.query_one("#fit-command", Static).update(Text.assemble(("$ ", "dim"), command))
+        self.query_one("#fit-notes", Static).update(notes_text(estimate.warnings))
+        self.refresh_bindings()
+
+    def action_cycle_cache(self, which: str) -> None:
+        name = "cache_type_k" if which == "k" else "cache_type_v"
+        current = getattr(self.app.settings, name)
+        self.app.update_settings(self.app.settings.with_changes(**{name: cycle(KV_CACHE_TYPES, current)}))
+        self.recompute()
+
+    def action_cycle_flash_attn(self) -> None:
+        settings = self.app.settings
+        self.app.update_settings(settings.with_changes(flash_attn=cycle(FLASH_ATTN_MODES, settings.flash_attn)))
+        self.recompute()
+
+    def action_auto_fit(self) -> None:
+        """llama.cpp ``--fit`` from the model's own context with every layer on the GPU: what it settles on."""
+        model, profile = self.app.model, self.app.profile
+        if model is None or profile is None:
+            return
+        start = self.app.settings.with_changes(n_ctx=max(512, model.anatomy.n_ctx_train or 0), n_gpu_layers=None,
+                                               n_cpu_moe=0, cpu_moe=False)
+        try:
+            chosen = self.app.services.auto_fit(model.anatomy, profile, start)
+        except LocalAIError as exc:
+            self.notify(str(exc), severity="error", title="Auto-fit")
+            return
+        self.app.update_settings(chosen.settings)
+        self._place_sliders(model, chosen.settings)
+        self.recompute()
+        changes = "; ".join(chosen.changes) or "everything fits at the trained context"
+        self.notify(f"{changes} → {chosen.estimate.verdict}", title="Auto-fit", timeout=5)
+
+    def action_copy_command(self) -> None:
+        if self.app.model is None or self.estimate is None:
+            return
+        command = self.app.services.llama_server_command(self.app.model, self.estimate)
+        self.app.copy_to_clipboard(command)
+        self.notify("llama-server command copied (OSC 52)", timeout=3)
+
+    # -- open a model by name --------------------------------------------------------------
+
+    def action_open_model(self) -> None:
+        self.query_one("#fit-open-row").display = True
+        self.query_one("#fit-open-input", Input).focus()
+        self.refresh_bindings()
+
+    def action_close_open(self) -> None:
+        self.query_one("#fit-open-row").display = False
+        if self.app.model is not None:
+            self.query_one("#slider-ctx", Slider).focus()
+        self.refresh_bindings()
+
+    @on(Input.Submitted, "#fit-open-input")
+    def _open_submitted(self, event: Input.Submitted) -> None:
+        spec = event.value.strip()
+        self.action_close_open()
+        if spec:
+            self.open_spec(spec)
+
+    # -- download --------------------------------------------------------------------------
+
+    def action_download(self) -> None:
+        model = self.app.model
+        if model is None or model.is_local or self._cancel_download is not None:
+            return
+        self._cancel_download = threading.Event()
+        self._download_progress = None
+        self.query_one("#fit-download-row").display = True
+        self.query_one("#fit-download-bar", ProgressBar).update(total=None, progress=0)
+        self.query_one("#fit-download-label", Label).update(" asking the Hub… · x cancels")
+        self._download(model, self._cancel_download)
+        self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="download")
+    def _download(self, model: ChosenModel, cancel: threading.Event) -> ChosenModel:
+        def progress(report) -> None:
+            self._download_progress = report  # the UI timer shows it; never a call into the UI from here
+
+        return self.app.services.download_model(model, progress=progress, cancel=cancel)
+
+    def _show_download(self) -> None:
+        """Timer (4 Hz): bytes, rate and ETA of the running download."""
+        report = self._download_progress
+        if self._cancel_download is None or report is None or self._cancel_download.is_set():
+            return
+        self.query_one("#fit-download-bar", ProgressBar).update(total=report.total or None, progress=report.done)
+        self.query_one("#fit-download-label", Label).update(download_line(report))
+
+    def action_cancel_download(self) -> None:
+        if self._cancel_download is not None:
+            self._cancel_download.set()
+            self.query_one("#fit-download-label", Label).update(" cancelling…")
+
+    # -- chat ------------------------------------------------------------------------------
+
+    def action_chat(self) -> None:
+        model = self.app.model
+        if model is None:
+            return
+        if not model.is_local:
+            self.notify("Download the file first (d)", severity="warning")
+            return
+        self.app.switch_mode("chat")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        model = self.app.model
+        downloading = self._cancel_download is not None
+        if action == "close_open":
+            return self.query_one("#fit-open-row").display
+        if action in ("auto_fit", "cycle_cache", "cycle_flash_attn"):
+            return model is not None
+        if action == "copy_command":
+            return model is not None and self.estimate is not None
+        if action == "download":
+            return model is not None and not model.is_local and not downloading
+        if action == "cancel_download":
+            return downloading
+        if action == "chat":
+            return None if model is None or not model.is_local else True
+        return True
+
+    # -- worker results --------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            return
+        if worker.group == "read-model":
+            if event.state == WorkerState.SUCCESS:
+                self.app.choose_model(worker.result, go_to=None)
+            elif event.state == WorkerState.ERROR:
+                self.query_one("#fit-empty-text", Static).update(
+                    Text.assemble(("Could not open the model: ", "bold red"), str(worker.error),
+                                  "\n\nF3 browses the Hub; o opens another file.")
+                )
+                self.notify(str(worker.error), severity="error", title="Open model")
+        elif worker.group == "download":
+            self._download_finished(worker, event.state)
+
+    def _download_finished(self, worker: Worker, state: WorkerState) -> None:
+        from tui.core.hub.errors import DownloadCancelled
+
+        self._cancel_download = None
+        self.query_one("#fit-download-row").display = False
+        if state == WorkerState.SUCCESS:
+            self.app.choose_model(worker.result, go_to=None)
+            self.notify(f"Downloaded to {worker.result.local_path}; c starts a chat", timeout=5)
+        elif isinstance(worker.error, DownloadCancelled):
+            self.notify("Download stopped; what arrived is kept and d resumes it", timeout=4)
+        elif state == WorkerState.ERROR:
+            self.notify(str(worker.error), severity="error", title="Download")
+        self.refresh_bindings()

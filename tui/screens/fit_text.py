@@ -1,0 +1,129 @@
+"""How the Fit screen words an estimate: slider stops, bar titles, the verdict and the notes.
+
+Pure presentation of ``tui.core.fit.FitEstimate`` (no Textual here, only Rich text), so each
+piece is tested without running the app. Sizes are bytes; rates tokens per second.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from tui.core.hardware import HardwareProfile
+from tui.session import ChosenModel
+from tui.widgets.memory_bar import MemoryPart, MemoryUsage
+from tui.widgets.units import format_context, format_count, format_gib, format_rate, format_size
+
+#: The parts of each memory bar, in the order they stack: (``DeviceUsage`` field prefix, legend name).
+BAR_PARTS = (("weights", "weights"), ("kv", "KV cache"), ("compute", "compute"), ("overhead", "overhead"))
+
+#: Context sizes the slider offers below a model's trained context (tokens): the sizes people type.
+#: Stops under 512 are offered only to models trained on less.
+CONTEXT_STEPS = (128, 256, 512, 1024, 2048, 3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536,
+                 98304, 131072, 196608, 262144, 393216, 524288, 786432, 1048576)
+
+#: Colour of each verdict word (``tui.core.fit``: fits / tight / does not fit).
+VERDICT_STYLES = {"fits": "bold green", "tight": "bold yellow", "does not fit": "bold red"}
+
+#: The fit engine's caveat that holds for every GPU estimate; shown once, last.
+_ALWAYS_NOTE = "not measured"
+
+
+def context_steps(n_ctx_train: int, current: int | None = None) -> list[int]:
+    """The context slider's stops: the usual sizes up to the trained context, that context itself,
+    and ``current`` when it is none of those (auto-fit picks multiples of 256)."""
+    limit = n_ctx_train if n_ctx_train and n_ctx_train > 0 else 4096
+    floor = 512 if limit >= 512 else 128
+    steps = {n for n in CONTEXT_STEPS if floor <= n <= limit} | {limit}
+    if current and floor <= current <= limit:
+        steps.add(current)
+    return sorted(steps)
+
+
+def layer_steps(n_layer: int) -> list[int]:
+    """``-ngl`` stops: 0 ... every repeating layer, plus one for the output layer (llama.cpp's count)."""
+    return list(range(0, n_layer + 2))
+
+
+def cycle(options: tuple[str, ...], current: str) -> str:
+    """The option after ``current`` (wrapping), for keys that step through a fixed list."""
+    return options[(options.index(current) + 1) % len(options)] if current in options else options[0]
+
+
+def device_titles(estimate, profile: HardwareProfile) -> list[str]:
+    """``GPU0 RTX 3090``, ``GPU1 RTX 3090``, ``RAM``: the estimate's devices as a person names them."""
+    titles = []
+    gpu = 0
+    for device in estimate.devices:
+        if device.kind == "gpu":
+            name = profile.gpus[gpu].name if gpu < len(profile.gpus) else device.name
+            titles.append(f"GPU{gpu} {name}")
+            gpu += 1
+        else:
+            titles.append("RAM")
+    return titles
+
+
+def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
+    """One bar per device of the estimate (GPUs, then RAM): its parts in bytes against its capacity."""
+    usages = []
+    for device, title in zip(estimate.devices, device_titles(estimate, profile)):
+        parts = tuple(MemoryPart(name, int(getattr(device, f"{field}_bytes"))) for field, name in BAR_PARTS)
+        usages.append(MemoryUsage(title, parts, int(device.capacity_bytes), device.verdict))
+    return usages
+
+
+def verdict_line(estimate, profile: HardwareProfile) -> Text:
+    """``fits · est. 92.4 t/s · 33/33 layers on the GPU · KV cache 0.50 GiB for 4k tokens``, or what is short."""
+    verdict = estimate.verdict
+    text = Text.assemble((verdict, VERDICT_STYLES.get(verdict, "bold")), "  est. ",
+                         (format_rate(estimate.est_tokens_per_s), "bold"))
+    if profile.is_cpu_only:
+        text.append(f" · all {estimate.n_layers_total} layers on the CPU")
+    else:
+        where = "GPU" if len(profile.gpus) == 1 else "GPUs"
+        text.append(f" · {estimate.n_gpu_layers}/{estimate.n_layers_total} layers on the {where}")
+    text.append(f" · KV cache {format_size(estimate.kv_cache_bytes)} for {format_context(estimate.n_ctx)} tokens")
+    short = [(title, -device.headroom_bytes) for device, title in zip(estimate.devices, device_titles(estimate, profile))
+             if device.headroom_bytes < 0]
+    if short:
+        text.append("\n")
+        text.append(" · ".join(f"{title} is short by {format_gib(need)} GiB" for title, need in short), "red")
+        text.append("  (a: auto-fit)", "dim")
+    elif verdict == "tight":
+        text.append("\n")
+        text.append(f"fits without the {format_gib(estimate.margin_bytes)} GiB llama.cpp keeps free  (a: auto-fit)",
+                    "yellow")
+    return text
+
+
+def options_line(settings, flash_attn_enabled: bool | None) -> Text:
+    """``K cache f16 (k)  V cache f16 (v)  Flash attention auto → on (f)``."""
+    flash = settings.flash_attn
+    if flash == "auto" and flash_attn_enabled is not None:
+        flash = f"auto → {'on' if flash_attn_enabled else 'off'}"
+    return Text.assemble(
+        ("K cache ", "dim"), (settings.cache_type_k, "bold"), (" (k)  ", "dim"),
+        ("V cache ", "dim"), (settings.cache_type_v, "bold"), (" (v)  ", "dim"),
+        ("Flash attention ", "dim"), (flash, "bold"), (" (f)", "dim"),
+    )
+
+
+def notes_text(warnings: tuple[str, ...] | list[str]) -> Text:
+    """The estimate's warnings, one ``• `` line each, the standing "derived, not measured" caveat last."""
+    ordered = sorted(warnings, key=lambda w: _ALWAYS_NOTE in w)
+    return Text("\n".join(f"• {w}" for w in ordered), style="dim")
+
+
+def describe_model(model: ChosenModel) -> Text:
+    """``owner/repo Q4_K_M · llama · 8.0B params · 4.58 GiB · 4.89 bpw · 32 layers · trained ctx 128k``."""
+    anatomy = model.anatomy
+    text = Text()
+    text.append(model.title, style="bold")
+    text.append(f"  {anatomy.architecture} · {format_count(anatomy.n_params)} params · ")
+    text.append(f"{format_size(anatomy.file_size or anatomy.tensor_bytes)} · {anatomy.bits_per_weight:.2f} bpw")
+    text.append(f" · {anatomy.n_layer} layers · trained ctx {format_context(anatomy.n_ctx_train)}")
+    if anatomy.is_moe:
+        text.append(f" · MoE {anatomy.n_expert_used}/{anatomy.n_expert} experts")
+    if not model.is_local:
+        text.append("  not downloaded (d)", style="italic yellow")
+    return text

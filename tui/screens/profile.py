@@ -1,0 +1,264 @@
+"""Step 1, the GPU profile: what this box has, or which card to size for (catalog, custom, several).
+
+Detection runs in a worker (NVML can take a second); the catalog is a filterable table.
+The choice goes to the app, which remembers it and shows it in every header.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from tui.core.gpu_catalog import CatalogDevice
+from tui.core.hardware import HardwareProfile
+from tui.screens.base import AppScreen
+from tui.widgets.profile_header import describe_profile
+from tui.widgets.units import format_gib
+
+
+def describe_detected(profile: HardwareProfile | None) -> Text:
+    """The 'This box' panel: a row per GPU (VRAM, used/free, bandwidth, backend), then RAM, in aligned columns."""
+    if profile is None:
+        return Text("Detecting GPUs and RAM…", style="italic")
+    rows: list[tuple[str, str, str, str]] = []
+    for gpu in profile.gpus:
+        use = ""
+        if gpu.used_bytes is not None and gpu.free_bytes is not None:
+            use = f"{format_gib(gpu.used_bytes)} used, {format_gib(gpu.free_bytes)} free"
+        rows.append((f"GPU{gpu.index} {gpu.name}", f"{format_gib(gpu.vram_bytes)} GiB", use,
+                     f"{gpu.bandwidth_gbps:.0f} GB/s  {gpu.backend}"))
+    ram_use = f"{format_gib(profile.ram_free_bytes)} free" if profile.ram_free_bytes is not None else ""
+    rows.append(("RAM", f"{format_gib(profile.ram_bytes)} GiB", ram_use, f"{profile.ram_bandwidth_gbps:.0f} GB/s"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    text = Text()
+    if profile.is_cpu_only:
+        text.append("No NVIDIA GPU found", style="bold")
+        text.append(": size for CPU only (c), pick a card below to ask 'what if', or make a custom profile (n).\n")
+    for index, (name, size, use, speed) in enumerate(rows):
+        if index:
+            text.append("\n")
+        text.append(name.ljust(widths[0] + 2), style="bold")
+        text.append(size.rjust(widths[1]) + "  ")
+        if widths[2]:
+            text.append(use.ljust(widths[2] + 2), style="dim")
+        text.append(speed)
+    return text
+
+
+class ProfileScreen(AppScreen):
+    """Detected hardware on top, the catalog below; Enter sizes for the highlighted card."""
+
+    WHERE = "GPU profile"
+    NO_PROFILE = "none chosen yet: pick one below"
+    BINDINGS = [
+        Binding("enter", "use_highlighted", "Use card", id="profile-use", priority=False),
+        Binding("d", "use_detected", "Use this box", id="profile-detected"),
+        Binding("c", "use_cpu_only", "CPU only", id="profile-cpu"),
+        Binding("space,plus", "add_gpu", "Add GPU", id="profile-add", tooltip="Add the card to a multi-GPU profile"),
+        Binding("x", "clear_gpus", "Clear GPUs", id="profile-clear", show=False),
+        Binding("n", "custom", "Custom", id="profile-custom"),
+        Binding("slash", "focus_filter", "Filter", id="profile-filter"),
+        Binding("escape", "leave_filter", "Table", id="profile-table", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[CatalogDevice] = []
+        self._detected: HardwareProfile | None = None
+        self._detection_done = False
+        self._picked: list[CatalogDevice] = []
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="profile-box"):
+            yield Static(describe_detected(None), id="detected")
+        with Horizontal(id="profile-filter-row"):
+            yield Label("Filter ", id="filter-label")
+            yield Input(placeholder="type to filter: 4090, 24, Apple, used…", id="profile-filter-input",
+                        select_on_focus=False)
+        yield Label("", id="profile-picked")
+        yield DataTable(id="catalog", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one("#catalog", DataTable)
+        self.query_one("#profile-box").border_title = "This box"
+        table.add_column("Device", key="name", width=30)
+        table.add_column("VRAM", key="vram", width=9)
+        table.add_column("GB/s", key="bw", width=6)
+        table.add_column("Backend", key="backend", width=7)
+        table.add_column("Kind", key="kind")
+        self._load_catalog()
+        self.detect()
+        table.focus()
+        self._show_picked()
+
+    # -- detection and catalog (workers) ---------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detect")
+    def detect(self) -> HardwareProfile:
+        return self.app.services.detect_profile()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="catalog")
+    def _load_catalog(self) -> list[CatalogDevice]:
+        return self.app.services.catalog_devices()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group == "detect":
+            if event.state == WorkerState.SUCCESS:
+                self._detected = worker.result
+                self.query_one("#detected", Static).update(describe_detected(self._detected))
+            elif event.state == WorkerState.ERROR:
+                self._detected = None
+                self.query_one("#detected", Static).update(
+                    Text(f"Detection failed: {worker.error}. Pick a card below or make a custom profile (n).")
+                )
+            self._detection_done = event.state in (WorkerState.SUCCESS, WorkerState.ERROR)
+            self.refresh_bindings()
+        elif worker.group == "select":
+            if event.state == WorkerState.SUCCESS:
+                self._chosen(worker.result)
+            elif event.state == WorkerState.ERROR:
+                self._show_picked()
+                self.notify(str(worker.error), severity="error", title="Profile")
+        elif worker.group == "catalog":
+            if event.state == WorkerState.SUCCESS:
+                self._rows = worker.result
+                self._fill_table()
+            elif event.state == WorkerState.ERROR:
+                self.notify(f"GPU catalog unavailable: {worker.error}", severity="error")
+
+    # -- the table -------------------------------------------------------------------------
+
+    def _matching_rows(self) -> list[CatalogDevice]:
+        words = self.query_one("#profile-filter-input", Input).value.lower().split()
+        if not words:
+            return self._rows
+        matches = []
+        for row in self._rows:
+            haystack = " ".join([*row.spellings, row.category, row.backend, f"{row.vram_gib:g}gb"]).lower()
+            if all(word in haystack for word in words):
+                matches.append(row)
+        return matches
+
+    def _fill_table(self) -> None:
+        table = self.query_one("#catalog", DataTable)
+        table.clear()
+        for row in self._matching_rows():
+            vram = "-" if row.is_cpu else f"{row.vram_gib:g} GiB"
+            table.add_row(row.name, vram, f"{row.bandwidth_gbps:.0f}", row.backend, row.category, key=str(row.number))
+
+    @on(Input.Changed, "#profile-filter-input")
+    def _filter_changed(self) -> None:
+        self._fill_table()
+
+    @on(Input.Submitted, "#profile-filter-input")
+    def _filter_submitted(self) -> None:
+        self.query_one("#catalog", DataTable).focus()
+
+    def on_key(self, event) -> None:
+        """Type to filter: a letter typed on the table (that is not a key of its own) goes to the filter."""
+        table = self.query_one("#catalog", DataTable)
+        if self.focused is not table or not event.is_printable or not event.character:
+            return
+        if event.character in "dcnx+/ " or not event.character.isalnum():
+            return
+        box = self.query_one("#profile-filter-input", Input)
+        box.focus()
+        box.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
+
+    def _highlighted(self) -> CatalogDevice | None:
+        table = self.query_one("#catalog", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((row for row in self._rows if str(row.number) == key), None)
+
+    @on(DataTable.RowSelected, "#catalog")
+    def _row_selected(self) -> None:
+        self.action_use_highlighted()
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "use_detected":
+            return self._detected is not None and not self._detected.is_cpu_only
+        if action == "clear_gpus":
+            return bool(self._picked)
+        if action == "leave_filter":
+            return self.focused is self.query_one("#profile-filter-input", Input)
+        return True
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#profile-filter-input", Input).focus()
+
+    def action_leave_filter(self) -> None:
+        self.query_one("#catalog", DataTable).focus()
+
+    def _select(self, gpu_args: list[str]) -> None:
+        """Resolve and remember the choice in a worker (``auto`` probes NVML), then move on."""
+        self.query_one("#profile-picked", Label).update(f"Sizing for {' + '.join(gpu_args)}…")
+        self._resolve(gpu_args)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="select")
+    def _resolve(self, gpu_args: list[str]) -> HardwareProfile:
+        return self.app.services.select_profile(gpu_args)
+
+    def _chosen(self, profile: HardwareProfile) -> None:
+        self.app.choose_profile(profile)
+        self._picked.clear()
+        self._show_picked()
+        self.notify(f"Sizing for {describe_profile(profile)}", timeout=3)
+        self.app.switch_mode("fit" if self.app.model is not None else "browse")
+
+    def action_use_detected(self) -> None:
+        self._select(["auto"])
+
+    def action_use_cpu_only(self) -> None:
+        self._select(["cpu"])
+
+    def action_add_gpu(self) -> None:
+        row = self._highlighted()
+        if row is None or row.is_cpu:
+            self.notify("Pick a GPU row to add", severity="warning")
+            return
+        self._picked.append(row)
+        self._show_picked()
+        self.refresh_bindings()
+
+    def action_clear_gpus(self) -> None:
+        self._picked.clear()
+        self._show_picked()
+        self.refresh_bindings()
+
+    def _show_picked(self) -> None:
+        label = self.query_one("#profile-picked", Label)
+        if not self._picked:
+            label.update("Enter: size for the highlighted device · space: add it to a multi-GPU box")
+        else:
+            names = " + ".join(row.name for row in self._picked)
+            label.update(Text.assemble(("Multi-GPU: ", "bold"), names, "  (enter uses them, x clears)"))
+
+    def action_use_highlighted(self) -> None:
+        rows = list(self._picked)
+        if not rows:
+            row = self._highlighted()
+            if row is None:
+                return
+            rows = [row]
+        self._select([row.name for row in rows])
+
+    def action_custom(self) -> None:
+        from tui.screens.custom_profile import CustomProfileScreen
+
+        def saved(profile: HardwareProfile | None) -> None:
+            if profile is not None:
+                self._select([profile.name])
+
+        self.app.push_screen(CustomProfileScreen(self._detected), saved)

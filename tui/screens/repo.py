@@ -1,0 +1,214 @@
+"""A repo's files by quant label: size, shards, bits per weight, fit for the chosen profile, the label explained.
+
+The listing comes from ``tui.core.hub.repo_files`` (one Hub request, cached for offline use);
+picking a label reads just its GGUF header over HTTP ranges, then opens the Fit screen.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Label, Static
+from textual.worker import Worker, WorkerState
+
+from tui.screens.base import AppScreen
+from tui.widgets.units import format_context, format_rate, format_size
+
+#: Colour of each badge verdict (``tui.core.hub.badges.VERDICTS``).
+VERDICT_STYLES = {"fits": "green", "tight": "yellow", "partial": "yellow", "no-fit": "red"}
+
+#: What each badge verdict means, for the side panel.
+VERDICT_MEANINGS = {
+    "fits": "fits with every layer on the GPU and llama.cpp's 1 GiB to spare",
+    "tight": "fits on the GPU, but without the 1 GiB llama.cpp keeps free",
+    "partial": "runs with part of it in system RAM (slower)",
+    "no-fit": "too big for this machine, even with offloading",
+}
+
+#: What side files are for.
+SIDE_KINDS = {"mmproj": "vision projector, for images", "mtp": "multi-token prediction head",
+              "imatrix": "importance matrix, used when quantizing"}
+
+
+def row_name(group) -> str:
+    """A row's name in the table: its label, else its file name (not the whole path)."""
+    return group.label or group.first_path.rsplit("/", 1)[-1]
+
+
+def badge_summary(badge, sides) -> Text:
+    """The side panel's head for one row: verdict, speed, what partial offloading takes, its side files."""
+    text = Text()
+    if badge is not None:
+        text.append(badge.verdict, f"bold {VERDICT_STYLES.get(badge.verdict, '')}")
+        if badge.tokens_per_s:
+            text.append(f"  ~{format_rate(badge.tokens_per_s)}", "bold")
+        text.append(f"\n{VERDICT_MEANINGS.get(badge.verdict, '')}")
+        text.append(f" at {format_context(badge.n_ctx)} context on {badge.profile_name}", "dim")
+        if badge.detail:
+            text.append(f"\n{badge.detail}")
+        if badge.source == "size":
+            text.append("\n* estimated from the file size; enter reads its header", "dim")
+        text.append("\n\n")
+    for side in sides:
+        text.append(f"+ {side.path}", "bold")
+        text.append(f" ({format_size(side.file.size)}, {SIDE_KINDS.get(side.kind, side.kind)})\n", "dim")
+    if sides:
+        text.append("\n")
+    return text
+
+
+class RepoScreen(AppScreen):
+    """Pushed over Browse: Enter picks the highlighted label, Escape goes back."""
+
+    WHERE = "Repo files"
+    BINDINGS = [
+        Binding("escape,backspace", "back", "Back", id="repo-back"),
+        Binding("enter", "pick", "Pick label", id="repo-pick", show=True),
+        Binding("r", "reload", "Reload", id="repo-reload"),
+    ]
+
+    def __init__(self, repo_id: str) -> None:
+        super().__init__()
+        self.repo_id = repo_id
+        self.quants = None
+        self.badges: dict[str, object] = {}
+
+    def compose_body(self) -> ComposeResult:
+        yield Label(Text(self.repo_id, "bold"), id="repo-title")
+        yield Label("", id="repo-fit-note")
+        with Horizontal(id="repo-split"):
+            yield DataTable(id="repo-files", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="repo-side"):
+                yield Static("", id="label-explained")
+        yield Static("", id="repo-side-files")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#repo-files", DataTable)
+        table.add_column("Label", key="label", width=12)
+        table.add_column("Size", key="size", width=9)
+        table.add_column("Sh", key="shards", width=2)
+        table.add_column("bpw", key="bpw", width=5)
+        table.add_column("Fit", key="fit", width=8)
+        table.add_column("t/s", key="tps", width=4)
+        self.query_one("#label-explained", Static).update(Text("Reading the repo's file list…", "dim"))
+        self._list()
+        table.focus()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="repo-list")
+    def _list(self):
+        return self.app.services.repo_quants(self.repo_id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="repo-badges")
+    def _rate(self, quants):
+        """Fit badges need the profile and may read headers: they follow the list, never hold it up."""
+        return self.app.services.fit_badges(quants, self.app.profile, self.app.settings)
+
+    def _show(self, quants) -> None:
+        self.quants = quants
+        self._fill_table()
+        note = self.query_one("#repo-fit-note", Label)
+        if self.app.profile is None:
+            note.update(Text("Choose a hardware profile (F2) to see what fits.", "yellow"))
+        else:
+            note.update(Text(f"Fit on {self.app.profile.name}, {format_context(self.app.settings.n_ctx)} context"
+                             " · enter opens it in Fit", "dim"))
+            self._rate(quants)
+
+    def _fill_table(self) -> None:
+        quants, badges = self.quants, self.badges
+        table = self.query_one("#repo-files", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for group in quants.groups:
+            badge = badges.get(group.name)
+            bpw = f"{group.bits_per_weight:.2f}" if group.bits_per_weight else "-"
+            if badge is not None:
+                mark = "*" if badge.source == "size" else ""
+                verdict = Text(badge.verdict + mark, VERDICT_STYLES.get(badge.verdict, ""))
+                rate = format_rate(badge.tokens_per_s).replace(" t/s", "") if badge.tokens_per_s else "-"
+            else:
+                verdict, rate = Text("…" if self.app.profile is not None else "-", "dim"), "-"
+            table.add_row(row_name(group), format_size(group.size_bytes), str(group.shards), bpw, verdict, rate,
+                          key=group.name)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+        sides = quants.side_files
+        if sides:
+            names = " · ".join(f"{side.path} {format_size(side.file.size)}" for side in sides)
+            kinds = ", ".join(sorted({SIDE_KINDS.get(side.kind, side.kind) for side in sides}))
+            self.query_one("#repo-side-files", Static).update(
+                Text.assemble(("Side files, not models: ", "bold"), names, (f"  ({kinds})", "dim")))
+        stale = quants.listing.stale_because
+        if stale is not None:
+            self.notify(f"Hub unavailable ({stale}); showing the cached file list", severity="warning")
+        if not quants.groups:
+            self.query_one("#label-explained", Static).update(Text("This repo has no GGUF model files.", "yellow"))
+        else:
+            self._explain_highlighted()
+
+    @on(DataTable.RowHighlighted, "#repo-files")
+    def _explain_highlighted(self, event=None) -> None:
+        group = self._highlighted()
+        if group is None:
+            return
+        companions = [side for side in self.quants.side_files_for(group) if side.kind != "imatrix"]
+        head = badge_summary(self.badges.get(group.name), companions)
+        explained = self.app.services.explain_label(group.label or "")
+        self.query_one("#label-explained", Static).update(Text.assemble(head, explained))
+
+    def _highlighted(self):
+        if self.quants is None:
+            return None
+        table = self.query_one("#repo-files", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((g for g in self.quants.groups if g.name == key), None)
+
+    # -- picking a label -------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#repo-files")
+    def _selected(self) -> None:
+        self.action_pick()
+
+    def action_pick(self) -> None:
+        group = self._highlighted()
+        if group is None:
+            return
+        self.notify(f"Reading the header of {group.first_path}…", timeout=2)
+        self._read_header(group)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="repo-header")
+    def _read_header(self, group):
+        return self.app.services.choose_remote_model(self.quants, group)
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_reload(self) -> None:
+        self._list()
+
+    # -- worker results --------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker, state = event.worker, event.state
+        if state == WorkerState.SUCCESS:
+            if worker.group == "repo-list":
+                self._show(worker.result)
+            elif worker.group == "repo-badges":
+                self.badges = worker.result
+                self._fill_table()
+            elif worker.group == "repo-header":
+                self.dismiss()
+                self.app.choose_model(worker.result)
+        elif state == WorkerState.ERROR and worker.group == "repo-badges":
+            self.query_one("#repo-side-files", Static).update(Text(f"Fit badges unavailable: {worker.error}", "yellow"))
+        elif state == WorkerState.ERROR:
+            message = Text.assemble(("Could not open the repo: " if worker.group == "repo-list" else "Could not read the header: ",
+                                     "bold red"), str(worker.error))
+            if worker.group == "repo-list":
+                self.query_one("#label-explained", Static).update(message)
+            self.notify(str(worker.error), severity="error", title=self.repo_id)

@@ -1,0 +1,1 @@
+"""Reusable widgets: slider, memory bar, tokens/s meter, header."""
