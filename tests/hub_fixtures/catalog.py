@@ -371,3 +371,85 @@ def build_repos() -> list[FakeRepo]:
 def default_repos() -> tuple[FakeRepo, ...]:
     """The catalog, built once per test session."""
     return tuple(build_repos())
+
+
+# --- the Advisor's extra repos ----------------------------------------------------------------
+# Kept out of ``default_repos`` so the searches, counts and screenshots other tests pin keep their
+# results; ``advisor_repos`` is the default catalog plus these. They add what ranking and comparing
+# need on top of it: a big dense model (VRAM is king) beside the MoE one, a coder, an embedding
+# model, an ungated sliding-window vision model, and a non-commercial license.
+
+LLAMA_3_8B = ModelShape("llama", "L3 8B Stheno v3.2", "8B", 32, 4096, 14336, 32, 8, 8192, rope_freq_base=500000.0)
+QWEN25_CODER_32B = ModelShape("qwen2", "Qwen2.5 Coder 32B Instruct", "32B", 64, 5120, 27648, 40, 8, 32768,
+                              qkv_bias=True)
+QWEN3_EMBEDDING_06B = ModelShape("qwen3", "Qwen3 Embedding 0.6B", "0.6B", 28, 1024, 3072, 16, 8, 32768, head_dim=128,
+                                 qk_norm=True, tied_embeddings=True)
+GEMMA3_4B = ModelShape("gemma3", "Gemma 3 4b It", "4B", 34, 2560, 10240, 8, 4, 131072, head_dim=256,
+                       tied_embeddings=True, sliding_window=1024, rope_freq_base=1000000.0)
+GEMMA3_VISION = VisionShape("gemma3", 27, 1152, 4304, 16, image_size=896, patch_size=14, projection_dim=2560)
+
+
+def build_advisor_repos() -> list[FakeRepo]:
+    """The extra repos (about a second to build: real tokenizers in every header)."""
+    tok = _Tokenizers()
+    repos: list[FakeRepo] = []
+
+    # bartowski: a dense 32B coder; at Q4_K_M about the size of Qwen3-30B-A3B, but every weight is read per token.
+    c = "Qwen2.5-Coder-32B-Instruct"
+    cfiles = []
+    for label in ("Q3_K_M", "IQ4_XS", "Q4_K_M", "Q6_K", "Q8_0"):
+        cfiles += _files(ggufs.build_model_gguf(QWEN25_CODER_32B, label, tok.qwen2), [f"{c}-{label}.gguf"])
+    repos.append(FakeRepo(
+        f"bartowski/{c}-GGUF", cfiles + [_opaque(f"{c}.imatrix", 7_100_000), _readme(c, "apache-2.0", f"Qwen/{c}")],
+        downloads=52_000, likes=210, trending_score=9, created_at="2024-11-12T00:00:00.000Z",
+        last_modified="2024-11-13T10:00:00.000Z", license="apache-2.0", base_model=f"Qwen/{c}",
+        tags=["gguf", "code", "codeqwen", "chat", "qwen", "qwen-coder", "text-generation", "conversational"],
+        gguf=_gguf_field(QWEN25_CODER_32B, cfiles[0].n_params, CHATML, "<|endoftext|>", "<|im_end|>")))
+
+    # bartowski: a Llama 3 roleplay fine-tune under a non-commercial license.
+    s = "L3-8B-Stheno-v3.2"
+    sfiles = []
+    for label in ("Q4_K_M", "Q6_K", "Q8_0"):
+        sfiles += _files(ggufs.build_model_gguf(LLAMA_3_8B, label, tok.llama3), [f"{s}-{label}.gguf"])
+    repos.append(FakeRepo(
+        f"bartowski/{s}-GGUF", sfiles + [_readme(s, "cc-by-nc-4.0", f"Sao10K/{s}")],
+        downloads=8_800, likes=70, trending_score=1, created_at="2024-06-06T00:00:00.000Z",
+        last_modified="2024-06-07T00:00:00.000Z", license="cc-by-nc-4.0", base_model=f"Sao10K/{s}",
+        tags=["gguf", "text-generation", "roleplay", "conversational"],
+        gguf=_gguf_field(LLAMA_3_8B, sfiles[0].n_params, "{% for m in messages %}...{% endfor %}",
+                         "<|begin_of_text|>", "<|eot_id|>")))
+
+    # Qwen: an embedding model (a specialist: never "chat", whatever its template says).
+    e = "Qwen3-Embedding-0.6B"
+    efiles = []
+    for label, name in (("Q8_0", "Q8_0"), ("F16", "f16")):
+        efiles += _files(ggufs.build_model_gguf(QWEN3_EMBEDDING_06B, label, tok.qwen2), [f"{e}-{name}.gguf"])
+    repos.append(FakeRepo(
+        f"Qwen/{e}-GGUF", efiles + [_readme(f"Qwen/{e}-GGUF", "apache-2.0", f"Qwen/{e}")],
+        downloads=41_000, likes=180, trending_score=15, created_at="2025-06-05T00:00:00.000Z",
+        last_modified="2025-06-10T00:00:00.000Z", license="apache-2.0", base_model=f"Qwen/{e}",
+        pipeline_tag="feature-extraction",
+        tags=["gguf", "sentence-transformers", "sentence-similarity", "feature-extraction",
+              "text-embeddings-inference"],
+        gguf=_gguf_field(QWEN3_EMBEDDING_06B, efiles[0].n_params, CHATML, "<|endoftext|>", "<|im_end|>")))
+
+    # unsloth: Gemma 3 4B, ungated: sliding-window attention (1024 tokens) and a vision projector.
+    g = "gemma-3-4b-it"
+    gfiles = []
+    for label in ("Q4_K_M", "Q8_0"):
+        gfiles += _files(ggufs.build_model_gguf(GEMMA3_4B, label, tok.gemma3), [f"{g}-{label}.gguf"])
+    proj = ggufs.build_mmproj_gguf(GEMMA3_VISION, "F16")
+    gfiles.append(FakeFile("mmproj-F16.gguf", proj.header, proj.size, n_params=proj.n_params))
+    repos.append(FakeRepo(
+        f"unsloth/{g}-GGUF", gfiles + [_readme(g, "gemma", f"google/{g}")],
+        downloads=95_000, likes=140, trending_score=11, created_at="2025-03-12T00:00:00.000Z",
+        last_modified="2025-05-20T00:00:00.000Z", license="gemma", base_model=f"google/{g}",
+        pipeline_tag="image-text-to-text", tags=["gguf", "gemma3", "unsloth", "image-text-to-text"],
+        gguf=_gguf_field(GEMMA3_4B, gfiles[0].n_params, "", "<bos>", "<eos>")))
+    return repos
+
+
+@functools.lru_cache(maxsize=1)
+def advisor_repos() -> tuple[FakeRepo, ...]:
+    """The default catalog and the Advisor's extra repos, built once per test session."""
+    return default_repos() + tuple(build_advisor_repos())

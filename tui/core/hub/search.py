@@ -46,13 +46,16 @@ class SearchResult:
     context_length: int | None  # tokens
     pipeline_tag: str | None
     trending_score: int | None
+    tags: tuple[str, ...] = ()  # the Hub's tags ("conversational", "code", "license:mit" ...)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SearchResult":
-        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+        fields_ = {name: data.get(name) for name in cls.__dataclass_fields__}
+        fields_["tags"] = tuple(t for t in fields_["tags"] or () if isinstance(t, str))
+        return cls(**fields_)
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ def result_from_model_info(info: Any) -> SearchResult:
         context_length=_int_or_none(gguf.get("context_length")),
         pipeline_tag=info.pipeline_tag,
         trending_score=_int_or_none(info.trending_score),
+        tags=tuple(t for t in info.tags or () if isinstance(t, str)),
     )
 
 

@@ -1,0 +1,82 @@
+"""Plain-text pieces ``recommend`` and ``compare`` share: aligned tables and short figures.
+
+Sizes are printed in GiB (binary, as llama.cpp prints them), speeds in tokens/s, contexts as
+llama.cpp users write them (``4k``, ``128k``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Sequence
+
+GiB = 1024**3
+
+#: Columns assumed when the terminal's width cannot be read (a pipe, a test).
+FALLBACK_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """Columns of the terminal (``COLUMNS`` wins), or ``FALLBACK_WIDTH``."""
+    return max(40, shutil.get_terminal_size((FALLBACK_WIDTH, 24)).columns)
+
+
+def format_table(rows: Sequence[Sequence[str]], right: set[int] | frozenset[int] = frozenset(),
+                 rule: bool = True) -> list[str]:
+    """Rows as aligned lines (two spaces between columns); ``right``: columns aligned right; a rule
+    under the first row when ``rule``."""
+    if not rows:
+        return []
+    n = max(len(r) for r in rows)
+    cells = [list(r) + [""] * (n - len(r)) for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(n)]
+    lines = []
+    for index, row in enumerate(cells):
+        lines.append("  ".join(c.rjust(w) if i in right else c.ljust(w)
+                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        if index == 0 and rule:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def format_gib(n_bytes: int | float) -> str:
+    """``9.4`` (GiB, one decimal); ``0.05`` for sizes under a tenth of a GiB."""
+    value = n_bytes / GiB
+    return f"{value:.2f}" if 0 < value < 0.1 else f"{value:.1f}"
+
+
+def format_tps(tokens_per_s: float | None) -> str:
+    """``45.4`` tokens/s (no decimals from 100 up); ``-`` when unknown."""
+    if not tokens_per_s:
+        return "-"
+    return f"{tokens_per_s:.0f}" if tokens_per_s >= 100 else f"{tokens_per_s:.1f}"
+
+
+def format_context(n_tokens: int) -> str:
+    """``512``, ``4k``, ``40k``, ``5.2k`` (k = 1024 tokens): contexts as llama.cpp users write them."""
+    if n_tokens >= 1024:
+        return f"{n_tokens // 1024}k" if n_tokens % 1024 == 0 else f"{n_tokens / 1024:.1f}k"
+    return str(n_tokens)
+
+
+def format_params(n: int | None) -> str:
+    """``32.8B``, ``596M``: a parameter count as a column shows it."""
+    if not n:
+        return "-"
+    if n >= 1_000_000_000:
+        return f"{n / 1e9:.1f}B"
+    if n >= 1_000_000:
+        return f"{n / 1e6:.0f}M"
+    return f"{n / 1e3:.0f}K"
+
+
+def column_blocks(widths: Sequence[int], label_width: int, total: int, gap: int = 2) -> list[list[int]]:
+    """Split columns (their ``widths``) into blocks that fit ``total`` characters after a label column."""
+    blocks: list[list[int]] = [[]]
+    used = label_width
+    for index, width in enumerate(widths):
+        if blocks[-1] and used + gap + width > total:
+            blocks.append([])
+            used = label_width
+        blocks[-1].append(index)
+        used += gap + width
+    return blocks

@@ -1,0 +1,217 @@
+"""``localai-tui compare MODEL --gpu A --gpu B ...``: one model, side by side on several boxes.
+
+Each ``--gpu`` names one box (one column): ``auto`` (this machine), ``cpu``, a catalog name
+("RTX 3090", "Tesla P40 24GB", "DDR5-6000 dual channel", "Apple M4 Pro 48GB") or a custom
+profile; ``A+B`` puts several devices in one box ("RTX 3060 12GB+RTX 3060 12GB", or a card with
+fast RAM: "RTX 3060 12GB+DDR5-6000 dual channel"). Without ``--gpu``: this machine and the
+catalog picks of ``tui/data/advisor.toml``. Every column holds the box's best placement (unless
+``-ngl``/``--n-cpu-moe``/``--cpu-moe``/``-ot`` fix one), the memory it uses and the estimated
+tokens/s: the numbers ``localai-tui fit MODEL --gpu ... -ngl ... --n-cpu-moe ...`` prints.
+``--sweep`` adds tokens/s and memory as the context grows (tui.core.advisor.sweep).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Sequence
+
+from tui.commands.fit_flags import add_fit_flags
+
+if TYPE_CHECKING:
+    from tui.core.advisor.compare import BoxResult
+    from tui.core.advisor.sweep import SweepPoint
+    from tui.core.anatomy import ModelAnatomy
+
+#: Context when -c is not given (tokens), unless the model's trained context is smaller (as ``fit``).
+DEFAULT_CONTEXT = 4096
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="one model side by side on several GPUs / RAM setups: best placement and tokens/s on each",
+        description="Compare how MODEL runs on several boxes: for each, the best placement (layers on the GPU, "
+                    "MoE experts in RAM), whether it fits, the memory it uses, the longest context that "
+                    "placement holds and the estimated tokens/s. Only the model's header is read.",
+        epilog="Dense models read every weight for every token, so what does not fit in VRAM runs at RAM speed: "
+               "VRAM is king. MoE models read only a few experts per token, so fast RAM plus a modest GPU "
+               "(experts in RAM, everything else on the GPU) can come close to a big card.",
+    )
+    parser.add_argument("model", metavar="MODEL",
+                        help="a .gguf file (any shard), or OWNER/REPO:LABEL on the Hugging Face Hub")
+    boxes = parser.add_argument_group("boxes (one column each)")
+    boxes.add_argument("--gpu", dest="boxes", action="append", default=None, metavar="BOX",
+                       help="'auto' (this machine), 'cpu', a catalog name or number from 'localai-tui gpus', a "
+                            "custom profile, or 'A+B' for several devices in one box; repeat for more columns "
+                            "(default: this machine and a few catalog picks)")
+    boxes.add_argument("--ram", dest="ram_gib", type=float, default=None, metavar="GiB",
+                       help="what-if system RAM in GiB for every box that does not bring its own (not Apple)")
+    add_fit_flags(parser)
+    parser.add_argument("--sweep", action="store_true",
+                        help="also show tokens/s and memory from 512 tokens of context up to the model's trained "
+                             "context, for each --gpu box (or this machine when none is given)")
+    parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from tui.commands.fit_flags import settings_from_args
+    from tui.commands.model_arg import load_model_anatomy
+    from tui.core.advisor.compare import compare_boxes, default_boxes, resolve_box
+    from tui.core.advisor.placement import placement_is_fixed
+    from tui.core.advisor.sweep import context_sweep
+    from tui.core.errors import LocalAIError
+
+    anatomy = load_model_anatomy(args.model)
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        raise LocalAIError(str(exc)) from None
+    if args.n_ctx is None:
+        settings = settings.with_changes(n_ctx=min(DEFAULT_CONTEXT, anatomy.n_ctx_train or DEFAULT_CONTEXT))
+    if args.boxes:
+        boxes = [resolve_box(spec, ram_gib=args.ram_gib) for spec in args.boxes]
+    else:
+        boxes = default_boxes(ram_gib=args.ram_gib)
+    search = not placement_is_fixed(settings)
+    results = compare_boxes(anatomy, boxes, settings, search=search)
+    sweeps = []
+    if args.sweep:
+        for box in (boxes if args.boxes else boxes[:1]):
+            sweeps.append((box, context_sweep(anatomy, box.profile, settings, search=search)))
+    if args.json:
+        from dataclasses import asdict
+
+        out = {
+            "model": args.model,
+            "settings": asdict(settings),  # as asked; each box's own placement is in its "estimate"
+            "placement_searched": search,
+            "boxes": [r.to_dict() for r in results],
+        }
+        if args.sweep:
+            out["sweep"] = [{"title": box.title, "spec": box.spec, "profile": box.profile.name,
+                             "points": [p.to_dict() for p in points]} for box, points in sweeps]
+        print(json.dumps(out, indent=2))
+        return 0
+    print(format_comparison(args.model, anatomy, results, search))
+    for box, points in sweeps:
+        print()
+        print(format_sweep(box.title, box.profile.name, points, search))
+    return 0
+
+
+def describe_model(title: str, anatomy: ModelAnatomy) -> str:
+    """``owner/repo:Q4_K_M  qwen3moe, 30.5B params (MoE, 8 of 128 experts per token), 17.3 GiB``."""
+    from tui.commands.advisor_text import format_gib, format_params
+
+    moe = f" (MoE, {anatomy.n_expert_used} of {anatomy.n_expert} experts per token)" if anatomy.is_moe else " (dense)"
+    size = anatomy.file_size or anatomy.tensor_bytes
+    return (f"{title}  {anatomy.architecture}, {format_params(anatomy.n_params)} params{moe}, "
+            f"{format_gib(size)} GiB, trained context {anatomy.n_ctx_train:,} tokens")
+
+
+def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]:
+    """(row label, one cell per box): the table ``compare`` prints, top to bottom."""
+    from tui.commands.advisor_text import format_context, format_gib, format_tps
+    from tui.core.advisor.placement import describe_placement
+
+    def cells(get) -> list[str]:
+        return [get(r) if r.placement is not None else "-" for r in results]
+
+    def vram(r: BoxResult) -> str:
+        gpus = r.box.profile.gpus
+        if not gpus:
+            return "-"
+        return f"{format_gib(sum(g.vram_bytes for g in gpus))} GiB {max(g.bandwidth_gbps for g in gpus):.0f} GB/s"
+
+    def ram(r: BoxResult) -> str:
+        p = r.box.profile
+        shared = " shared" if p.unified_memory else ""
+        return f"{format_gib(p.ram_bytes)} GiB {p.ram_bandwidth_gbps:.0f} GB/s{shared}"
+
+    def used(kind: str):
+        def get(r: BoxResult) -> str:
+            p = r.placement
+            if kind == "gpu":
+                if not p.estimate.gpu_devices:
+                    return "-"
+                return f"{format_gib(p.gpu_bytes)}/{format_gib(p.gpu_capacity_bytes)}"
+            return f"{format_gib(p.host_bytes)}/{format_gib(p.host_capacity_bytes)}"
+        return get
+
+    return [
+        ("VRAM", [vram(r) for r in results]),
+        ("RAM", [ram(r) for r in results]),
+        ("verdict", [r.placement.verdict if r.placement else f"refused: {r.error}" for r in results]),
+        ("placement", cells(lambda r: describe_placement(r.placement))),
+        ("GPU layers", cells(lambda r: f"{r.placement.estimate.n_gpu_layers}/{r.placement.estimate.n_layers_total}")),
+        ("--n-cpu-moe", cells(lambda r: ("all" if r.placement.all_experts_on_cpu else str(r.placement.n_cpu_moe))
+                                       if r.placement.estimate.gpu_devices else "-")),
+        ("context", cells(lambda r: format_context(r.placement.estimate.n_ctx))),
+        ("longest ctx", cells(lambda r: format_context(r.max_context) if r.max_context else "none")),
+        ("VRAM GiB", cells(used("gpu"))),
+        ("RAM GiB", cells(used("host"))),
+        ("tokens/s", cells(lambda r: format_tps(r.placement.tokens_per_s) if r.placement.fits else
+                           f"({format_tps(r.placement.tokens_per_s)})")),
+    ]
+
+
+def format_comparison(title: str, anatomy: ModelAnatomy, results: Sequence[BoxResult], searched: bool) -> str:
+    """The side-by-side table (columns wrap into blocks that fit the terminal) and its reading."""
+    from tui.commands.advisor_text import column_blocks, format_context, format_tps, terminal_width
+    from tui.core.advisor.compare import best_box
+
+    first = next((r.placement for r in results if r.placement is not None), None)
+    lines = [describe_model(title, anatomy)]
+    if first is not None:
+        s = first.settings
+        how = "best per box (llama.cpp --fit's order: all on GPU, else MoE experts in RAM, else fewer layers)" \
+            if searched else "as given on every box"
+        lines.append(f"{format_context(s.n_ctx)} tokens of context, KV cache {s.cache_type_k}/{s.cache_type_v}; "
+                     f"placement {how}")
+    lines.append("")
+    rows = comparison_rows(results)
+    titles = [r.box.title for r in results]
+    label_width = max(len(label) for label, _ in rows)
+    widths = [max(len(titles[i]), *(len(cells[i]) for _, cells in rows)) for i in range(len(results))]
+    for block_number, block in enumerate(column_blocks(widths, label_width, terminal_width())):
+        if block_number:
+            lines.append("")
+        lines.append("  ".join([" " * label_width] + [titles[i].ljust(widths[i]) for i in block]).rstrip())
+        for label, cells in rows:
+            lines.append("  ".join([label.ljust(label_width)] + [cells[i].ljust(widths[i]) for i in block]).rstrip())
+    lines.append("")
+    lines.append("VRAM/RAM GiB: used/available; longest ctx: the longest context that placement holds; "
+                 "(tokens/s) in brackets: does not fit.")
+    winner = best_box(results)
+    if winner is None:
+        lines.append("It fits none of these boxes at this context.")
+    else:
+        lines.append(f"Fastest: {winner.box.title}, ~{format_tps(winner.placement.tokens_per_s)} tokens/s "
+                     f"({winner.box.profile.name}).")
+    return "\n".join(lines)
+
+
+def format_sweep(title: str, profile_name: str, points: Sequence[SweepPoint], searched: bool) -> str:
+    """The context sweep on one box as a table: a row per context step."""
+    from tui.commands.advisor_text import format_context, format_gib, format_table, format_tps
+    from tui.core.advisor.placement import describe_placement
+    from tui.core.advisor.sweep import longest_fitting
+
+    how = "best placement at each context" if searched else "the placement given"
+    lines = [f"context sweep on {title} ({profile_name}), {how}:"]
+    rows = [("CONTEXT", "T/S", "VERDICT", "PLACEMENT", "KV GiB", "VRAM GiB", "RAM GiB")]
+    for p in points:
+        if p.placement is None:
+            rows.append((format_context(p.n_ctx), "-", f"refused: {p.error}", "", "", "", ""))
+            continue
+        rows.append((format_context(p.n_ctx), format_tps(p.tokens_per_s), p.verdict, describe_placement(p.placement),
+                     format_gib(p.kv_bytes), format_gib(p.gpu_bytes) if p.placement.estimate.gpu_devices else "-",
+                     format_gib(p.host_bytes)))
+    lines += format_table(rows, right={1, 4, 5, 6})
+    longest = longest_fitting(points)
+    lines.append(f"longest context that fits: {format_context(longest.n_ctx)} tokens" if longest
+                 else "no context step fits")
+    return "\n".join(lines)
