@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
 from tui.widgets.memory_bar import MemoryBar, MemoryPart, MemoryUsage, bar_cells
-from tui.widgets.units import GiB
+from tui.units import GiB
 
 PARTS = (
     MemoryPart("weights", 12 * GiB),

@@ -6,7 +6,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Label, Sparkline
 
 from tui.widgets.rate_meter import RateMeter
-from tui.widgets.units import format_context, format_count, format_duration, format_rate, format_size
+from tui.units import format_context, format_count, format_duration, format_rate, format_size
 
 
 class MeterHost(App):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import shutil
 from typing import Sequence
 
-GiB = 1024**3
+from tui.units import GiB, format_gib  # noqa: F401  (the commands import them from here)
+from tui.units import format_context as _format_context
 
 #: Columns assumed when the terminal's width cannot be read (a pipe, a test).
 FALLBACK_WIDTH = 100
@@ -38,10 +39,9 @@ def format_table(rows: Sequence[Sequence[str]], right: set[int] | frozenset[int]
     return lines
 
 
-def format_gib(n_bytes: int | float) -> str:
-    """``9.4`` (GiB, one decimal); ``0.05`` for sizes under a tenth of a GiB."""
-    value = n_bytes / GiB
-    return f"{value:.2f}" if 0 < value < 0.1 else f"{value:.1f}"
+def format_context(n_tokens: int) -> str:
+    """``512``, ``4k``, ``40k``, ``5.2k``: narrow table columns round to a tenth of a k."""
+    return _format_context(n_tokens, approximate=True)
 
 
 def format_tps(tokens_per_s: float | None) -> str:
@@ -49,13 +49,6 @@ def format_tps(tokens_per_s: float | None) -> str:
     if not tokens_per_s:
         return "-"
     return f"{tokens_per_s:.0f}" if tokens_per_s >= 100 else f"{tokens_per_s:.1f}"
-
-
-def format_context(n_tokens: int) -> str:
-    """``512``, ``4k``, ``40k``, ``5.2k`` (k = 1024 tokens): contexts as llama.cpp users write them."""
-    if n_tokens >= 1024:
-        return f"{n_tokens // 1024}k" if n_tokens % 1024 == 0 else f"{n_tokens / 1024:.1f}k"
-    return str(n_tokens)
 
 
 def format_params(n: int | None) -> str:

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Sequence
 if TYPE_CHECKING:
     from tui.core.anatomy import ModelAnatomy
 
-GiB = 1024**3
-MiB = 1024**2
+from tui.units import GiB, MiB, format_bytes, format_params  # noqa: F401  (re-exported for other commands)
 _MAX_PATTERN_PERIOD = 16  # longest repeating layer pattern shown as letters
 
 
@@ -81,26 +80,6 @@ def format_anatomy(a: ModelAnatomy, title: str | None = None) -> str:
     if a.bytes_by_type:
         lines += ["", *_type_table(a)]
     return "\n".join(lines)
-
-
-def format_params(n: int) -> str:
-    """A parameter count as model cards write it: ``8.03 B``, ``494.0 M``, ``292.8 K``."""
-    if n >= 1_000_000_000:
-        return f"{n / 1e9:.2f} B"
-    if n >= 1_000_000:
-        return f"{n / 1e6:.1f} M"
-    if n >= 1_000:
-        return f"{n / 1e3:.1f} K"
-    return str(n)
-
-
-def format_bytes(n: int) -> str:
-    """Bytes in GiB (two decimals) from 1 GiB up, then MiB, then KiB."""
-    if n >= GiB:
-        return f"{n / GiB:.2f} GiB"
-    if n >= MiB:
-        return f"{n / MiB:.2f} MiB"
-    return f"{n / 1024:.1f} KiB"
 
 
 def describe_per_layer(values: Sequence[int]) -> str:

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
-from tui.widgets.units import format_count, format_size
+from tui.units import format_count, format_size
 
 #: Pause after the last keystroke before the Hub is asked (seconds).
 SEARCH_DEBOUNCE_S = 0.35

@@ -36,7 +36,7 @@ from tui.screens.fit_text import (
 from tui.session import ChosenModel
 from tui.widgets.memory_bar import MemoryBar, legend
 from tui.widgets.slider import Slider
-from tui.widgets.units import format_context, format_duration, format_size
+from tui.units import format_context, format_duration, format_size
 
 #: How often the download row shows the worker's latest progress report (seconds).
 DOWNLOAD_REFRESH_S = 0.25

@@ -11,7 +11,7 @@ from rich.text import Text
 from tui.core.hardware import HardwareProfile
 from tui.session import ChosenModel
 from tui.widgets.memory_bar import MemoryPart, MemoryUsage
-from tui.widgets.units import format_context, format_count, format_gib, format_rate, format_size
+from tui.units import format_context, format_count, format_gib, format_rate, format_size
 
 #: The parts of each memory bar, in the order they stack: (``DeviceUsage`` field prefix, legend name).
 BAR_PARTS = (("weights", "weights"), ("kv", "KV cache"), ("compute", "compute"), ("overhead", "overhead"))

@@ -18,7 +18,7 @@ from tui.core.gpu_catalog import CatalogDevice
 from tui.core.hardware import HardwareProfile
 from tui.screens.base import AppScreen
 from tui.widgets.profile_header import describe_profile
-from tui.widgets.units import format_gib
+from tui.units import format_gib
 
 
 def describe_detected(profile: HardwareProfile | None) -> Text:

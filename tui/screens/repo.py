@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
-from tui.widgets.units import format_context, format_rate, format_size
+from tui.units import format_context, format_rate, format_size
 
 #: Colour of each badge verdict (``tui.core.hub.badges.VERDICTS``).
 VERDICT_STYLES = {"fits": "green", "tight": "yellow", "partial": "yellow", "no-fit": "red"}

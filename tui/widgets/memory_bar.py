@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.widgets.units import format_gib
+from tui.units import format_gib
 
 #: Verdict words (``tui.core.fit``'s and the badges') that share a colour class.
 VERDICT_CLASSES = {"does not fit": "no-fit", "partial": "spills"}

@@ -10,7 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.core.hardware import HardwareProfile
-from tui.widgets.units import format_gib
+from tui.units import format_gib
 
 
 #: What the header says before any profile is chosen (the profile screen says "pick one below" instead).

@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Label, Sparkline
 
-from tui.widgets.units import format_rate
+from tui.units import format_rate
 
 
 class RateMeter(Horizontal):

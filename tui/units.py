@@ -1,4 +1,7 @@
-"""How the screens write sizes, rates and counts: one place, so every screen agrees."""
+"""How the app writes sizes, rates, counts and contexts: one place, so every screen and command agrees.
+
+Plain functions, no Textual: the command line (tui/commands) and the screens both use them.
+"""
 
 from __future__ import annotations
 
@@ -53,12 +56,18 @@ def format_count(n: int | None) -> str:
     return str(n)
 
 
-def format_context(n_tokens: int) -> str:
-    """Context sizes the way llama.cpp users write them: ``512``, ``8k``, ``128k``, ``1M``."""
+def format_context(n_tokens: int, *, approximate: bool = False) -> str:
+    """Context sizes the way llama.cpp users write them: ``512``, ``8k``, ``128k``, ``1M``.
+
+    A size that is not a whole number of k stays exact (``5200``), or with ``approximate``
+    reads ``5.1k`` (k = 1024 tokens; for tables where the column is narrow).
+    """
     if n_tokens >= 1024 * 1024 and n_tokens % (1024 * 1024) == 0:
         return f"{n_tokens // (1024 * 1024)}M"
     if n_tokens >= 1024 and n_tokens % 1024 == 0:
         return f"{n_tokens // 1024}k"
+    if approximate and n_tokens >= 1024:
+        return f"{n_tokens / 1024:.1f}k"
     return str(n_tokens)
 
 
@@ -75,3 +84,23 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def format_params(n: int) -> str:
+    """A parameter count as model cards write it: ``8.03 B``, ``494.0 M``, ``292.8 K``."""
+    if n >= 1_000_000_000:
+        return f"{n / 1e9:.2f} B"
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} M"
+    if n >= 1_000:
+        return f"{n / 1e3:.1f} K"
+    return str(n)
+
+
+def format_bytes(n: int) -> str:
+    """Bytes in GiB (two decimals) from 1 GiB up, then MiB, then KiB: the command line's exact form."""
+    if n >= GiB:
+        return f"{n / GiB:.2f} GiB"
+    if n >= MiB:
+        return f"{n / MiB:.2f} MiB"
+    return f"{n / 1024:.1f} KiB"
