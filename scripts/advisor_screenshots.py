@@ -1,20 +1,15 @@
-"""The Advisor's pictures for ``screenshots/``: called by ``make_screenshots.py`` (or run alone).
+"""The Advisor's pictures for ``screenshots/``: ``make_screenshots.py`` calls ``shoot_advisor``.
 
 ``advisor-which-model.svg``, ``advisor-which-box.svg`` and ``advisor-sweep.svg``: the Advisor
 (F7) on a fixed box with an RTX 3090 and 64 GiB of RAM, with a dense 32B model (Qwen2.5-Coder
 Q4_K_M) chosen, against its own loopback fake Hub (the default catalog plus the Advisor's extra
 repos), so the pictures depend neither on the machine nor on the network.
-
-Usage alone: ``python scripts/advisor_screenshots.py [--size 100x30] [--out screenshots]``
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -75,24 +70,3 @@ async def shoot_advisor(out: Path, size: tuple[int, int]) -> list[Path]:
         else:
             os.environ["HF_ENDPOINT"] = endpoint
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="100x30", help="terminal size, COLUMNSxROWS (default 100x30)")
-    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
-    args = parser.parse_args(argv)
-    columns, rows = (int(n) for n in args.size.lower().split("x"))
-    args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as home:
-        for var in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
-            os.environ[var] = str(Path(home) / var.lower())
-        os.environ.update(HF_HOME=str(Path(home) / "hf"), HF_HUB_DISABLE_XET="1", HF_HUB_DISABLE_TELEMETRY="1")
-        written = asyncio.run(shoot_advisor(args.out, (columns, rows)))
-    for path in written:
-        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
