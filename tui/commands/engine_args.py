@@ -36,12 +36,13 @@ def load_engine_from_args(args: argparse.Namespace, *, show_progress: bool = Tru
 
 
 def _downloaded(spec: str) -> str:
-    """A Hub spec (``OWNER/REPO:LABEL``) that is not a local file is fetched first, with progress."""
-    from pathlib import Path
+    """A Hub spec (``OWNER/REPO:LABEL``) is fetched first, with progress; a local path passes through.
 
-    from tui.core.hub.model_ref import parse_hub_ref
+    Which is which follows ``model_arg.local_model_path``, the rule ``inspect`` and ``fit`` use.
+    """
+    from tui.commands.model_arg import local_model_path
 
-    if Path(spec).expanduser().exists() or parse_hub_ref(spec) is None:
+    if local_model_path(spec.strip()) is not None:
         return spec
     from tui.commands.download import fetch_model
 

@@ -3,7 +3,8 @@
 Will MODEL fit this hardware with these llama.cpp settings, and how fast will it decode?
 Prints what llama.cpp would allocate on every device (weights, KV cache, compute buffers,
 overhead), the verdict with a 1 GiB safety margin, the estimated tokens/s, warnings, and the
-equivalent llama-server command. ``-ngl auto`` picks the most layers that fit.
+equivalent llama-server command. ``-ngl auto`` offloads what fits the way llama.cpp's ``--fit``
+does (for MoE models: every layer, with the experts of the first layers on the CPU).
 """
 
 from __future__ import annotations

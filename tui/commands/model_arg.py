@@ -44,13 +44,12 @@ def local_model_path(spec: str) -> Path | None:
 def load_local_anatomy(path: Path) -> ModelAnatomy:
     """Read a local GGUF file's header (and its sibling shards' headers for a split model)."""
     from tui.core.anatomy import load_anatomy
+    from tui.core.engine.model_file import directory_error
 
     if not path.exists():
         raise LocalAIError(f"no such file: {path}")
     if path.is_dir():
-        ggufs = sorted(p.name for p in path.glob("*.gguf"))
-        hint = f"it holds {', '.join(ggufs[:5])}{' ...' if len(ggufs) > 5 else ''}" if ggufs else "give a .gguf file"
-        raise LocalAIError(f"{path} is a directory, not a GGUF file", hint=hint)
+        raise directory_error(path)
     return load_anatomy(path)
 
 

@@ -1,8 +1,8 @@
 """MODEL, as typed on the command line, to the local GGUF file the engine loads.
 
-The one place that decides: today a local path (any shard of a split model: llama.cpp
-finds the others itself). Remote specs such as ``owner/repo:Q4_K_M`` are for the Hub
-layer to resolve (download into the cache, then return that path) here.
+A local path (any shard of a split model: llama.cpp finds the others itself), or a Hub spec
+such as ``owner/repo:Q4_K_M`` already in the Hugging Face cache. Downloading is the caller's
+job (it needs progress and cancel): see tui.commands.download.fetch_model.
 """
 
 from __future__ import annotations
@@ -21,10 +21,15 @@ def resolve_model_file(spec: str) -> Path:
     if path.is_file():
         return first_shard(path)
     if path.is_dir():
-        ggufs = sorted(p.name for p in path.glob("*.gguf"))
-        hint = f"it holds {', '.join(ggufs[:5])}{' ...' if len(ggufs) > 5 else ''}" if ggufs else "give a .gguf file"
-        raise ModelFileNotFoundError(f"{path} is a directory, not a GGUF file", hint=hint)
+        raise directory_error(path)
     return _resolve_remote(text)
+
+
+def directory_error(path: Path) -> ModelFileNotFoundError:
+    """A folder given where a GGUF file belongs; the hint names the GGUF files it holds."""
+    ggufs = sorted(p.name for p in path.glob("*.gguf"))
+    hint = f"it holds {', '.join(ggufs[:5])}{' ...' if len(ggufs) > 5 else ''}" if ggufs else "give a .gguf file"
+    return ModelFileNotFoundError(f"{path} is a directory, not a GGUF file", hint=hint)
 
 
 def first_shard(path: Path) -> Path:
