@@ -108,7 +108,7 @@ def engine_runs(model_path: Path, n_ctx: int, n_threads: int, n_tokens: int, see
     from tui.core.engine.chat import ChatSession
     from tui.core.engine.runtime import Engine
     from tui.core.engine.sampling import SamplingSettings
-    from tui.core.settings import LlamaSettings
+    from tui.core.fit.settings import LlamaSettings
 
     with Engine.load(model_path, LlamaSettings(n_ctx=n_ctx, n_threads=n_threads)) as engine:
         sampling = SamplingSettings(seed=seed, max_tokens=n_tokens)

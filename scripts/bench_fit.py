@@ -29,11 +29,11 @@ if str(ROOT) not in sys.path:
 
 from tests.gguf_factory import PRESETS, SMALL_SPECS, make_header_only, make_model  # noqa: E402
 from tests.llama_truth import FitComparison, LlamaLoadError, compare_fit, measure_llama  # noqa: E402
-from tui.core.anatomy import load_anatomy  # noqa: E402
-from tui.core.autofit import explain_auto_fit  # noqa: E402
-from tui.core.fit import estimate_fit  # noqa: E402
-from tui.core.hardware import GpuSpec, HardwareProfile  # noqa: E402
-from tui.core.settings import LlamaSettings  # noqa: E402
+from tui.core.fit.autofit import explain_auto_fit  # noqa: E402
+from tui.core.fit.estimate import estimate_fit  # noqa: E402
+from tui.core.fit.settings import LlamaSettings  # noqa: E402
+from tui.core.gguf.anatomy import load_anatomy  # noqa: E402
+from tui.core.hardware.devices import GpuSpec, HardwareProfile  # noqa: E402
 
 GiB = 1024**3
 MiB = 1024**2

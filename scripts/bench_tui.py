@@ -37,7 +37,7 @@ FIRST_PAINT_SCRIPT = """
 import sys, time
 started = float(sys.argv[1])
 from tui.app import LocalAIApp
-from tui.core.hardware import HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
 
 async def painted(pilot):
     await pilot.pause()
@@ -99,7 +99,7 @@ async def run_rounds(model: Path, tokens: int, rounds: int, latency_rounds: int)
     """``rounds`` pairs (screen, quiet), alternating which goes first, then ``latency_rounds`` replies
     with keys typed while they stream (kept apart: a reader does not type ten keys a second)."""
     from tui.app import LocalAIApp
-    from tui.core.hardware import HardwareProfile
+    from tui.core.hardware.devices import HardwareProfile
 
     app = LocalAIApp(model=str(model), open_chat=True, profile=HardwareProfile("bench"))
     results = []

@@ -45,7 +45,7 @@ async def _until(pilot, condition, timeout: float = 30.0) -> None:
 
 def _box():
     """The catalog's RTX 3090 with 64 GiB of RAM."""
-    from tui.core.profiles import resolve_profile
+    from tui.core.hardware.profiles import resolve_profile
 
     return resolve_profile(["RTX 3090"], ram_gib=64)
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.fake_hub import FakeHub, point_hf_at
 from tests.hub_fixtures.catalog import advisor_repos
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
 
 MOE = ("unsloth/Qwen3-30B-A3B-GGUF", "Qwen3-30B-A3B-Q4_K_M.gguf")
 DENSE = ("bartowski/Qwen2.5-Coder-32B-Instruct-GGUF", "Qwen2.5-Coder-32B-Instruct-Q4_K_M.gguf")
@@ -49,11 +49,11 @@ def repo_by_id(repo_id: str):
     return next(r for r in advisor_repos() if r.repo_id == repo_id)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def catalog_anatomy(repo_id: str, path: str):
     """The anatomy of one fixture file, from its real header (no Hub, no disk)."""
-    from tui.core.anatomy import anatomy_from_headers
-    from tui.core.gguf_reader import read_header
+    from tui.core.gguf.anatomy import anatomy_from_headers
+    from tui.core.gguf.reader import read_header
 
     file = repo_by_id(repo_id).file(path)
     return anatomy_from_headers([read_header(_ZeroPadded(f"{repo_id}/{path}", file.prefix, file.size))])

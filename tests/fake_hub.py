@@ -101,7 +101,7 @@ class FakeHub:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> "FakeHub":
+    def start(self) -> FakeHub:
         for _ in range(2):  # the Hub, then its CDN: another origin, as on huggingface.co
             server = _Server(("127.0.0.1", 0), _Handler)
             server.hub = self

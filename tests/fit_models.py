@@ -7,9 +7,9 @@ ggml type of each tensor (``TensorInfo.n_bytes``).
 
 from __future__ import annotations
 
-from tui.core.anatomy import ModelAnatomy
-from tui.core.gguf_reader import TensorInfo
-from tui.core.ggml_types import ggml_type_named
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.gguf.ggml_types import ggml_type_named
+from tui.core.gguf.reader import TensorInfo
 
 F32 = ggml_type_named("F32").id
 F16 = ggml_type_named("F16").id

@@ -25,9 +25,8 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
-
 import gguf
+import numpy as np
 from gguf import GGMLQuantizationType, GGUFWriter
 from gguf.constants import GGML_QUANT_SIZES
 
@@ -96,7 +95,7 @@ class ModelSpec:
     llama3_rope_freqs: bool = False     # write rope_freqs.weight (Llama 3.1 long-context factors)
     seed: int = 0
 
-    def with_changes(self, **changes) -> "ModelSpec":
+    def with_changes(self, **changes) -> ModelSpec:
         return replace(self, **changes)
 
     # --- derived values -------------------------------------------------------------------

@@ -51,7 +51,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
 
 MiB = 1024 * 1024
 #: A "%.2f MiB" figure is the true size rounded to the nearest 0.01 MiB.
@@ -154,7 +154,7 @@ class _LogCapture:
     def _on_log(self, level: int, text: bytes, _user_data) -> None:
         self.lines.append((level, text.decode("utf-8", "replace")))
 
-    def __enter__(self) -> "_LogCapture":
+    def __enter__(self) -> _LogCapture:
         llama_cpp = _llama()
         llama_cpp.llama_log_get(ctypes.byref(self._prev_fn), ctypes.byref(self._prev_data))
         llama_cpp.llama_log_set(self._callback, ctypes.c_void_p(0))
@@ -467,8 +467,8 @@ class FitComparison:
 
 
 def compare_fit(path: str | os.PathLike, anatomy, profile, memory: LlamaMemory) -> FitComparison:
-    """Run ``tui.core.fit.estimate_fit`` for ``memory``'s settings and pair it with what llama.cpp reported."""
-    from tui.core.fit import estimate_fit, output_buffer_bytes
+    """Run ``tui.core.fit.estimate.estimate_fit`` for ``memory``'s settings and pair it with what llama.cpp reported."""
+    from tui.core.fit.estimate import estimate_fit, output_buffer_bytes
 
     estimate = estimate_fit(anatomy, profile, memory.settings)
     weights = sum(d.weights_bytes for d in estimate.devices)

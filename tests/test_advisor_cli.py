@@ -69,7 +69,7 @@ def test_compare_defaults_to_this_machine_and_the_catalog_picks(advisor_hub, cap
     from tests.advisor_fixtures import CPU_BOX
     from tui.core.advisor.compare import default_box_specs
 
-    monkeypatch.setattr("tui.core.profiles.detect_profile", lambda: CPU_BOX)
+    monkeypatch.setattr("tui.core.hardware.profiles.detect_profile", lambda: CPU_BOX)
     out = _json(capsys, ["compare", DENSE_SPEC, "--json"])
     titles = [b["title"] for b in out["boxes"]]
     assert titles == ["this machine"] + [title for title, _ in default_box_specs()]

@@ -11,7 +11,7 @@ import pytest
 
 from tests.advisor_fixtures import CPU_BOX, DENSE, GEMMA_4B, GPU_BOX, MOE, catalog_anatomy
 from tui.core.errors import LocalAIError
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +94,8 @@ def test_task_tags_from_tags_names_files_and_templates():
 
 def test_best_placement_is_autofit_at_the_asked_context_and_matches_estimate_fit(moe, dense):
     from tui.core.advisor.placement import best_placement, describe_placement
-    from tui.core.autofit import explain_auto_fit
-    from tui.core.fit import estimate_fit
+    from tui.core.fit.autofit import explain_auto_fit
+    from tui.core.fit.estimate import estimate_fit
 
     asked = LlamaSettings(n_ctx=8192, n_gpu_layers=3, n_cpu_moe=40, tensor_split=(3.0, 1.0))  # searched away
     for anatomy in (moe, dense):
@@ -137,8 +137,8 @@ def _compare(anatomy, specs=SEED_BOXES, ctx=4096):
 
 
 def test_every_column_is_estimate_fit_on_that_box(moe, dense):
-    from tui.core.autofit import max_context
-    from tui.core.fit import estimate_fit
+    from tui.core.fit.autofit import max_context
+    from tui.core.fit.estimate import estimate_fit
 
     for anatomy in (moe, dense):
         for result in _compare(anatomy).values():
@@ -231,7 +231,7 @@ def test_sweep_steps_double_up_to_the_trained_context():
 
 def test_sweep_points_are_estimate_fit_and_memory_grows(moe):
     from tui.core.advisor.sweep import context_sweep, longest_fitting
-    from tui.core.fit import estimate_fit
+    from tui.core.fit.estimate import estimate_fit
 
     points = context_sweep(moe, GPU_BOX, LlamaSettings())
     assert [p.n_ctx for p in points][-1] == moe.n_ctx_train

@@ -12,8 +12,8 @@ import pytest
 from tests.advisor_fixtures import CPU_BOX, GPU_BOX, advisor_hub, repo_by_id  # noqa: F401 - fixture
 from tests.hub_fixtures.catalog import advisor_repos
 from tui.core.errors import LocalAIError
-from tui.core.gguf_reader import DEFAULT_MAX_CHUNK
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
+from tui.core.gguf.reader import DEFAULT_MAX_CHUNK
 
 
 def _recommend(box=GPU_BOX, **request):
@@ -25,7 +25,7 @@ def _recommend(box=GPU_BOX, **request):
 def _exact_fit(spec: str, profile, settings):
     """What ``localai-tui fit SPEC`` computes: the label's own header, read the way ``fit`` reads it."""
     from tui.commands.model_arg import load_model_anatomy
-    from tui.core.fit import estimate_fit
+    from tui.core.fit.estimate import estimate_fit
 
     return estimate_fit(load_model_anatomy(spec), profile, settings)
 
@@ -68,9 +68,9 @@ def test_every_label_ranked_as_fitting_is_one_fit_says_fits(advisor_hub):
 def test_best_label_is_the_best_that_qualifies_and_runner_ups_get_faster(advisor_hub):
     from tui.core.advisor.placement import best_placement
     from tui.core.advisor.recommend import NEAR_LOSSLESS_BITS, RUNNER_UP_SPEEDUP
+    from tui.core.hub.remote_header import read_group_anatomy
     from tui.core.hub.repo_files import group_repo_files
     from tui.core.hub.repo_listing import fetch_repo_listing
-    from tui.core.hub.remote_header import read_group_anatomy
 
     ranking = _recommend(GPU_BOX, limit=20)
     for advice in ranking.repos:

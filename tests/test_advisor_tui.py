@@ -12,9 +12,8 @@ from textual.widgets import DataTable
 from tests.advisor_fixtures import GPU_BOX, MOE, advisor_hub  # noqa: F401 - fixture
 from tests.tui_fixtures import FIXED_BOX, FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
-from tui.core.settings import LlamaSettings
-from tui.widgets.sweep_plot import STATE_FITS, STATE_NO_FIT, STATE_OFFLOADED, PlotColumn, SweepPlot, \
-    render_sweep_plot
+from tui.core.fit.settings import LlamaSettings
+from tui.widgets.sweep_plot import STATE_NO_FIT, STATE_OFFLOADED, PlotColumn, SweepPlot, render_sweep_plot
 
 MOE_SPEC = f"{MOE[0]}:Q4_K_M"
 

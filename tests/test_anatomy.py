@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tui.core.anatomy import anatomy_from_headers, anatomy_to_dict, load_anatomy
-from tui.core.gguf_reader import FileSource, GGUFError, read_header
+from tui.core.gguf.anatomy import anatomy_from_headers, anatomy_to_dict, load_anatomy
+from tui.core.gguf.reader import FileSource, GGUFError, read_header
 
 
 def test_stories260k_matches_its_readme(stories_model):

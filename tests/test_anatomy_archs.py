@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tui.core.anatomy import ModelAnatomy, anatomy_from_headers
-from tui.core.gguf_reader import FileSource, GGUFError, read_header
-from tui.core.llama_hparams import arch_rules, is_known_architecture, known_architectures
+from tui.core.gguf.anatomy import ModelAnatomy, anatomy_from_headers
+from tui.core.gguf.hparams import arch_rules, is_known_architecture, known_architectures
+from tui.core.gguf.reader import FileSource, GGUFError, read_header
 
 T, F = True, False
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.core.anatomy import load_anatomy
+from tui.core.gguf.anatomy import load_anatomy
 
 llama_cpp = pytest.importorskip("llama_cpp")
 factory = pytest.importorskip("tests.gguf_factory")

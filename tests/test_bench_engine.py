@@ -28,7 +28,7 @@ def test_bench_runs_pp_and_tg_on_the_engine(stories_model):
     from tui.core.engine.bench import run_bench
     from tui.core.engine.errors import EngineError
     from tui.core.engine.runtime import Engine
-    from tui.core.settings import LlamaSettings
+    from tui.core.fit.settings import LlamaSettings
 
     with Engine.load(stories_model, LlamaSettings(n_ctx=256, n_threads=1)) as engine:
         progress = []

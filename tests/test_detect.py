@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import psutil
 import pytest
 
-from tui.core import detect
-from tui.core.detect import (
+from tui.core.hardware import detect
+from tui.core.hardware.catalog import find_device
+from tui.core.hardware.detect import (
     UNKNOWN_GPU_BANDWIDTH_GBPS,
     HostInfo,
     detect_gpus,
@@ -24,9 +25,8 @@ from tui.core.detect import (
     nvml_bandwidth_gbps,
     probe_nvidia_gpus,
 )
-from tui.core.gpu_catalog import find_device
-from tui.core.hardware import GiB
-from tui.core.profile_store import HardwareSettings, save_hardware_settings
+from tui.core.hardware.devices import GiB
+from tui.core.hardware.profile_store import HardwareSettings, save_hardware_settings
 
 MiB = 1024**2
 

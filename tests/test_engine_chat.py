@@ -17,7 +17,7 @@ from tui.core.engine.metrics import FINISH_CANCELLED, FINISH_CONTEXT_FULL, FINIS
 from tui.core.engine.runtime import Engine  # noqa: E402
 from tui.core.engine.sampling import SamplingSettings  # noqa: E402
 from tui.core.engine.template import ChatMessage, JinjaChatFormat, PlainCompletionFormat  # noqa: E402
-from tui.core.settings import LlamaSettings  # noqa: E402
+from tui.core.fit.settings import LlamaSettings  # noqa: E402
 
 GREEDY = SamplingSettings(temperature=0.0)
 

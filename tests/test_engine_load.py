@@ -27,7 +27,7 @@ from tui.core.engine.loader import load_model  # noqa: E402
 from tui.core.engine.params import TensorBuftOverride, build_context_params, tensor_buft_override_array  # noqa: E402
 from tui.core.engine.runtime import Engine  # noqa: E402
 from tui.core.errors import LocalAIError  # noqa: E402
-from tui.core.settings import FFN_EXPS_REGEX, LlamaSettings, TensorOverride  # noqa: E402
+from tui.core.fit.settings import FFN_EXPS_REGEX, LlamaSettings, TensorOverride  # noqa: E402
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ import psutil
 from tui.core.engine.errors import EngineOutOfMemoryError
 from tui.core.engine.llama_log import install_llama_log
 from tui.core.engine.runtime import Engine
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
 
 install_llama_log(sys.argv[2])
 model = sys.argv[1]

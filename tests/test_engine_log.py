@@ -38,7 +38,7 @@ from tui.core.engine.errors import EngineError
 from tui.core.engine.runtime import Engine
 from tui.core.engine.chat import ChatSession
 from tui.core.engine.sampling import SamplingSettings
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
 
 model, broken = sys.argv[1], sys.argv[2]
 # No install_llama_log(): the engine must route the log to the default file by itself.

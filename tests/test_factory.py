@@ -24,7 +24,7 @@ from tests.gguf_factory import (  # noqa: E402
     tensor_plan,
 )
 from tests.llama_truth import LlamaLoadError, measure_llama  # noqa: E402
-from tui.core.settings import LlamaSettings  # noqa: E402
+from tui.core.fit.settings import LlamaSettings  # noqa: E402
 
 
 def _read_tensors(path) -> dict[str, tuple[tuple[int, ...], str]]:

@@ -15,7 +15,7 @@ from tests.llama_truth import (  # noqa: E402
     measure_llama,
     parse_log,
 )
-from tui.core.settings import LlamaSettings  # noqa: E402
+from tui.core.fit.settings import LlamaSettings  # noqa: E402
 
 
 def test_stories_figures_match_the_model_card(stories_model):

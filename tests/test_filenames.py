@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core.filenames import KINDS, parse_gguf_filename
-from tui.core.labels import all_labels
+from tui.core.gguf.filenames import KINDS, parse_gguf_filename
+from tui.core.gguf.labels import all_labels
 
 # (path, kind, base_name, label, base_label, shard_index, shard_count, size_label)
 CORPUS = [

@@ -7,12 +7,12 @@ import dataclasses
 import pytest
 
 from tests.fit_models import make_anatomy
-from tui.core import compute_buffer as cb
-from tui.core.graph_alloc import DynAllocator, GraphBuilder, replay_peak
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
-from tui.core.kv_cache import cache_layout
-from tui.core.placement import place_weights
-from tui.core.settings import LlamaSettings
+from tui.core.fit import compute_buffer as cb
+from tui.core.fit.graph_alloc import DynAllocator, GraphBuilder, replay_peak
+from tui.core.fit.kv_cache import cache_layout
+from tui.core.fit.placement import place_weights
+from tui.core.fit.settings import LlamaSettings
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
 
 CPU = HardwareProfile(name="cpu", ram_bytes=64 * GiB)
 GPU = HardwareProfile(name="gpu", gpus=(GpuSpec("G", 24 * GiB, 900),), ram_bytes=64 * GiB)
@@ -156,8 +156,8 @@ def truth():
 
 
 def check_against_llama(truth, path, settings):
-    from tui.core.anatomy import load_anatomy
-    from tui.core.fit import estimate_fit
+    from tui.core.fit.estimate import estimate_fit
+    from tui.core.gguf.anatomy import load_anatomy
 
     measured = truth.measure_llama(path, settings, mode="load")
     anatomy = load_anatomy(path)

@@ -8,7 +8,8 @@ import pytest
 
 from tests.fit_models import make_anatomy, tensor_bytes
 from tui.core.errors import LocalAIError
-from tui.core.fit import (
+from tui.core.fit.backends import cpu_traits, gpu_traits
+from tui.core.fit.estimate import (
     FIT_MARGIN_BYTES,
     VERDICT_FITS,
     VERDICT_NO,
@@ -19,9 +20,8 @@ from tui.core.fit import (
     resolve_flash_attn,
     time_estimate,
 )
-from tui.core.fit_backends import cpu_traits, gpu_traits
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
 
 MiB = 1024**2
 
@@ -110,7 +110,7 @@ def test_mla_needs_equal_cache_types():
 
 
 def test_stories_with_a_q8_0_k_cache_is_refused_like_llama_cpp(stories_model):
-    from tui.core.anatomy import load_anatomy
+    from tui.core.gguf.anatomy import load_anatomy
 
     a = load_anatomy(stories_model)  # head size 8
     with pytest.raises(LocalAIError, match="does not divide"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.fit_models import make_anatomy
-from tui.core.ggml_types import ggml_type_named
-from tui.core.kv_cache import cache_layout, kv_bytes_read_per_token, resolve_context, swa_cache_cells
-from tui.core.settings import LlamaSettings
+from tui.core.fit.kv_cache import cache_layout, kv_bytes_read_per_token, resolve_context, swa_cache_cells
+from tui.core.fit.settings import LlamaSettings
+from tui.core.gguf.ggml_types import ggml_type_named
 
 
 def test_context_is_padded_to_256_cells():

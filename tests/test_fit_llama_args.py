@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import shlex
 
-from tui.core.llama_args import llama_server_args, llama_server_command, model_args, settings_args
-from tui.core.settings import LlamaSettings, TensorOverride
+from tui.core.fit.llama_args import llama_server_args, llama_server_command, model_args, settings_args
+from tui.core.fit.settings import LlamaSettings, TensorOverride
 
 
 def test_defaults_give_the_short_command():

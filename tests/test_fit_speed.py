@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tests.fit_models import Q8_0, make_anatomy, tensor_bytes
-from tui.core.fit_backends import cpu_traits, gpu_traits
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
-from tui.core.kv_cache import cache_layout
-from tui.core.placement import place_weights
-from tui.core.settings import LlamaSettings
-from tui.core.speed import decode_speed
+from tui.core.fit.backends import cpu_traits, gpu_traits
+from tui.core.fit.kv_cache import cache_layout
+from tui.core.fit.placement import place_weights
+from tui.core.fit.settings import LlamaSettings
+from tui.core.fit.speed import decode_speed
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
 
 CPU = HardwareProfile(name="cpu", ram_bytes=64 * GiB, ram_bandwidth_gbps=100.0, efficiency=0.5)
 

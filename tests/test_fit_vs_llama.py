@@ -29,11 +29,11 @@ from tests.llama_truth import (  # noqa: E402
     compare_fit,
     measure_llama,
 )
-from tui.core.anatomy import load_anatomy  # noqa: E402
 from tui.core.errors import LocalAIError  # noqa: E402
-from tui.core.fit import estimate_fit  # noqa: E402
-from tui.core.hardware import HardwareProfile  # noqa: E402
-from tui.core.settings import LlamaSettings  # noqa: E402
+from tui.core.fit.estimate import estimate_fit  # noqa: E402
+from tui.core.fit.settings import LlamaSettings  # noqa: E402
+from tui.core.gguf.anatomy import load_anatomy  # noqa: E402
+from tui.core.hardware.devices import HardwareProfile  # noqa: E402
 
 GiB = 1024**3
 CPU_ONLY = HardwareProfile(name="cpu", gpus=(), ram_bytes=256 * GiB, ram_bandwidth_gbps=50.0)

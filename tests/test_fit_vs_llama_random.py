@@ -24,11 +24,11 @@ from hypothesis import strategies as st  # noqa: E402
 
 from tests.gguf_factory import ModelSpec, make_model  # noqa: E402
 from tests.llama_truth import LOG_TOLERANCE_BYTES, LlamaLoadError, compare_fit, measure_llama  # noqa: E402
-from tui.core.anatomy import load_anatomy  # noqa: E402
 from tui.core.errors import LocalAIError  # noqa: E402
-from tui.core.fit import estimate_fit  # noqa: E402
-from tui.core.hardware import HardwareProfile  # noqa: E402
-from tui.core.settings import LlamaSettings  # noqa: E402
+from tui.core.fit.estimate import estimate_fit  # noqa: E402
+from tui.core.fit.settings import LlamaSettings  # noqa: E402
+from tui.core.gguf.anatomy import load_anatomy  # noqa: E402
+from tui.core.hardware.devices import HardwareProfile  # noqa: E402
 
 CPU_ONLY = HardwareProfile(name="cpu", gpus=(), ram_bytes=256 * 1024**3, ram_bandwidth_gbps=50.0)
 #: Compute-buffer error that is immaterial whatever its percentage (bytes).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.core.ggml_types import GGML_TYPES, ggml_type, ggml_type_named
+from tui.core.gguf.ggml_types import GGML_TYPES, ggml_type, ggml_type_named
 
 
 def test_matches_gguf_package():

@@ -33,7 +33,7 @@ from tests.corpus.make_gguf_corpus import (
     gguf_kv,
     small_model,
 )
-from tui.core.gguf_reader import FileSource, GGUFError, GGUFHeader, read_header
+from tui.core.gguf.reader import FileSource, GGUFError, GGUFHeader, read_header
 
 SEED = small_model()
 #: a second seed whose string array is long enough to be summarized (walked, not kept)

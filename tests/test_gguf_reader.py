@@ -22,7 +22,7 @@ from tests.corpus.make_gguf_corpus import (
     tensor_info,
 )
 from tui.core.errors import LocalAIError
-from tui.core.gguf_reader import (
+from tui.core.gguf.reader import (
     DEFAULT_FIRST_CHUNK,
     DEFAULT_MAX_CHUNK,
     ArraySummary,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.corpus.make_gguf_corpus import STRING, UINT16, Tensor, build_gguf, gguf_kv
-from tui.core.anatomy import anatomy_from_headers, load_anatomy
-from tui.core.gguf_reader import BytesSource, FileSource, GGUFError, read_header
-from tui.core.gguf_split import parse_split_name, read_model_headers, shard_paths, split_file_name
+from tui.core.gguf.anatomy import anatomy_from_headers, load_anatomy
+from tui.core.gguf.reader import BytesSource, FileSource, GGUFError, read_header
+from tui.core.gguf.split import parse_split_name, read_model_headers, shard_paths, split_file_name
 
 
 def write_llama(path: Path, *, split_max_tensors: int = 0) -> list[Path]:

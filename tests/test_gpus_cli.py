@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from tui.cli import main
-from tui.core import detect
-from tui.core.detect import GpuDetection
-from tui.core.gpu_catalog import find_device, load_catalog
-from tui.core.hardware import GiB, GpuSpec
-from tui.core.profile_store import load_custom_profiles, load_hardware_settings
+from tui.core.hardware import detect
+from tui.core.hardware.catalog import find_device, load_catalog
+from tui.core.hardware.detect import GpuDetection
+from tui.core.hardware.devices import GiB, GpuSpec
+from tui.core.hardware.profile_store import load_custom_profiles, load_hardware_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

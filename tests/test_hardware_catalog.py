@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui.core.errors import LocalAIError
-from tui.core.gpu_catalog import (
+from tui.core.hardware.catalog import (
     BACKENDS,
     CATEGORIES,
     AmbiguousDeviceError,
@@ -23,7 +23,7 @@ from tui.core.gpu_catalog import (
     name_tokens,
     parse_catalog,
 )
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
 
 CATALOG = load_catalog()
 DEVICES = CATALOG.devices

@@ -103,7 +103,7 @@ def test_range_requests_answer_206_and_416(hub_env):
 
 def test_fixture_headers_are_real_gguf_headers(hub_env):
     """Every model file of the catalog parses with the project's reader; sizes match the tensor infos."""
-    from tui.core.gguf_reader import read_header
+    from tui.core.gguf.reader import read_header
 
     class Served:  # the file as served: header bytes, then zeros
         def __init__(self, f):

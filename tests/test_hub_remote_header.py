@@ -8,7 +8,7 @@ import pytest
 
 from tests.fake_hub import GRANTED_TOKEN, fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
 from tests.hub_fixtures.catalog import VOCAB_LLAMA_BPE, default_repos
-from tui.core.gguf_reader import DEFAULT_MAX_CHUNK
+from tui.core.gguf.reader import DEFAULT_MAX_CHUNK
 
 BARTOWSKI = "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF"
 Q4 = "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"
@@ -42,7 +42,7 @@ def test_a_remote_fit_costs_the_header_plus_at_most_one_chunk(hub_env):
 
 
 def test_remote_anatomy_equals_the_local_one(hub_env, tmp_path):
-    from tui.core.anatomy import anatomy_to_dict, load_anatomy
+    from tui.core.gguf.anatomy import anatomy_to_dict, load_anatomy
 
     _, file = _file("TheBloke/Llama-2-7B-Chat-GGUF", "llama-2-7b-chat.Q4_K_M.gguf")
     local = tmp_path / "llama-2-7b-chat.Q4_K_M.gguf"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.ggml_types import GGML_TYPES, GGML_TYPES_BY_NAME
-from tui.core.labels import (
+from tui.core.gguf.ggml_types import GGML_TYPES, GGML_TYPES_BY_NAME
+from tui.core.gguf.labels import (
     CatalogError,
     all_labels,
     all_tensor_types,
@@ -253,7 +253,7 @@ def test_rejects_variant_without_base_and_unknown_tensor_type():
     def tensor(d):
         d["tensor_type"].append({"name": "Q9_9", "family": "legacy", "summary": "x"})
     assert "unknown base" in _broken(variant)
-    assert "not in tui/core/ggml_types.py" in _broken(tensor)
+    assert "not in tui/core/gguf/ggml_types.py" in _broken(tensor)
 
 
 def test_rejects_missing_figures_and_references():

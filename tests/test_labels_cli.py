@@ -8,7 +8,7 @@ import sys
 
 from tui.cli import main
 from tui.commands.labels import format_label_table
-from tui.core.labels import all_labels, lookup_label
+from tui.core.gguf.labels import all_labels, lookup_label
 
 
 def _run(capsys, *argv):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.ggml_types import GGML_TYPES_BY_NAME
-from tui.core.labels import load_catalog
+from tui.core.gguf.ggml_types import GGML_TYPES_BY_NAME
+from tui.core.gguf.labels import load_catalog
 
 llama_cpp = pytest.importorskip("llama_cpp")
 
@@ -150,7 +150,7 @@ class LlamaLog:
 
         self._callback = _callback  # llama.cpp keeps only the pointer
 
-    def __enter__(self) -> "LlamaLog":
+    def __enter__(self) -> LlamaLog:
         llama_cpp.llama_log_set(self._callback, ctypes.c_void_p(0))
         return self
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tui.core.errors import LocalAIError
-from tui.core.labels import (
+from tui.core.gguf.labels import (
     FTYPE_GUESSED,
     UnknownLabelError,
     all_labels,
@@ -236,8 +236,8 @@ def test_any_spelling_of_a_file_type_resolves_to_it(label, prefix, lower):
 
 
 def test_core_imports_no_textual():
-    assert "tui.core.labels" in sys.modules
+    assert "tui.core.gguf.labels" in sys.modules
     import subprocess
 
-    code = "import sys, tui.core.labels, tui.core.filenames; sys.exit('textual' in sys.modules)"
+    code = "import sys, tui.core.gguf.labels, tui.core.gguf.filenames; sys.exit('textual' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

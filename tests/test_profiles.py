@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tui.core import detect, profiles
-from tui.core.detect import GpuDetection, HostInfo
 from tui.core.errors import LocalAIError
-from tui.core.gpu_catalog import find_device, load_catalog
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
-from tui.core.profile_store import HardwareSettings, load_hardware_settings, save_custom_profile, save_hardware_settings
-from tui.core.profiles import (
+from tui.core.hardware import detect, profiles
+from tui.core.hardware.catalog import find_device, load_catalog
+from tui.core.hardware.detect import GpuDetection, HostInfo
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.profile_store import (
+    HardwareSettings,
+    load_hardware_settings,
+    save_custom_profile,
+    save_hardware_settings,
+)
+from tui.core.hardware.profiles import (
     apply_what_if,
     catalog_profile,
     cpu_only_profile,

@@ -12,10 +12,10 @@ try:
 except ImportError:  # Python 3.10
     import tomli as tomllib
 
-from tui.core import profile_store
 from tui.core.errors import LocalAIError
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
-from tui.core.profile_store import (
+from tui.core.hardware import profile_store
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.profile_store import (
     HardwareSettings,
     check_profile_name,
     custom_profiles_path,

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tui.commands.fit_flags import add_fit_flags, settings_from_args, wants_auto_layers
-from tui.core.settings import FFN_EXPS_REGEX, LlamaSettings, TensorOverride
+from tui.core.fit.settings import FFN_EXPS_REGEX, LlamaSettings, TensorOverride
 
 
 def _parse(argv):

@@ -6,7 +6,7 @@ from textual.widgets import DataTable, Input
 
 from tests.tui_fixtures import FIXED_BOX, FixedServices, wait_for
 from tui.app import LocalAIApp
-from tui.core.profile_store import load_custom_profiles, load_hardware_settings
+from tui.core.hardware.profile_store import load_custom_profiles, load_hardware_settings
 from tui.widgets.profile_header import ProfileHeader
 
 

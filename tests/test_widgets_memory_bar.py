@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
-from tui.widgets.memory_bar import MemoryBar, MemoryPart, MemoryUsage, bar_cells
 from tui.units import GiB
+from tui.widgets.memory_bar import MemoryBar, MemoryPart, MemoryUsage, bar_cells
 
 PARTS = (
     MemoryPart("weights", 12 * GiB),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import Label, Sparkline
 
-from tui.widgets.rate_meter import RateMeter
 from tui.units import format_context, format_count, format_duration, format_rate, format_size
+from tui.widgets.rate_meter import RateMeter
 
 
 class MeterHost(App):

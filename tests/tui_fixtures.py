@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from tui.core.hardware import GiB, HardwareProfile
+from tui.core.hardware.devices import GiB, HardwareProfile
 from tui.services import Services
 
 #: A headless box with no GPU and a round amount of RAM: what the profile screen "detects" in tests.

@@ -8,15 +8,16 @@ point the services at the fake Hub point these too. No Textual here; nothing dec
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tui.core.advisor.compare import BoxResult, BoxSpec
     from tui.core.advisor.recommend import LabelPick, Recommendation, RepoAdvice
     from tui.core.advisor.sweep import SweepPoint
-    from tui.core.anatomy import ModelAnatomy
-    from tui.core.hardware import HardwareProfile
-    from tui.core.settings import LlamaSettings
+    from tui.core.fit.settings import LlamaSettings
+    from tui.core.gguf.anatomy import ModelAnatomy
+    from tui.core.hardware.devices import HardwareProfile
     from tui.services import Services
     from tui.session import ChosenModel
 

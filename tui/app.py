@@ -8,10 +8,10 @@ paints fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -20,8 +20,8 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
-from tui.core.hardware import HardwareProfile
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
+from tui.core.hardware.devices import HardwareProfile
 from tui.services import Services
 from tui.session import ChosenModel
 

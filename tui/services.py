@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware import HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
 
 
 @dataclass
@@ -27,31 +27,31 @@ class Services:
     # -- hardware --------------------------------------------------------------------------
 
     def detect_profile(self) -> HardwareProfile:
-        from tui.core.detect import detect_profile
+        from tui.core.hardware.detect import detect_profile
 
         return detect_profile()
 
     def catalog_devices(self) -> list[Any]:
         """The catalog's entries (``CatalogDevice``), in file order."""
-        from tui.core.gpu_catalog import load_catalog
+        from tui.core.hardware.catalog import load_catalog
 
         return list(load_catalog().devices)
 
     def has_remembered_profile(self) -> bool:
         """True once a profile was chosen in the app (hardware.toml exists): open at Browse, not at the profile."""
-        from tui.core.profile_store import hardware_settings_path
+        from tui.core.hardware.profile_store import hardware_settings_path
 
         return hardware_settings_path().exists()
 
     def load_selected_profile(self) -> HardwareProfile:
         """The remembered profile, or this machine's (may probe NVML: call from a worker)."""
-        from tui.core.profiles import load_selected_profile
+        from tui.core.hardware.profiles import load_selected_profile
 
         return load_selected_profile()
 
     def select_profile(self, gpu_args: list[str], remember: bool = True) -> HardwareProfile:
         """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name); remembered."""
-        from tui.core.profiles import remember_selection, resolve_profile
+        from tui.core.hardware.profiles import remember_selection, resolve_profile
 
         profile = resolve_profile(gpu_args)
         if remember:
@@ -59,13 +59,13 @@ class Services:
         return profile
 
     def custom_profiles(self) -> list[HardwareProfile]:
-        from tui.core.profile_store import load_custom_profiles
+        from tui.core.hardware.profile_store import load_custom_profiles
 
         return list(load_custom_profiles())
 
     def save_custom_profile(self, entry: dict) -> HardwareProfile:
         """Check a ``[[profile]]`` table (GiB, GB/s) as profiles.toml would hold it, save it, return the profile."""
-        from tui.core.profile_store import profile_from_toml, save_custom_profile
+        from tui.core.hardware.profile_store import profile_from_toml, save_custom_profile
 
         profile = profile_from_toml(entry, where="custom profile")
         save_custom_profile(profile)
@@ -177,7 +177,7 @@ class Services:
         return {badge.group_name: badge for badge in badges}
 
     def explain_label(self, label: str) -> str:
-        from tui.core.labels import explain_label
+        from tui.core.gguf.labels import explain_label
 
         if not label:
             return "This file's name carries no quant label."
@@ -223,20 +223,20 @@ class Services:
 
     def estimate_fit(self, anatomy, profile: HardwareProfile, settings):
         """``FitEstimate``: memory per device (bytes), the verdict, tokens/s and llama.cpp's flags (< 1 ms)."""
-        from tui.core.fit import estimate_fit
+        from tui.core.fit.estimate import estimate_fit
 
         return estimate_fit(anatomy, profile, settings)
 
     def auto_fit(self, anatomy, profile: HardwareProfile, settings):
         """``AutoFit``: llama.cpp ``--fit``'s choice from ``settings`` (shorter context, experts on the CPU,
         fewer GPU layers), the estimate for it, and what it changed, in words."""
-        from tui.core.autofit import explain_auto_fit
+        from tui.core.fit.autofit import explain_auto_fit
 
         return explain_auto_fit(anatomy, profile, settings)
 
     def llama_server_command(self, model, estimate) -> str:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH)."""
-        from tui.core.llama_args import llama_server_command
+        from tui.core.fit.llama_args import llama_server_command
 
         if model.local_path is not None:
             return llama_server_command(str(model.local_path), estimate.settings, source="path")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tui.core.anatomy import ModelAnatomy
+from tui.core.gguf.anatomy import ModelAnatomy
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class ChosenModel:
     def is_local(self) -> bool:
         return self.local_path is not None and self.local_path.exists()
 
-    def downloaded_to(self, path: Path) -> "ChosenModel":
+    def downloaded_to(self, path: Path) -> ChosenModel:
         from dataclasses import replace
 
         return replace(self, local_path=path)

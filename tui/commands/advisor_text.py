@@ -7,7 +7,7 @@ llama.cpp users write them (``4k``, ``128k``).
 from __future__ import annotations
 
 import shutil
-from typing import Sequence
+from collections.abc import Sequence
 
 from tui.units import GiB, format_gib  # noqa: F401  (the commands import them from here)
 from tui.units import format_context as _format_context

@@ -13,14 +13,15 @@ tokens/s: the numbers ``localai-tui fit MODEL --gpu ... -ngl ... --n-cpu-moe ...
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from tui.commands.fit_flags import add_fit_flags
 
 if TYPE_CHECKING:
     from tui.core.advisor.compare import BoxResult
     from tui.core.advisor.sweep import SweepPoint
-    from tui.core.anatomy import ModelAnatomy
+    from tui.core.gguf.anatomy import ModelAnatomy
 
 #: Context when -c is not given (tokens), unless the model's trained context is smaller (as ``fit``).
 DEFAULT_CONTEXT = 4096

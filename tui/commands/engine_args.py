@@ -52,9 +52,9 @@ def _downloaded(spec: str) -> str:
 def _auto_gpu_layers(path, settings, *, untyped_ctx: bool):
     """``-ngl auto`` for this box: the fit engine's choice on the detected hardware, at the
     context the engine will use, so the run matches what ``localai-tui fit -ngl auto`` says."""
-    from tui.core.anatomy import load_anatomy
-    from tui.core.autofit import auto_gpu_layers
-    from tui.core.detect import detect_profile
+    from tui.core.fit.autofit import auto_gpu_layers
+    from tui.core.gguf.anatomy import load_anatomy
+    from tui.core.hardware.detect import detect_profile
 
     anatomy = load_anatomy(path)
     if untyped_ctx and anatomy.n_ctx_train:

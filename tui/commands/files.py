@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from tui.commands.fit_flags import non_negative_int, add_profile_flags
+    from tui.commands.fit_flags import add_profile_flags, non_negative_int
 
     parser = subparsers.add_parser(
         "files",
@@ -61,10 +61,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def compute_badges(quants: RepoQuants, args: argparse.Namespace) -> dict[str, FitBadge]:
+    from tui.core.fit.settings import LlamaSettings
+    from tui.core.hardware.profiles import resolve_profile
     from tui.core.hub.badges import fit_badges
-    from tui.core.profiles import resolve_profile
-    from tui.core.settings import LlamaSettings
-
     from tui.core.hub.errors import HubError
 
     if not quants.groups:

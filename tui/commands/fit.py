@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from tui.commands.fit_flags import add_fit_flags, add_profile_flags, settings_from_args, wants_auto_layers
 
 if TYPE_CHECKING:
-    from tui.core.fit import FitEstimate
-    from tui.core.hardware import HardwareProfile
+    from tui.core.fit.estimate import FitEstimate
+    from tui.core.hardware.devices import HardwareProfile
 
 GiB = 1024**3
 
@@ -44,11 +44,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from tui.commands.model_arg import load_model_anatomy
-    from tui.core.autofit import auto_gpu_layers
     from tui.core.errors import LocalAIError
-    from tui.core.fit import estimate_fit
-    from tui.core.llama_args import llama_server_args, shell_command
-    from tui.core.profiles import resolve_profile
+    from tui.core.fit.autofit import auto_gpu_layers
+    from tui.core.fit.estimate import estimate_fit
+    from tui.core.fit.llama_args import llama_server_args, shell_command
+    from tui.core.hardware.profiles import resolve_profile
 
     anatomy = load_model_anatomy(args.model)
     profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)

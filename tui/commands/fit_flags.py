@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from tui.core.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES, LlamaSettings, TensorOverride
+from tui.core.fit.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES, LlamaSettings, TensorOverride
 
 #: ``-ngl auto``: let the fit engine choose the most layers that fit.
 NGL_AUTO = "auto"

@@ -52,10 +52,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(as_json: bool) -> int:
-    from tui.core.detect import detect_host, detect_profile, probe_nvidia_gpus
-    from tui.core.gpu_catalog import load_catalog
-    from tui.core.profile_store import custom_profiles_path, load_custom_profiles
-    from tui.core.profiles import numbered_entries, profile_to_dict
+    from tui.core.hardware.catalog import load_catalog
+    from tui.core.hardware.detect import detect_host, detect_profile, probe_nvidia_gpus
+    from tui.core.hardware.profile_store import custom_profiles_path, load_custom_profiles
+    from tui.core.hardware.profiles import numbered_entries, profile_to_dict
 
     host = detect_host()
     detection = probe_nvidia_gpus()
@@ -127,7 +127,7 @@ def _gpu_lines(profile) -> list[str]:
 
 
 def _profile_summary(profile) -> str:
-    from tui.core.detect import summarize_gpu_names
+    from tui.core.hardware.detect import summarize_gpu_names
 
     gpus = summarize_gpu_names(profile.gpus) if profile.gpus else "CPU-only"
     return (f"{gpus}; {profile.total_vram_bytes / 2**30:g} GiB VRAM, {profile.ram_bytes / 2**30:g} GiB RAM "
@@ -153,7 +153,7 @@ def profile_lines(profile) -> list[str]:
 
 
 def _show_profile(gpu, vram, ram, as_json: bool) -> int:
-    from tui.core.profiles import profile_to_dict, resolve_profile
+    from tui.core.hardware.profiles import profile_to_dict, resolve_profile
 
     profile = resolve_profile(gpu, vram, ram)
     print(json.dumps(profile_to_dict(profile), indent=2) if as_json else "\n".join(profile_lines(profile)))
@@ -164,9 +164,9 @@ def _save(name, gpu, vram, ram, ram_bandwidth, as_json: bool) -> int:
     """Keep the resolved hardware as a custom profile: sizes and speeds only, not today's free memory."""
     from dataclasses import replace
 
-    from tui.core.gpu_catalog import find_device
-    from tui.core.profile_store import check_profile_name, save_custom_profile
-    from tui.core.profiles import parse_ram_bandwidth, profile_to_dict, resolve_profile
+    from tui.core.hardware.catalog import find_device
+    from tui.core.hardware.profile_store import check_profile_name, save_custom_profile
+    from tui.core.hardware.profiles import parse_ram_bandwidth, profile_to_dict, resolve_profile
 
     name = check_profile_name(name)
     profile = resolve_profile(gpu, vram, ram)
@@ -192,7 +192,7 @@ def _save(name, gpu, vram, ram, ram_bandwidth, as_json: bool) -> int:
 
 def _delete(name: str, as_json: bool) -> int:
     from tui.core.errors import LocalAIError
-    from tui.core.profile_store import custom_profiles_path, delete_custom_profile
+    from tui.core.hardware.profile_store import custom_profiles_path, delete_custom_profile
 
     if not delete_custom_profile(name):
         raise LocalAIError(f"no custom profile called '{name}'", hint="'localai-tui gpus' lists them")
@@ -201,8 +201,8 @@ def _delete(name: str, as_json: bool) -> int:
 
 
 def _set_ram_bandwidth(text: str, as_json: bool) -> int:
-    from tui.core.profile_store import hardware_settings_path
-    from tui.core.profiles import set_host_ram_bandwidth
+    from tui.core.hardware.profile_store import hardware_settings_path
+    from tui.core.hardware.profiles import set_host_ram_bandwidth
 
     forget = text.strip().casefold() in ("default", "reset", "auto", "none")
     settings = set_host_ram_bandwidth(None if forget else text)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from tui.core.anatomy import ModelAnatomy
+    from tui.core.gguf.anatomy import ModelAnatomy
 
 from tui.units import GiB, MiB, format_bytes, format_params  # noqa: F401  (re-exported for other commands)
+
 _MAX_PATTERN_PERIOD = 16  # longest repeating layer pattern shown as letters
 
 
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from tui.commands.model_arg import load_model_anatomy
-    from tui.core.anatomy import anatomy_to_dict
+    from tui.core.gguf.anatomy import anatomy_to_dict
 
     anatomy = load_model_anatomy(args.model)
     if args.json:

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.core.labels import all_labels, label_sort_key, require_label
+    from tui.core.gguf.labels import all_labels, label_sort_key, require_label
 
     if args.label:
         quants = [require_label(args.label)]
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 def label_as_json(quant) -> dict:
     """One label as a JSON object; ``explanation`` is the full text ``labels LABEL`` prints."""
-    from tui.core.labels import explain_label
+    from tui.core.gguf.labels import explain_label
 
     return {
         "label": quant.label,
@@ -95,7 +95,7 @@ def _wrapped_explanation(label: str) -> str:
     import shutil
     import textwrap
 
-    from tui.core.labels import explain_label
+    from tui.core.gguf.labels import explain_label
 
     width = min(shutil.get_terminal_size((100, 24)).columns, 100)
     return "\n\n".join(textwrap.fill(paragraph, width=width, break_on_hyphens=False) for paragraph in explain_label(label).split("\n\n"))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui.core.anatomy import ModelAnatomy
 from tui.core.errors import LocalAIError
+from tui.core.gguf.anatomy import ModelAnatomy
 
 #: How a local path starts or ends, even when it does not exist (so "no such file" is the answer).
 _LOCAL_PREFIXES = ("/", "./", "../", "~", ".\\", "..\\")
@@ -43,8 +43,8 @@ def local_model_path(spec: str) -> Path | None:
 
 def load_local_anatomy(path: Path) -> ModelAnatomy:
     """Read a local GGUF file's header (and its sibling shards' headers for a split model)."""
-    from tui.core.anatomy import load_anatomy
     from tui.core.engine.model_file import directory_error
+    from tui.core.gguf.anatomy import load_anatomy
 
     if not path.exists():
         raise LocalAIError(f"no such file: {path}")

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.commands.fit_flags import settings_from_args
     from tui.core.advisor.recommend import RecommendRequest, recommend_models
     from tui.core.errors import LocalAIError
-    from tui.core.profiles import resolve_profile
+    from tui.core.hardware.profiles import resolve_profile
 
     request = RecommendRequest(text=args.search, author=args.author, limit=args.limit, n_ctx=args.n_ctx,
                                min_tokens_per_s=args.min_tps, min_bits=args.min_bits, rank_by=args.rank_by,

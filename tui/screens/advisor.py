@@ -28,8 +28,8 @@ from textual.widgets import DataTable, Input, Label, Static, TabbedContent, TabP
 from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
-from tui.widgets.sweep_plot import STATE_FITS, STATE_NO_FIT, STATE_OFFLOADED, PlotColumn, SweepPlot
 from tui.units import format_context, format_count, format_gib, format_rate
+from tui.widgets.sweep_plot import STATE_FITS, STATE_NO_FIT, STATE_OFFLOADED, PlotColumn, SweepPlot
 
 #: Slowest acceptable decode speeds the ``m`` key cycles through (tokens/s).
 MIN_SPEEDS = (10.0, 20.0, 40.0, 1.0, 5.0)

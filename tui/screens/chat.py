@@ -25,9 +25,9 @@ from tui.messages import ModelLoaded, ReplyFinished
 from tui.screens.base import AppScreen
 from tui.screens.stream_pacer import MIN_INTERVAL_S, StreamPacer
 from tui.session import ChosenModel
+from tui.units import format_context, format_duration, format_rate, format_size
 from tui.widgets.chat_turn import reply_turn, user_turn
 from tui.widgets.rate_meter import RateMeter
-from tui.units import format_context, format_duration, format_rate, format_size
 
 #: How often the stream timer ticks (seconds); the pacer decides on which ticks text is flushed.
 FLUSH_S = MIN_INTERVAL_S

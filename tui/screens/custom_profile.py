@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware import GiB, HardwareProfile
+from tui.core.hardware.devices import GiB, HardwareProfile
 
 #: (field id, label, placeholder) in the order the form shows them.
 FIELDS = (

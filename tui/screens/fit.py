@@ -2,7 +2,7 @@
 
 Every slider tick asks ``estimate_fit`` again (pure arithmetic, about half a millisecond) and the
 bars, numbers and the equivalent ``llama-server`` command follow in the same frame. Auto-fit is
-``tui.core.autofit`` (llama.cpp ``--fit``'s rules, a few milliseconds). Reading a model's header
+``tui.core.fit.autofit`` (llama.cpp ``--fit``'s rules, a few milliseconds). Reading a model's header
 and downloading it run in workers; this screen only shows what the core answers.
 """
 
@@ -19,7 +19,7 @@ from textual.widgets import Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from tui.core.errors import LocalAIError
-from tui.core.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES
+from tui.core.fit.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES
 from tui.messages import FitChanged
 from tui.screens.base import AppScreen
 from tui.screens.fit_text import (
@@ -34,9 +34,9 @@ from tui.screens.fit_text import (
     verdict_line,
 )
 from tui.session import ChosenModel
+from tui.units import format_context, format_duration, format_size
 from tui.widgets.memory_bar import MemoryBar, legend
 from tui.widgets.slider import Slider
-from tui.units import format_context, format_duration, format_size
 
 #: How often the download row shows the worker's latest progress report (seconds).
 DOWNLOAD_REFRESH_S = 0.25

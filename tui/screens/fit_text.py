@@ -1,6 +1,6 @@
 """How the Fit screen words an estimate: slider stops, bar titles, the verdict and the notes.
 
-Pure presentation of ``tui.core.fit.FitEstimate`` (no Textual here, only Rich text), so each
+Pure presentation of ``tui.core.fit.estimate.FitEstimate`` (no Textual here, only Rich text), so each
 piece is tested without running the app. Sizes are bytes; rates tokens per second.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tui.core.hardware import HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
 from tui.session import ChosenModel
-from tui.widgets.memory_bar import MemoryPart, MemoryUsage
 from tui.units import format_context, format_count, format_gib, format_rate, format_size
+from tui.widgets.memory_bar import MemoryPart, MemoryUsage
 
 #: The parts of each memory bar, in the order they stack: (``DeviceUsage`` field prefix, legend name).
 BAR_PARTS = (("weights", "weights"), ("kv", "KV cache"), ("compute", "compute"), ("overhead", "overhead"))
@@ -21,7 +21,7 @@ BAR_PARTS = (("weights", "weights"), ("kv", "KV cache"), ("compute", "compute"),
 CONTEXT_STEPS = (128, 256, 512, 1024, 2048, 3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536,
                  98304, 131072, 196608, 262144, 393216, 524288, 786432, 1048576)
 
-#: Colour of each verdict word (``tui.core.fit``: fits / tight / does not fit).
+#: Colour of each verdict word (``tui.core.fit.estimate``: fits / tight / does not fit).
 VERDICT_STYLES = {"fits": "bold green", "tight": "bold yellow", "does not fit": "bold red"}
 
 #: The fit engine's caveat that holds for every GPU estimate; shown once, last.

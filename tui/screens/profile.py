@@ -14,11 +14,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from tui.core.gpu_catalog import CatalogDevice
-from tui.core.hardware import HardwareProfile
+from tui.core.hardware.catalog import CatalogDevice
+from tui.core.hardware.devices import HardwareProfile
 from tui.screens.base import AppScreen
-from tui.widgets.profile_header import describe_profile
 from tui.units import format_gib
+from tui.widgets.profile_header import describe_profile
 
 
 def describe_detected(profile: HardwareProfile | None) -> Text:

@@ -11,7 +11,7 @@ between ``min_interval_s`` (a flush every ~2 frames) and ``max_interval_s`` (sti
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 #: Shortest time between flushes (seconds): about two frames at 60 Hz.
 MIN_INTERVAL_S = 0.033

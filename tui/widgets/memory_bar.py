@@ -14,7 +14,7 @@ from textual.widget import Widget
 
 from tui.units import format_gib
 
-#: Verdict words (``tui.core.fit``'s and the badges') that share a colour class.
+#: Verdict words (``tui.core.fit.estimate``'s and the badges') that share a colour class.
 VERDICT_CLASSES = {"does not fit": "no-fit", "partial": "spills"}
 
 #: Fill characters per part, so the bar still reads without colour (256-colour terminals, screenshots).

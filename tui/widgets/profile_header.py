@@ -9,9 +9,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.core.hardware import HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
 from tui.units import format_gib
-
 
 #: What the header says before any profile is chosen (the profile screen says "pick one below" instead).
 NO_PROFILE_TEXT = "no hardware profile yet (F2)"

@@ -10,7 +10,7 @@ Every move posts ``Slider.Changed`` with the new value.
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual import events
@@ -80,13 +80,13 @@ class Slider(Widget, can_focus=True):
     class Changed(Message):
         """The slider moved to ``value`` (one of its allowed values)."""
 
-        def __init__(self, slider: "Slider", value: int) -> None:
+        def __init__(self, slider: Slider, value: int) -> None:
             super().__init__()
             self.slider = slider
             self.value = value
 
         @property
-        def control(self) -> "Slider":
+        def control(self) -> Slider:
             return self.slider
 
     index: reactive[int] = reactive(0, init=False)

@@ -11,8 +11,8 @@ The widget draws what it is given (``PlotColumn``); it computes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from rich.text import Text
 from textual.reactive import reactive

@@ -14,14 +14,14 @@ name, a custom profile, and ``A+B`` for several devices in one box ("RTX 3060 12
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from tui.core.advisor.placement import BestPlacement, best_placement
-from tui.core.anatomy import ModelAnatomy
 from tui.core.errors import LocalAIError
-from tui.core.hardware import GiB, HardwareProfile
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.hardware.devices import GiB, HardwareProfile
 
 #: What ``--gpu`` values name this machine, and the column title it gets.
 THIS_MACHINE = ("auto", "current", "this machine")
@@ -59,7 +59,7 @@ class BoxResult:
         return self.placement is not None and self.placement.fits
 
     def to_dict(self) -> dict:
-        from tui.core.profiles import profile_to_dict
+        from tui.core.hardware.profiles import profile_to_dict
 
         out: dict = {"title": self.box.title, "spec": self.box.spec, "profile": profile_to_dict(self.box.profile)}
         if self.placement is None:
@@ -101,7 +101,7 @@ def default_box_specs() -> tuple[tuple[str, str], ...]:
 def split_box_spec(spec: str) -> list[str]:
     """The devices one ``--gpu`` value names: "A+B" is two, unless "A+B" is a catalog name written
     out in full (the "Ryzen AI Max+ 395 128GB" has a plus in its name)."""
-    from tui.core.gpu_catalog import load_catalog, name_tokens
+    from tui.core.hardware.catalog import load_catalog, name_tokens
 
     text = spec.strip()
     if "+" not in text:
@@ -120,7 +120,7 @@ def resolve_box(spec: str, *, title: str | None = None, ram_gib: float | None = 
     ``like``: a profile whose RAM (size, free, speed) the box shares unless the box brings its
     own (an Apple machine) or names a RAM setup: "this card in my box".
     """
-    from tui.core.profiles import AUTO, apply_what_if, resolve_profile
+    from tui.core.hardware.profiles import AUTO, apply_what_if, resolve_profile
 
     text = spec.strip()
     if not text:
@@ -146,7 +146,7 @@ def resolve_box(spec: str, *, title: str | None = None, ram_gib: float | None = 
 
 
 def _names_ram_setup(parts: list[str]) -> bool:
-    from tui.core.gpu_catalog import find_device
+    from tui.core.hardware.catalog import find_device
 
     for part in parts:
         try:
@@ -208,7 +208,7 @@ def compare_one(anatomy: ModelAnatomy, box: BoxSpec, settings: LlamaSettings, *,
 
 def longest_context(anatomy: ModelAnatomy, profile: HardwareProfile, placement: BestPlacement) -> int:
     """The longest context (tokens) that still fits with ``placement``'s layers and experts where they are."""
-    from tui.core.autofit import max_context
+    from tui.core.fit.autofit import max_context
 
     try:
         return max_context(anatomy, profile, placement.settings, limit=anatomy.n_ctx_train or None)

@@ -9,7 +9,7 @@ what) live in ``tui/data/advisor.toml``; this module applies them.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from tui.core.advisor.data import (
     LICENSE_NON_COMMERCIAL,

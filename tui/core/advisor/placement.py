@@ -1,7 +1,7 @@
 """The best way to run one model on one box: the placement every Advisor answer is built on.
 
 "Best" is llama.cpp ``--fit``'s order of preference at the context asked for
-(``tui.core.autofit.explain_auto_fit`` with the context kept): everything on the GPUs if it
+(``tui.core.fit.autofit.explain_auto_fit`` with the context kept): everything on the GPUs if it
 fits with the 1 GiB margin; for a MoE model, all layers on the GPU with the experts of the
 fewest leading layers in system RAM (``--n-cpu-moe``); otherwise the most GPU layers that fit.
 A person who fixed the placement (``-ngl``, ``--n-cpu-moe``, ``--cpu-moe``, ``-ot``) gets
@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.core.anatomy import ModelAnatomy
-from tui.core.fit import FitEstimate
-from tui.core.hardware import HardwareProfile
-from tui.core.settings import LlamaSettings
+from tui.core.fit.estimate import FitEstimate
+from tui.core.fit.settings import LlamaSettings
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.hardware.devices import HardwareProfile
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,8 @@ def best_placement(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Ll
     placement in ``settings``. The context is never changed. Raises ``LocalAIError`` when
     llama.cpp would refuse the settings on this box.
     """
-    from tui.core.autofit import explain_auto_fit
-    from tui.core.fit import estimate_fit
+    from tui.core.fit.autofit import explain_auto_fit
+    from tui.core.fit.estimate import estimate_fit
 
     if not search:
         return BestPlacement(settings, estimate_fit(anatomy, profile, settings), (), False)

@@ -27,16 +27,17 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from tui.core.advisor.model_card import license_flags, license_kind, task_tags
 from tui.core.advisor.placement import BestPlacement, best_placement, placement_is_fixed
-from tui.core.anatomy import ModelAnatomy
 from tui.core.errors import LocalAIError
-from tui.core.hardware import GiB, HardwareProfile
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.hardware.devices import GiB, HardwareProfile
 
 if TYPE_CHECKING:
     from tui.core.hub.client import HubClient
@@ -75,7 +76,7 @@ class RecommendRequest:
     rank_by: str = "params"
     runner_ups: int = DEFAULT_RUNNER_UPS
 
-    def check(self) -> "RecommendRequest":
+    def check(self) -> RecommendRequest:
         """This request, or one ``LocalAIError`` saying which value is wrong."""
         if not 1 <= self.limit <= MAX_LIMIT:
             raise LocalAIError(f"--limit must be between 1 and {MAX_LIMIT}, not {self.limit}")
@@ -325,7 +326,7 @@ class _Headers:
 def advise_repo(result: SearchResult, profile: HardwareProfile, settings: LlamaSettings, request: RecommendRequest,
                 *, client: HubClient | None = None, search_rank: int = 0) -> RepoAdvice:
     """The best labels of one repo for ``profile`` (see the module); Hub and header failures become ``reason``."""
-    from tui.core.gguf_reader import GGUFError
+    from tui.core.gguf.reader import GGUFError
     from tui.core.hub.client import HubClient
     from tui.core.hub.errors import HubAuthError, HubError
     from tui.core.hub.repo_files import group_repo_files

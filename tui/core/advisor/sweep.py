@@ -12,14 +12,14 @@ Steps double from 512 tokens up to the model's trained context (which is always 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from tui.core.advisor.placement import BestPlacement, best_placement
-from tui.core.anatomy import ModelAnatomy
 from tui.core.errors import LocalAIError
-from tui.core.hardware import HardwareProfile
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.hardware.devices import HardwareProfile
 
 #: First context step (tokens): below this the prompt alone rarely fits.
 FIRST_STEP = 512

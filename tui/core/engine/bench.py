@@ -14,8 +14,9 @@ import random
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from tui.core.engine.errors import EngineError, GenerationError
 from tui.core.engine.metrics import read_perf_counters, reset_perf_counters
@@ -66,7 +67,7 @@ class BenchResult:
 
 
 def run_bench(
-    engine: "Engine",
+    engine: Engine,
     *,
     n_prompt: int = DEFAULT_N_PROMPT,
     n_gen: int = DEFAULT_N_GEN,
@@ -121,7 +122,7 @@ def run_bench(
         engine.busy.release()
 
 
-def _random_tokens(engine: "Engine", count: int, rng: random.Random, *, first: bool) -> list[int]:
+def _random_tokens(engine: Engine, count: int, rng: random.Random, *, first: bool) -> list[int]:
     n_vocab = engine.model.n_vocab
     tokens = [rng.randrange(n_vocab) for _ in range(count)]
     if first and tokens and engine.model.adds_bos:
@@ -129,7 +130,7 @@ def _random_tokens(engine: "Engine", count: int, rng: random.Random, *, first: b
     return tokens
 
 
-def _prompt_run(engine: "Engine", n_prompt: int, rng: random.Random) -> None:
+def _prompt_run(engine: Engine, n_prompt: int, rng: random.Random) -> None:
     import llama_cpp
 
     n_batch = engine.context.n_batch
@@ -145,7 +146,7 @@ def _prompt_run(engine: "Engine", n_prompt: int, rng: random.Random) -> None:
     llama_cpp.llama_synchronize(engine.ctx)
 
 
-def _gen_run(engine: "Engine", n_gen: int, rng: random.Random) -> None:
+def _gen_run(engine: Engine, n_gen: int, rng: random.Random) -> None:
     import llama_cpp
 
     decode = llama_cpp.llama_decode

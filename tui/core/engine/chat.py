@@ -13,8 +13,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from tui.core.engine.errors import ContextFullError
 from tui.core.engine.generate import Generation, generate
@@ -122,7 +122,7 @@ class ChatSession:
         self.messages.append(ChatMessage("assistant", generation.text))
         return Reply(text=generation.text, stats=generation.stats, n_dropped_messages=dropped)
 
-    def stream(self, user_text: str) -> "ReplyStream":
+    def stream(self, user_text: str) -> ReplyStream:
         """Start replying on a worker thread; iterate the returned stream for the text."""
         return ReplyStream(self, user_text)
 

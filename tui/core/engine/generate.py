@@ -11,8 +11,8 @@ import codecs
 import ctypes
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from tui.core.engine.errors import GenerationError
 from tui.core.engine.metrics import (

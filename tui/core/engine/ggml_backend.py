@@ -30,7 +30,7 @@ _SIGNATURES = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _libraries() -> tuple:
     """libllama first, then ggml's own libraries from the same folder."""
     import llama_cpp.llama_cpp as llama_cpp
@@ -45,7 +45,7 @@ def _libraries() -> tuple:
     return tuple(libraries)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _function(name: str):
     for lib in _libraries():
         try:

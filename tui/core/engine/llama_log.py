@@ -17,9 +17,9 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from tui.core.paths import log_dir
 

@@ -9,8 +9,8 @@ failed or cancelled load leaves the process ready for the next one.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tui.core.engine.errors import (
     EngineError,
@@ -24,7 +24,7 @@ from tui.core.engine.errors import (
 from tui.core.engine.llama_log import LEVEL_ERROR, LEVEL_WARN, LogLine, ensure_llama_log
 from tui.core.engine.model import ContextHandle, LoadedModel
 from tui.core.engine.params import build_context_params, build_model_params
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
 
 GGUF_MAGIC = b"GGUF"
 

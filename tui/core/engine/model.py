@@ -12,7 +12,7 @@ from pathlib import Path
 from tui.core.engine.errors import EngineError
 from tui.core.engine.llama_log import LogLine
 from tui.core.engine.params import NativeModelParams
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
 
 
 class LoadedModel:

@@ -34,7 +34,7 @@ def directory_error(path: Path) -> ModelFileNotFoundError:
 
 def first_shard(path: Path) -> Path:
     """llama.cpp opens a split model from its first shard (``-00001-of-N``) and finds the rest itself."""
-    from tui.core.gguf_split import shard_paths
+    from tui.core.gguf.split import shard_paths
 
     first = shard_paths(path)[0]
     if first != path and not first.is_file():

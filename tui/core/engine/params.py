@@ -15,11 +15,12 @@ from __future__ import annotations
 import _thread
 import ctypes
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from tui.core.engine.errors import EngineError
-from tui.core.settings import LlamaSettings, TensorOverride
+from tui.core.fit.settings import LlamaSettings, TensorOverride
 
 #: ``enum llama_flash_attn_type`` by the settings' names.
 FLASH_ATTN_TYPES = {"auto": -1, "off": 0, "on": 1}
@@ -129,7 +130,7 @@ def build_model_params(
 
 def ggml_type_id(cache_type: str) -> int:
     """``-ctk``/``-ctv`` name ("f16", "q8_0") -> ggml type id."""
-    from tui.core.ggml_types import ggml_type_named
+    from tui.core.gguf.ggml_types import ggml_type_named
 
     return ggml_type_named(cache_type.upper()).id
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 import _thread
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from tui.core.engine.errors import EngineError, GenerationError, LoadCancelledError
 from tui.core.engine.llama_log import llama_log
 from tui.core.engine.loader import create_context, load_model
 from tui.core.engine.model import ContextHandle, LoadedModel
 from tui.core.engine.params import default_thread_count
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class Engine:
         cancel: threading.Event | None = None,
         fit_ctx_to_model: bool = False,
         warmup: bool = True,
-    ) -> "Engine":
+    ) -> Engine:
         """Load ``path`` and create its context.
 
         ``fit_ctx_to_model`` caps the context at the model's training length (the default
@@ -116,7 +116,7 @@ class Engine:
             self.context.close()
             self.model.close()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -183,7 +183,7 @@ class Engine:
             del self.kv_tokens[shared:]
         return max(shared, 0)
 
-    def evaluate(self, tokens: Sequence[int], stop: threading.Event | None = None) -> "PromptEval":
+    def evaluate(self, tokens: Sequence[int], stop: threading.Event | None = None) -> PromptEval:
         """Feed ``tokens`` after ``kv_tokens`` in ``n_batch`` chunks.
 
         ``seconds`` covers only llama_decode and the synchronize after it, as llama.cpp's

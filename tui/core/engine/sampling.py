@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import random
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 from tui.core.engine.errors import EngineError
 
@@ -37,7 +37,7 @@ class SamplingSettings:
     seed: int | None = None
     max_tokens: int = -1
 
-    def with_changes(self, **changes) -> "SamplingSettings":
+    def with_changes(self, **changes) -> SamplingSettings:
         return replace(self, **changes)
 
     def validate(self) -> None:

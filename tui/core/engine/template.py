@@ -8,8 +8,9 @@ stories model, are plain text continuers: their "conversation" is one growing te
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 from tui.core.engine.errors import ChatTemplateError
 

@@ -1,7 +1,7 @@
 """Fit badges for a repo's quant rows: does each label fit this hardware, and how fast would it run?
 
-A badge is ``tui.core.fit.estimate_fit`` with the user's settings ("fits", "tight"), else with
-llama.cpp ``--fit``'s offloading at the same context (``tui.core.autofit``: "partial"), else
+A badge is ``tui.core.fit.estimate.estimate_fit`` with the user's settings ("fits", "tight"), else with
+llama.cpp ``--fit``'s offloading at the same context (``tui.core.fit.autofit``: "partial"), else
 "no-fit". It is computed on the label's anatomy:
 
 * from its own GGUF header when that header has been read (it is cached on disk after the first
@@ -17,12 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tui.core.anatomy import ModelAnatomy
-from tui.core.hardware import HardwareProfile
+from tui.core.fit.settings import LlamaSettings
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.hardware.devices import HardwareProfile
 from tui.core.hub.client import HubClient
 from tui.core.hub.repo_files import QuantGroup, RepoQuants
-from tui.core.settings import LlamaSettings
-
 
 #: Badge verdicts, best first.
 FITS = "fits"  # everything where the settings put it (all layers on the GPUs), with llama.cpp's 1 GiB margin
@@ -105,8 +104,8 @@ def group_anatomy(quants: RepoQuants, group: QuantGroup, *, client: HubClient | 
 def badge_for(group: QuantGroup, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
               source: str) -> FitBadge:
     """The verdict as asked (``settings``), else with llama.cpp ``--fit``'s offloading at the same context."""
-    from tui.core.autofit import explain_auto_fit
-    from tui.core.fit import VERDICT_FITS, VERDICT_TIGHT, estimate_fit
+    from tui.core.fit.autofit import explain_auto_fit
+    from tui.core.fit.estimate import VERDICT_FITS, VERDICT_TIGHT, estimate_fit
 
     estimate = estimate_fit(anatomy, profile, settings)
     verdict, detail = {VERDICT_FITS: FITS, VERDICT_TIGHT: TIGHT}.get(estimate.verdict), ""

@@ -185,7 +185,7 @@ def download_files(repo_id: str, commit: str, files: list[DownloadFile], *, revi
     return DownloadResult(repo_id, commit, tuple(paths), tracker.transferred, tracker.total)
 
 
-def _download_one(client: HubClient, repo_id: str, commit: str, file: DownloadFile, tracker: "_Tracker",
+def _download_one(client: HubClient, repo_id: str, commit: str, file: DownloadFile, tracker: _Tracker,
                   cancel: threading.Event, max_retries: int) -> Path:
     """One file into ``blobs/<etag>`` (under huggingface_hub's lock for that blob), then linked from the snapshot."""
     from filelock import Timeout
@@ -225,7 +225,7 @@ class _PartialFile:
         self.hasher = hashlib.sha256() if file.sha256 else None
         self._fh = None
 
-    def hash_kept(self, tracker: "_Tracker", cancel: threading.Event) -> None:
+    def hash_kept(self, tracker: _Tracker, cancel: threading.Event) -> None:
         """Hash the bytes kept from an earlier attempt, so the final check covers the whole file."""
         if self.hasher is None or not self.size:
             return
@@ -270,7 +270,7 @@ class _PartialFile:
 
 
 def _fetch_into(client: HubClient, repo_id: str, commit: str, file: DownloadFile, path: Path,
-                tracker: "_Tracker", cancel: threading.Event, max_retries: int) -> None:
+                tracker: _Tracker, cancel: threading.Event, max_retries: int) -> None:
     """Fill the partial file up to ``file.size`` bytes (resuming what it holds), then check size and sha256."""
     partial = _PartialFile(path, file)
     if partial.size:
@@ -293,7 +293,7 @@ def _fetch_into(client: HubClient, repo_id: str, commit: str, file: DownloadFile
     partial.verify()
 
 
-def _receive(client: HubClient, url: str, repo_id: str, partial: _PartialFile, tracker: "_Tracker",
+def _receive(client: HubClient, url: str, repo_id: str, partial: _PartialFile, tracker: _Tracker,
              cancel: threading.Event) -> None:
     """One GET from the partial file's end on, appended as it arrives. Stops early on cancel."""
     file = partial.file

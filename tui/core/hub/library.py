@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.core.errors import LocalAIError
-from tui.core.filenames import GgufFileName, parse_gguf_filename
+from tui.core.gguf.filenames import GgufFileName, parse_gguf_filename
 from tui.core.paths import config_dir
 
 LIBRARY_FILE = "library.toml"
@@ -70,7 +70,7 @@ def library_config_path() -> Path:
 
 def library_folders() -> list[Path]:
     """The user's model folders, as saved (``[library] folders = [...]`` in library.toml)."""
-    from tui.core.profile_store import read_toml
+    from tui.core.hardware.profile_store import read_toml
 
     data = read_toml(library_config_path())
     folders = data.get("library", {}).get("folders", []) if isinstance(data.get("library"), dict) else []
@@ -103,7 +103,7 @@ def remove_library_folder(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def _save_folders(folders: list[Path]) -> None:
-    from tui.core.profile_store import write_toml_atomically
+    from tui.core.hardware.profile_store import write_toml_atomically
 
     header = "# localai-tui: folders searched for .gguf models (besides the Hugging Face cache)\n"
     write_toml_atomically(library_config_path(), {"library": {"folders": [str(f) for f in folders]}}, header)
@@ -204,7 +204,7 @@ def _group(entries) -> tuple[list[LocalModel], list[LocalModel]]:
 
 def model_anatomy(model: LocalModel):
     """The model's anatomy, read from its header(s) on disk."""
-    from tui.core.anatomy import load_anatomy
+    from tui.core.gguf.anatomy import load_anatomy
 
     if not model.complete:
         raise LocalAIError(f"{model.display_name} is missing shards ({len(model.files)} of {model.shard_count_expected})")
@@ -213,7 +213,7 @@ def model_anatomy(model: LocalModel):
 
 def find_cached_model(repo_id: str, label: str | None = None, path: str | None = None) -> LocalModel | None:
     """A cached Hub model by ``OWNER/REPO:LABEL`` or ``OWNER/REPO/PATH``, without the network."""
-    from tui.core.labels import lookup_label
+    from tui.core.gguf.labels import lookup_label
 
     wanted = lookup_label(label) if label else None
     for model in scan_library([], include_hf_cache=True).models:

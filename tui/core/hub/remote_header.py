@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.core.errors import LocalAIError
-from tui.core.gguf_reader import GGUFError, GGUFHeader, read_header
+from tui.core.gguf.reader import GGUFError, GGUFHeader, read_header
 from tui.core.hub.client import HubClient, is_offline
 from tui.core.hub.errors import HubError, HubOfflineError
 from tui.core.paths import cache_dir
 
 if TYPE_CHECKING:
-    from tui.core.anatomy import ModelAnatomy
+    from tui.core.gguf.anatomy import ModelAnatomy
     from tui.core.hub.model_ref import HubModelRef, ResolvedModel
     from tui.core.hub.repo_listing import HubFile
 
@@ -193,7 +193,7 @@ def read_remote_headers(repo_id: str, commit: str, shards: list[RemoteShard], *,
     ``shards`` must be in shard order (first shard first). ``cache_only``: raise ``NotCached``
     rather than use the network.
     """
-    from tui.core.gguf_split import check_split_headers
+    from tui.core.gguf.split import check_split_headers
 
     if not shards:
         raise GGUFError(f"no GGUF file to read in {repo_id}")
@@ -213,7 +213,7 @@ def read_remote_headers(repo_id: str, commit: str, shards: list[RemoteShard], *,
 def read_group_anatomy(repo_id: str, commit: str, files: tuple[HubFile, ...] | list[HubFile], *,
                        client: HubClient | None = None, cache_only: bool = False) -> tuple[ModelAnatomy, int]:
     """The anatomy of a quant row (``files``: ``HubFile``s in shard order) from headers only; plus bytes fetched."""
-    from tui.core.anatomy import anatomy_from_headers
+    from tui.core.gguf.anatomy import anatomy_from_headers
 
     shards = [RemoteShard(f.path, f.size) for f in files]
     headers, fetched = read_remote_headers(repo_id, commit, shards, client=client, cache_only=cache_only)
@@ -242,7 +242,7 @@ def read_hub_model_anatomy(ref: HubModelRef, *, client: HubClient | None = None)
     try:
         resolved = resolve_hub_model(ref, client)
     except TRANSIENT_ERRORS:
-        from tui.core.anatomy import load_anatomy
+        from tui.core.gguf.anatomy import load_anatomy
         from tui.core.hub.library import find_cached_model
 
         local = find_cached_model(ref.repo_id, ref.label, ref.path)

@@ -2,8 +2,8 @@
 
 A "label" row gathers what one download means: every shard of a split model (summed),
 whether the shards sit in the root (``Model-Q8_0-00001-of-00002.gguf``) or in a folder per
-quant (Unsloth's ``BF16/...``). File names are read by ``tui.core.filenames`` (publishers'
-conventions: ``UD-``, ``_L``, ``.i1-``, lower case), labels explained by ``tui.core.labels``.
+quant (Unsloth's ``BF16/...``). File names are read by ``tui.core.gguf.filenames`` (publishers'
+conventions: ``UD-``, ``_L``, ``.i1-``, lower case), labels explained by ``tui.core.gguf.labels``.
 
 Side files (vision projectors ``mmproj``, multi-token-prediction heads ``mtp``, importance
 matrices) are listed apart, each linked to the models it serves.
@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tui.core.errors import LocalAIError
-from tui.core.filenames import GgufFileName, parse_gguf_filename
+from tui.core.gguf.filenames import GgufFileName, parse_gguf_filename
+from tui.core.gguf.labels import QuantLabel, label_sort_key, lookup_label
 from tui.core.hub.repo_listing import HubFile, RepoListing
-from tui.core.labels import QuantLabel, label_sort_key, lookup_label
 
 SIDE_KINDS = ("mmproj", "mtp", "imatrix")
 

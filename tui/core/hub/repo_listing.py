@@ -69,7 +69,7 @@ class RepoListing:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "RepoListing":
+    def from_dict(cls, data: dict[str, Any]) -> RepoListing:
         files = tuple(HubFile(**f) for f in data.get("files", ()))
         fields_ = {k: data.get(k) for k in cls.__dataclass_fields__ if k not in ("files", "stale_because")}
         fields_["gated"] = fields_.get("gated") or False

@@ -52,7 +52,7 @@ class SearchResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "SearchResult":
+    def from_dict(cls, data: dict[str, Any]) -> SearchResult:
         fields_ = {name: data.get(name) for name in cls.__dataclass_fields__}
         fields_["tags"] = tuple(t for t in fields_["tags"] or () if isinstance(t, str))
         return cls(**fields_)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tui.core.anatomy import ModelAnatomy
-from tui.core.gguf_reader import TensorInfo
-from tui.core.ggml_types import GGML_TYPES_BY_NAME, GgmlType, ggml_type
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.gguf.ggml_types import GGML_TYPES_BY_NAME, GgmlType, ggml_type
+from tui.core.gguf.reader import TensorInfo
 
 #: Types quantizers give weight matrices, fewest bits first (rows must be whole blocks).
 QUANT_LADDER = ("IQ1_S", "IQ2_XXS", "Q2_K", "Q3_K", "IQ4_XS", "Q4_K", "Q5_K", "Q6_K", "Q8_0", "F16", "F32")

@@ -18,11 +18,20 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
-from tui.core.detect import (
+from tui.core.errors import LocalAIError
+from tui.core.hardware.catalog import (
+    CatalogDevice,
+    UnknownDeviceError,
+    backend_efficiency,
+    find_device,
+    load_catalog,
+    metal_working_set_bytes,
+)
+from tui.core.hardware.detect import (
     HostInfo,
     RamSetup,
     assumed_ram_setup,
@@ -31,17 +40,8 @@ from tui.core.detect import (
     ram_setup_note,
     summarize_gpu_names,
 )
-from tui.core.errors import LocalAIError
-from tui.core.gpu_catalog import (
-    CatalogDevice,
-    UnknownDeviceError,
-    backend_efficiency,
-    find_device,
-    load_catalog,
-    metal_working_set_bytes,
-)
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
-from tui.core.profile_store import (
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.profile_store import (
     HardwareSettings,
     load_custom_profiles,
     load_hardware_settings,

@@ -33,11 +33,11 @@ import re
 import struct
 from dataclasses import dataclass
 
-from tui.core.anatomy import ModelAnatomy
 from tui.core.errors import LocalAIError
-from tui.core.fit_cache import cached_for
-from tui.core.hardware import HardwareProfile
-from tui.core.settings import FFN_EXPS_REGEX, LlamaSettings, TensorOverride
+from tui.core.fit.cache import cached_for
+from tui.core.fit.settings import FFN_EXPS_REGEX, LlamaSettings, TensorOverride
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.hardware.devices import HardwareProfile
 
 #: Tensors of the input layer (``LLM_TENSOR_LAYER_INPUT``): kept on the CPU.
 INPUT_TENSORS = frozenset({"token_embd", "position_embd", "token_types", "per_layer_token_embd",

@@ -9,9 +9,10 @@ the object's identity and dropped when it is garbage-collected.
 from __future__ import annotations
 
 import weakref
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
-from tui.core.anatomy import ModelAnatomy
+from tui.core.gguf.anatomy import ModelAnatomy
 
 T = TypeVar("T")
 _CACHE: dict[tuple[int, str], tuple[weakref.ref, object]] = {}

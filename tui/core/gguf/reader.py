@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tui.core.errors import LocalAIError
-from tui.core.ggml_types import ggml_type
+from tui.core.gguf.ggml_types import ggml_type
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)

@@ -19,7 +19,8 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tui.core.gpu_catalog import (
+from tui.core.errors import LocalAIError
+from tui.core.hardware.catalog import (
     CatalogDevice,
     backend_efficiency,
     find_device,
@@ -27,8 +28,7 @@ from tui.core.gpu_catalog import (
     match_detected_name,
     metal_working_set_bytes,
 )
-from tui.core.errors import LocalAIError
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
 
 MiB = 1024**2
 
@@ -303,7 +303,7 @@ def _is_apple_silicon() -> bool:
 
 def assumed_ram_setup() -> RamSetup:
     """This machine's RAM bandwidth: the user's figure from hardware.toml, else the catalog default."""
-    from tui.core.profile_store import load_hardware_settings
+    from tui.core.hardware.profile_store import load_hardware_settings
 
     settings = load_hardware_settings()
     catalog = load_catalog()

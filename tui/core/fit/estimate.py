@@ -4,13 +4,13 @@
 of llama.cpp settings, reproducing the vendored llama.cpp's own rules (each module cites the
 functions it mirrors):
 
-* weights per device: ``tui.core.placement`` (``llama_model_base::load_tensors``);
-* KV cache / recurrent state per layer, on its layer's device: ``tui.core.kv_cache``;
-* compute buffers: ``tui.core.compute_buffer`` (``llama_context::sched_reserve`` replayed);
+* weights per device: ``tui.core.fit.placement`` (``llama_model_base::load_tensors``);
+* KV cache / recurrent state per layer, on its layer's device: ``tui.core.fit.kv_cache``;
+* compute buffers: ``tui.core.fit.compute_buffer`` (``llama_context::sched_reserve`` replayed);
 * per-device overhead: the backend's own footprint (``tui/data/fit_backends.toml``) and, on
   the host, the process plus llama.cpp's output buffer (``llama_context::output_reserve``:
   ``n_vocab`` floats per sequence);
-* speed: ``tui.core.speed``.
+* speed: ``tui.core.fit.speed``.
 
 A device "fits" with at least ``FIT_MARGIN_BYTES`` to spare (llama.cpp's ``--fit`` aims to
 leave 1 GiB free on each device: ``fit_params_target`` in common/common.h), is "tight" when
@@ -30,13 +30,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.anatomy import ModelAnatomy
-from tui.core.compute_buffer import compute_buffer_bytes, graph_params, host_copy_bytes, pipeline_copies
 from tui.core.errors import LocalAIError
-from tui.core.fit_backends import cpu_traits, gpu_traits
-from tui.core.ggml_types import ggml_type_named
-from tui.core.hardware import HardwareProfile
-from tui.core.kv_cache import (
+from tui.core.fit.backends import cpu_traits, gpu_traits
+from tui.core.fit.compute_buffer import compute_buffer_bytes, graph_params, host_copy_bytes, pipeline_copies
+from tui.core.fit.kv_cache import (
     CacheLayout,
     cache_layout,
     has_kv,
@@ -46,10 +43,13 @@ from tui.core.kv_cache import (
     is_recurrent_layer,
     resolve_context,
 )
-from tui.core.llama_args import settings_args
-from tui.core.placement import Placement, place_weights, profile_devices
-from tui.core.settings import LlamaSettings
-from tui.core.speed import SpeedEstimate, decode_speed
+from tui.core.fit.llama_args import settings_args
+from tui.core.fit.placement import Placement, place_weights, profile_devices
+from tui.core.fit.settings import LlamaSettings
+from tui.core.fit.speed import SpeedEstimate, decode_speed
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.gguf.ggml_types import ggml_type_named
+from tui.core.hardware.devices import HardwareProfile
 
 GiB = 1024**3
 
@@ -103,7 +103,7 @@ class FitEstimate:
     ``n_gpu_layers`` the layers offloaded, output layer included, out of ``n_layers_total``
     (blocks + 1), as llama.cpp's "offloaded N/M layers to GPU" counts them.
     ``llama_cpp_args`` are the llama-server flags for these settings (add ``-m``/``-hf``:
-    ``tui.core.llama_args.llama_server_args``).
+    ``tui.core.fit.llama_args.llama_server_args``).
     """
 
     devices: tuple[DeviceUsage, ...]

@@ -24,8 +24,8 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 from tui.core.errors import LocalAIError
-from tui.core.gpu_catalog import BACKENDS, backend_efficiency, find_device, load_catalog, name_tokens
-from tui.core.hardware import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.catalog import BACKENDS, backend_efficiency, find_device, load_catalog, name_tokens
+from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
 from tui.core.paths import config_dir
 
 PROFILES_FILE = "profiles.toml"

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.core.fit_backends import cpu_traits, gpu_traits
-from tui.core.hardware import HardwareProfile
-from tui.core.kv_cache import CacheLayout, kv_bytes_read_per_token
-from tui.core.placement import Placement
+from tui.core.fit.backends import cpu_traits, gpu_traits
+from tui.core.fit.kv_cache import CacheLayout, kv_bytes_read_per_token
+from tui.core.fit.placement import Placement
+from tui.core.hardware.devices import HardwareProfile
 
 
 @dataclass(frozen=True)

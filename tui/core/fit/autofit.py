@@ -18,14 +18,14 @@ context length, expert layers kept on the GPU), checked once more at the answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from tui.core.anatomy import ModelAnatomy
-from tui.core.fit import FIT_MARGIN_BYTES, FitEstimate, estimate_fit
-from tui.core.hardware import HardwareProfile
-from tui.core.kv_cache import N_CTX_PAD
-from tui.core.settings import LlamaSettings
+from tui.core.fit.estimate import FIT_MARGIN_BYTES, FitEstimate, estimate_fit
+from tui.core.fit.kv_cache import N_CTX_PAD
+from tui.core.fit.settings import LlamaSettings
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.hardware.devices import HardwareProfile
 
 
 def _gpus_fit(estimate: FitEstimate, margin: int) -> bool:

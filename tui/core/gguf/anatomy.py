@@ -2,7 +2,7 @@
 
 ``ModelAnatomy`` is a plain record of sizes (tokens, elements, bytes); ``anatomy_from_headers``
 derives it from one header per shard. Field meanings follow llama.cpp's ``llama_hparams``;
-the rules that turn keys into per-layer values live in ``tui.core.llama_hparams``.
+the rules that turn keys into per-layer values live in ``tui.core.gguf.hparams``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from tui.core.gguf_reader import ArraySummary, GGUFError, GGUFHeader, TensorInfo
+from tui.core.gguf.reader import ArraySummary, GGUFError, GGUFHeader, TensorInfo
 
 #: metadata arrays up to this length stay in ``ModelAnatomy.metadata`` (any per-layer array fits)
 METADATA_ARRAY_LIMIT = 512
@@ -91,7 +91,7 @@ class ModelAnatomy:
 
 def anatomy_from_headers(headers: list[GGUFHeader]) -> ModelAnatomy:
     """The anatomy of a model from its shards' headers (in shard order; the first holds the key/values)."""
-    from tui.core.llama_hparams import is_known_architecture, load_hparams
+    from tui.core.gguf.hparams import is_known_architecture, load_hparams
 
     if not headers:
         raise GGUFError("no GGUF header to read a model from")
@@ -155,7 +155,7 @@ def anatomy_from_headers(headers: list[GGUFHeader]) -> ModelAnatomy:
 
 def load_anatomy(path: str | os.PathLike[str]) -> ModelAnatomy:
     """The anatomy of a local GGUF model; ``path`` may be any shard of a split model."""
-    from tui.core.gguf_split import read_model_headers
+    from tui.core.gguf.split import read_model_headers
 
     return anatomy_from_headers(read_model_headers(path))
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from tui.core.gguf_reader import ByteSource, FileSource, GGUFError, GGUFHeader, read_header
+from tui.core.gguf.reader import ByteSource, FileSource, GGUFError, GGUFHeader, read_header
 
 SPLIT_NO = "split.no"
 SPLIT_COUNT = "split.count"

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.core.anatomy import ModelAnatomy
-from tui.core.fit_cache import cached_for
-from tui.core.ggml_types import ggml_type_named
-from tui.core.settings import LlamaSettings
+from tui.core.fit.cache import cached_for
+from tui.core.fit.settings import LlamaSettings
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.gguf.ggml_types import ggml_type_named
 
 #: llama_context pads the context (and each sequence's share) to this many cells.
 N_CTX_PAD = 256

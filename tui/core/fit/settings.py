@@ -1,6 +1,6 @@
 """The llama.cpp settings a model runs with: one definition for the estimate and the engine.
 
-The fit engine (``tui.core.fit``) assumes these values and the in-process engine
+The fit engine (``tui.core.fit.estimate``) assumes these values and the in-process engine
 (``tui.core.engine``) loads models with them, so "will it fit" answers the run the
 app will actually make. Field names follow llama.cpp's own flags.
 """
@@ -36,7 +36,7 @@ class TensorOverride:
         return f"{self.pattern}={self.buffer}"
 
     @classmethod
-    def parse(cls, text: str) -> list["TensorOverride"]:
+    def parse(cls, text: str) -> list[TensorOverride]:
         """Parse llama.cpp's ``-ot`` value: ``PAT=BUF[,PAT=BUF...]``."""
         rules = []
         for part in text.split(","):
@@ -75,7 +75,7 @@ class LlamaSettings:
     use_mmap: bool = True
     n_seq_max: int = 1
 
-    def with_changes(self, **changes) -> "LlamaSettings":
+    def with_changes(self, **changes) -> LlamaSettings:
         return replace(self, **changes)
 
     def effective_overrides(self) -> tuple[TensorOverride, ...]:

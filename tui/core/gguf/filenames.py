@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tui.core.labels import QuantLabel, lookup_label
+from tui.core.gguf.labels import QuantLabel, lookup_label
 
 KINDS = ("model", "mmproj", "mtp", "imatrix", "other")
 

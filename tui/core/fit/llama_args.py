@@ -16,7 +16,7 @@ import os
 import re
 import shlex
 
-from tui.core.settings import LlamaSettings
+from tui.core.fit.settings import LlamaSettings
 
 #: llama-server's defaults (common/common.h) for flags emitted only when they differ.
 DEFAULT_N_BATCH = 2048

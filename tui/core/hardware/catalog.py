@@ -23,7 +23,7 @@ except ImportError:  # Python 3.10
     import tomli as tomllib
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware import GiB, GpuSpec
+from tui.core.hardware.devices import GiB, GpuSpec
 
 BACKENDS = ("CUDA", "ROCm", "Metal", "Vulkan", "SYCL", "CPU")
 CATEGORIES = ("consumer", "used", "workstation", "datacenter", "apple", "cpu")
@@ -51,7 +51,7 @@ class UnknownDeviceError(LocalAIError):
 class AmbiguousDeviceError(LocalAIError):
     """Several catalog entries match equally well; ``candidates`` lists them."""
 
-    def __init__(self, query: str, candidates: list["CatalogDevice"]) -> None:
+    def __init__(self, query: str, candidates: list[CatalogDevice]) -> None:
         names = ", ".join(d.name for d in candidates[:12]) + (", ..." if len(candidates) > 12 else "")
         super().__init__(f"'{query}' matches several devices: {names}",
                          hint="type more of the name, or use its number from 'localai-tui gpus'")

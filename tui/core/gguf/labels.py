@@ -11,7 +11,7 @@ Three kinds of names are understood:
   UD-Q4_K_XL; and the **modifiers** ``UD-`` (Unsloth Dynamic), ``i1-`` and ``-imat`` (importance
   matrix) on any of them;
 * ggml **tensor types** (Q4_K, Q8_K, MXFP4, I32 ...), whose bits per weight come from
-  ``tui.core.ggml_types`` and are exact.
+  ``tui.core.gguf.ggml_types`` and are exact.
 
 Bits per weight of a file type are *typical whole-model* figures (embeddings and upgraded tensors
 included) measured with llama.cpp on a reference model; the data file says how.
@@ -27,7 +27,7 @@ from importlib import resources
 from typing import Any
 
 from tui.core.errors import LocalAIError
-from tui.core.ggml_types import GGML_TYPES_BY_NAME, GgmlType
+from tui.core.gguf.ggml_types import GGML_TYPES_BY_NAME, GgmlType
 
 try:
     import tomllib
@@ -246,7 +246,7 @@ def parse_catalog(data: dict[str, Any]) -> LabelCatalog:
         name = _required(entry, "name", "tensor_type")
         ggml = GGML_TYPES_BY_NAME.get(name)
         if ggml is None:
-            raise _broken(f"tensor type {name} is not in tui/core/ggml_types.py")
+            raise _broken(f"tensor type {name} is not in tui/core/gguf/ggml_types.py")
         if name in tensor_types:
             raise _broken(f"tensor type {name} is listed twice")
         _check_family(entry, families, name)

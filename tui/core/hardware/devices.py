@@ -70,5 +70,5 @@ class HardwareProfile:
         """The fraction of ``gpu``'s peak bandwidth decode reaches (its own, else the profile's)."""
         return self.efficiency if gpu.efficiency is None else gpu.efficiency
 
-    def with_changes(self, **changes) -> "HardwareProfile":
+    def with_changes(self, **changes) -> HardwareProfile:
         return replace(self, **changes)

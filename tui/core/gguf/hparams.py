@@ -15,12 +15,13 @@ key reads as 0 instead of failing, and a window of 0 tokens means "no sliding wi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
-from tui.core.gguf_reader import ArraySummary, GGUFError
+from tui.core.gguf.reader import ArraySummary, GGUFError
 
 try:
     import tomllib

@@ -7,7 +7,7 @@ backend. This module rebuilds that graph from the model's anatomy, op by op as t
 architectures' builders emit it (src/models/llama.cpp, ``llm_graph_context::build_attn``,
 ``build_attn_mha``, ``build_ffn``, ``build_moe_ffn``, ``build_inp_embd``,
 ``build_inp_out_ids`` in src/llama-graph.cpp), and replays ggml-alloc over it
-(``tui.core.graph_alloc``). What drives the size:
+(``tui.core.fit.graph_alloc``). What drives the size:
 
 * the graph inputs: token ids, positions, K/V row indices (``n_tokens * n_embd_v_gqa_max``
   of them when V is stored transposed), the KQ mask (``n_kv x n_tokens``, F16 with flash
@@ -44,13 +44,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.core.anatomy import ModelAnatomy
-from tui.core.fit_backends import cpu_traits, gpu_traits
-from tui.core.fit_cache import cached_for
-from tui.core.ggml_types import ggml_type_named
-from tui.core.graph_alloc import GraphBuilder, replay
-from tui.core.kv_cache import CacheLayout, head_k, head_v, is_mla, is_recurrent_layer, n_embd_v_gqa_max
-from tui.core.placement import Placement
+from tui.core.fit.backends import cpu_traits, gpu_traits
+from tui.core.fit.cache import cached_for
+from tui.core.fit.graph_alloc import GraphBuilder, replay
+from tui.core.fit.kv_cache import CacheLayout, head_k, head_v, is_mla, is_recurrent_layer, n_embd_v_gqa_max
+from tui.core.fit.placement import Placement
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.gguf.ggml_types import ggml_type_named
 
 F32 = 4
 #: ``ggml_backend_*_device_offload_op`` (CUDA, Vulkan, Metal, SYCL): ops on batches of at least

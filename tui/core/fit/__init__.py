@@ -1,0 +1,3 @@
+"""Will it fit? The estimate and what it is made of: placement, KV cache, compute
+buffers (graph allocator), speed, auto-fit, backends, llama.cpp arguments, settings.
+"""
