@@ -141,7 +141,7 @@ def test_pipeline_parallelism_keeps_input_copies():
     # the host holds 4 copies of the inputs: tokens, embeddings, positions, indices, mask, output ids
     mask = 4096 * 512 * 2
     assert copies[-1] - single[-1] >= 3 * (mask + 512 * 512 * 4)
-    assert all(c > s_ for c, s_ in zip(copies[:2], single[:2]))
+    assert all(c > s_ for c, s_ in zip(copies[:2], single[:2], strict=True))
 
 
 # --- llama.cpp on the CPU ----------------------------------------------------------------------

@@ -33,7 +33,7 @@ def format_table(rows: Sequence[Sequence[str]], right: set[int] | frozenset[int]
     lines = []
     for index, row in enumerate(cells):
         lines.append("  ".join(c.rjust(w) if i in right else c.ljust(w)
-                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+                               for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
         if index == 0 and rule:
             lines.append("  ".join("-" * w for w in widths))
     return lines

@@ -134,7 +134,7 @@ def format_files(quants: RepoQuants, badges: dict) -> str:
             rows.append(row)
         widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
         for r in rows:
-            cells = [c.rjust(w) if i in (1, 2, 3) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+            cells = [c.rjust(w) if i in (1, 2, 3) else c.ljust(w) for i, (c, w) in enumerate(zip(r[:-1], widths, strict=True))]
             lines.append("  ".join(cells + [r[-1]]).rstrip())
         if any_badge:
             first = next(iter(badges.values()))

@@ -74,7 +74,7 @@ def format_search_page(page: SearchPage) -> str:
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     right = {1, 3, 4}
-    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
              .rstrip() for row in rows]
     if page.next_url:
         lines.append(f"(more results: raise --limit above {page.query.limit})")

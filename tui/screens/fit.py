@@ -219,7 +219,7 @@ class FitScreen(AppScreen):
             bars.remove_children()
             bars.mount_all([MemoryBar(usage) for usage in usages])
         else:
-            for bar, usage in zip(existing, usages):
+            for bar, usage in zip(existing, usages, strict=True):
                 bar.usage = usage
         self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile))
         command = self.app.services.llama_server_command(model, estimate)

@@ -82,7 +82,7 @@ def render_sweep_plot(columns: Sequence[PlotColumn], width: int, height: int, ti
         elif row == 1:
             axis = "0"
         line = Text(f"{axis:>{AXIS_WIDTH - 2}} │", style="dim")
-        for column, filled in zip(columns, eighths):
+        for column, filled in zip(columns, eighths, strict=True):
             level = max(0, min(8, filled - (row - 1) * 8))
             style = STATE_STYLES.get(column.state, "")
             if level:

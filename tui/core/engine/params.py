@@ -76,7 +76,7 @@ def tensor_buft_override_array(rules: tuple[TensorOverride, ...]) -> tuple[Any, 
         raise EngineError(f"{len(rules)} tensor overrides given; llama.cpp accepts at most {limit}")
     patterns = [rule.pattern.encode("utf-8") for rule in rules]
     array = (TensorBuftOverride * (len(rules) + 1))()
-    for i, (rule, pattern) in enumerate(zip(rules, patterns)):
+    for i, (rule, pattern) in enumerate(zip(rules, patterns, strict=True)):
         array[i].pattern = pattern
         array[i].buft = buffer_type_named(rule.buffer)
     array[len(rules)].pattern = None  # the terminator llama.cpp's loop stops at

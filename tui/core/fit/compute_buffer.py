@@ -479,7 +479,10 @@ def _replay(shape: ModelShape, p: GraphParams, layers: list[int], *, with_embd: 
     per = shape.period
     contiguous = n > 0 and layers[-1] - layers[0] == n - 1
     extras = (extra_leaf, input_layers, input_copies)
-    full = lambda: _replay_layers(shape, p, layers, with_embd, with_output, alignment, *extras)[0]
+
+    def full() -> int:
+        return _replay_layers(shape, p, layers, with_embd, with_output, alignment, *extras)[0]
+
     if per <= 0 or not contiguous:
         return full()
     first = max(0, shape.period_start - layers[0])  # index in ``layers`` where the pattern starts

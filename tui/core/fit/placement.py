@@ -137,7 +137,7 @@ class ModelIndex:
 
     @property
     def total_bytes(self) -> int:
-        return sum(b for b, r in zip(self.nbytes, self.roles) if r != ROLE_SKIPPED)
+        return sum(b for b, r in zip(self.nbytes, self.roles, strict=True) if r != ROLE_SKIPPED)
 
 
 def build_index(anatomy: ModelAnatomy) -> ModelIndex:
