@@ -34,9 +34,8 @@ from tui.core.fit.estimate import estimate_fit  # noqa: E402
 from tui.core.fit.settings import LlamaSettings  # noqa: E402
 from tui.core.gguf.anatomy import load_anatomy  # noqa: E402
 from tui.core.hardware.devices import GpuSpec, HardwareProfile  # noqa: E402
+from tui.core.sizes import GiB, MiB  # noqa: E402
 
-GiB = 1024**3
-MiB = 1024**2
 STORIES = ROOT.parent / "shared" / "models" / "stories260K.gguf"
 
 CPU_ONLY = HardwareProfile(name="CPU only, 64 GiB", gpus=(), ram_bytes=64 * GiB, ram_bandwidth_gbps=60.0)

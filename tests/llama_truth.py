@@ -52,8 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.core.fit.settings import LlamaSettings
+from tui.core.sizes import MiB
 
-MiB = 1024 * 1024
 #: A "%.2f MiB" figure is the true size rounded to the nearest 0.01 MiB.
 LOG_TOLERANCE_BYTES = int(0.005 * MiB) + 1
 #: Files larger than this are measured without allocating (``mode="auto"``).

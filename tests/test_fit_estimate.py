@@ -21,9 +21,8 @@ from tui.core.fit.estimate import (
     time_estimate,
 )
 from tui.core.fit.settings import LlamaSettings
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
-
-MiB = 1024**2
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB, MiB
 
 
 def gpu_profile(vram=24 * GiB, backend="CUDA", ram=64 * GiB, **kw):

@@ -34,8 +34,8 @@ from tui.core.fit.estimate import estimate_fit  # noqa: E402
 from tui.core.fit.settings import LlamaSettings  # noqa: E402
 from tui.core.gguf.anatomy import load_anatomy  # noqa: E402
 from tui.core.hardware.devices import HardwareProfile  # noqa: E402
+from tui.core.sizes import GiB
 
-GiB = 1024**3
 CPU_ONLY = HardwareProfile(name="cpu", gpus=(), ram_bytes=256 * GiB, ram_bandwidth_gbps=50.0)
 COMPUTE_TOLERANCE = 0.10
 

@@ -8,7 +8,8 @@ import pytest
 
 from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
 from tui.core.fit.settings import LlamaSettings
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
 BARTOWSKI = "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF"
 

@@ -11,7 +11,8 @@ import pytest
 from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 from tui.messages import FitChanged
 from tui.widgets.memory_bar import MemoryBar
 from tui.widgets.slider import Slider

@@ -33,9 +33,9 @@ class Services:
 
     def catalog_devices(self) -> list[Any]:
         """The catalog's entries (``CatalogDevice``), in file order."""
-        from tui.core.hardware.catalog import load_catalog
+        from tui.core.hardware.catalog import load_gpu_catalog
 
-        return list(load_catalog().devices)
+        return list(load_gpu_catalog().devices)
 
     def has_remembered_profile(self) -> bool:
         """True once a profile was chosen in the app (hardware.toml exists): open at Browse, not at the profile."""

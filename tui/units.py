@@ -5,8 +5,7 @@ Plain functions, no Textual: the command line (tui/commands) and the screens bot
 
 from __future__ import annotations
 
-GiB = 1024**3
-MiB = 1024**2
+from tui.core.sizes import GiB, MiB
 
 
 def format_gib(n_bytes: int | float) -> str:

@@ -13,12 +13,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 from tui.commands.fit_flags import add_fit_flags, add_profile_flags, settings_from_args, wants_auto_layers
+from tui.core.sizes import GiB, MiB
 
 if TYPE_CHECKING:
     from tui.core.fit.estimate import FitEstimate
     from tui.core.hardware.devices import HardwareProfile
-
-GiB = 1024**3
 
 #: Context the command assumes when -c is not given (tokens), unless the model's is smaller.
 DEFAULT_CONTEXT = 4096
@@ -81,9 +80,6 @@ def run(args: argparse.Namespace) -> int:
         print("llama-server command:")
         print("  " + shell_command(command))
     return 0
-
-
-MiB = 1024**2
 
 
 def _unit(estimate: FitEstimate) -> tuple[str, int]:

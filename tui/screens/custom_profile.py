@@ -14,7 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware.devices import GiB, HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
+from tui.core.sizes import GiB
 from tui.screens.base import local_ai_app
 
 #: (field id, label, placeholder) in the order the form shows them.

@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-GiB = 1024**3
+from tui.core.sizes import GiB
 
 STATE_FITS = "fits"
 STATE_OFFLOADED = "offloaded"

@@ -21,7 +21,8 @@ from tui.core.advisor.placement import BestPlacement, best_placement
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import LlamaSettings
 from tui.core.gguf.anatomy import ModelAnatomy
-from tui.core.hardware.devices import GiB, HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
+from tui.core.sizes import GiB
 
 #: What ``--gpu`` values name this machine, and the column title it gets.
 THIS_MACHINE = ("auto", "current", "this machine")
@@ -101,13 +102,13 @@ def default_box_specs() -> tuple[tuple[str, str], ...]:
 def split_box_spec(spec: str) -> list[str]:
     """The devices one ``--gpu`` value names: "A+B" is two, unless "A+B" is a catalog name written
     out in full (the "Ryzen AI Max+ 395 128GB" has a plus in its name)."""
-    from tui.core.hardware.catalog import load_catalog, name_tokens
+    from tui.core.hardware.catalog import load_gpu_catalog, name_tokens
 
     text = spec.strip()
     if "+" not in text:
         return [text]
     words = name_tokens(text)
-    if any(words == name_tokens(spelling) for device in load_catalog().devices for spelling in device.spellings):
+    if any(words == name_tokens(spelling) for device in load_gpu_catalog().devices for spelling in device.spellings):
         return [text]
     return [part.strip() for part in text.split("+") if part.strip()]
 

@@ -37,7 +37,8 @@ from tui.core.advisor.placement import BestPlacement, best_placement, placement_
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import LlamaSettings
 from tui.core.gguf.anatomy import ModelAnatomy
-from tui.core.hardware.devices import GiB, HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
+from tui.core.sizes import GiB
 
 if TYPE_CHECKING:
     from tui.core.hub.client import HubClient

@@ -50,8 +50,7 @@ from tui.core.fit.speed import SpeedEstimate, decode_speed
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.gguf.ggml_types import ggml_type_named
 from tui.core.hardware.devices import HardwareProfile
-
-GiB = 1024**3
+from tui.core.sizes import GiB
 
 #: Free memory llama.cpp's ``--fit`` leaves on every device (common.h ``fit_params_target``).
 FIT_MARGIN_BYTES = 1 * GiB

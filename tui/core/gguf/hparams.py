@@ -18,15 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from tui.core.gguf.reader import ArraySummary, GGUFError
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from tui.core.toml_io import read_packaged_toml
 
 LLAMA_MAX_LAYERS = 512  # llama-hparams.h: block_count may not exceed it
 
@@ -69,8 +64,7 @@ class ArchRules:
 
 @lru_cache(maxsize=1)
 def _arch_table() -> tuple[frozenset[str], dict[str, ArchRules]]:
-    text = resources.files("tui").joinpath("data/llama_arch.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    data = read_packaged_toml("llama_arch.toml")
     known = frozenset(data["known"])
     rules: dict[str, ArchRules] = {}
     for name, table in data.get("arch", {}).items():

@@ -15,15 +15,11 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware.devices import GiB, GpuSpec
+from tui.core.hardware.devices import GpuSpec
+from tui.core.sizes import GiB
+from tui.core.toml_io import TOMLDecodeError, packaged_text, parse_toml
 
 BACKENDS = ("CUDA", "ROCm", "Metal", "Vulkan", "SYCL", "CPU")
 CATEGORIES = ("consumer", "used", "workstation", "datacenter", "apple", "cpu")
@@ -158,20 +154,20 @@ class Catalog:
 
 def catalog_text() -> str:
     """The raw catalog file (package data)."""
-    return resources.files("tui").joinpath("data", "gpus.toml").read_text(encoding="utf-8")
+    return packaged_text("gpus.toml")
 
 
 @lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
+def load_gpu_catalog() -> Catalog:
     """Parse and check ``gpus.toml`` once; later calls return the same object."""
-    return parse_catalog(catalog_text(), source="tui/data/gpus.toml")
+    return parse_gpu_catalog(catalog_text(), source="tui/data/gpus.toml")
 
 
-def parse_catalog(text: str, source: str = "gpus.toml") -> Catalog:
+def parse_gpu_catalog(text: str, source: str = "gpus.toml") -> Catalog:
     """Build a ``Catalog`` from TOML text; any inconsistency raises ``LocalAIError`` naming the entry."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = parse_toml(text)
+    except TOMLDecodeError as exc:
         raise LocalAIError(f"{source} is not valid TOML: {exc}") from None
 
     def fail(message: str) -> LocalAIError:
@@ -272,12 +268,12 @@ def _is_fraction(value) -> bool:
 
 def metal_working_set_bytes(ram_bytes: int) -> int:
     """The GPU's share of an Apple machine's unified RAM by macOS's default rule (bytes)."""
-    return load_catalog().metal_rule.gpu_share_bytes(ram_bytes)
+    return load_gpu_catalog().metal_rule.gpu_share_bytes(ram_bytes)
 
 
 def backend_efficiency(backend: str) -> float:
     """Decode's typical fraction of peak bandwidth on ``backend`` (CUDA, ROCm, Metal, Vulkan, SYCL, CPU)."""
-    table = load_catalog().backend_efficiency
+    table = load_gpu_catalog().backend_efficiency
     if backend not in table:
         raise LocalAIError(f"unknown backend '{backend}'", hint=f"one of {', '.join(BACKENDS)}")
     return float(table[backend])
@@ -309,7 +305,7 @@ def find_device(query: str) -> CatalogDevice:
     fewest other words wins ("3090" is the RTX 3090, not the 3090 Ti). Entries that differ only in
     ways the query did not say ("4060 ti": 8 or 16 GB?) make it ambiguous, and the error lists them.
     """
-    catalog = load_catalog()
+    catalog = load_gpu_catalog()
     words = name_tokens(query or "")
     if not words:
         raise LocalAIError("no device name given", hint="'localai-tui gpus' lists the catalog")
@@ -331,7 +327,7 @@ def close_device_names(query: str, limit: int = 4) -> list[str]:
     """Catalog names that look like ``query`` (for "did you mean"), best first."""
     wanted = " ".join(name_tokens(query))
     by_key: dict[str, str] = {}
-    for device in load_catalog().devices:
+    for device in load_gpu_catalog().devices:
         for spelling in device.spellings:
             by_key.setdefault(" ".join(name_tokens(spelling)), device.name)
     names: list[str] = []
@@ -354,7 +350,7 @@ def match_detected_name(device_name: str, memory_bytes: int | None = None) -> Ca
     laptop = {"laptop", "mobile"} & words
     best_key = None
     best: CatalogDevice | None = None
-    for device in load_catalog().devices:
+    for device in load_gpu_catalog().devices:
         if device.is_cpu:
             continue
         for spelling in device.spellings:

@@ -24,13 +24,12 @@ from tui.core.hardware.catalog import (
     CatalogDevice,
     backend_efficiency,
     find_device,
-    load_catalog,
+    load_gpu_catalog,
     match_detected_name,
     metal_working_set_bytes,
 )
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
-
-MiB = 1024**2
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB, MiB
 
 #: GB/s assumed for a GPU that neither NVML nor the catalog can size (a low, safe guess).
 UNKNOWN_GPU_BANDWIDTH_GBPS = 200.0
@@ -306,7 +305,7 @@ def assumed_ram_setup() -> RamSetup:
     from tui.core.hardware.profile_store import load_hardware_settings
 
     settings = load_hardware_settings()
-    catalog = load_catalog()
+    catalog = load_gpu_catalog()
     if settings.ram_bandwidth_gbps is not None:
         efficiency = backend_efficiency("CPU")
         label = settings.ram_setup or "your figure"

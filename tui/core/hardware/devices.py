@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-GiB = 1024**3
+from tui.core.sizes import GiB
 
 
 @dataclass(frozen=True)

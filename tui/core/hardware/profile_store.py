@@ -12,21 +12,15 @@ Units in the files: GiB for sizes, GB/s for bandwidths; in memory, bytes (``Hard
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
-
 from tui.core.errors import LocalAIError
-from tui.core.hardware.catalog import BACKENDS, backend_efficiency, find_device, load_catalog, name_tokens
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.catalog import BACKENDS, backend_efficiency, find_device, load_gpu_catalog, name_tokens
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.paths import config_dir
+from tui.core.sizes import GiB
+from tui.core.toml_io import read_toml, write_toml_atomically
 
 PROFILES_FILE = "profiles.toml"
 SETTINGS_FILE = "hardware.toml"
@@ -52,55 +46,6 @@ def custom_profiles_path() -> Path:
 
 def hardware_settings_path() -> Path:
     return config_dir() / SETTINGS_FILE
-
-
-# ------------------------------------------------------------------ TOML files
-
-
-def read_toml(path: Path) -> dict:
-    """A TOML file's tables ({} when it does not exist); unreadable or malformed -> LocalAIError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LocalAIError(f"cannot read {path}: {exc}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LocalAIError(f"{path} is not valid TOML: {exc}",
-                           hint="fix it or move it aside; localai-tui leaves it as it is") from None
-
-
-def write_toml_atomically(path: Path, data: dict, header: str = "") -> Path:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, never half of one.
-
-    The previous file, if any, is kept as ``<name>.bak``.
-    """
-    import tomli_w
-
-    text = header + tomli_w.dumps(data)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise LocalAIError(f"cannot write {path}: {exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)  # mkstemp makes it 0600
-        if path.exists():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise LocalAIError(f"cannot write {path}: {exc}") from None
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # ------------------------------------------------------------------ custom profiles
@@ -140,7 +85,7 @@ def check_profile_name(name: str) -> str:
     if cleaned.casefold() in RESERVED_NAMES or cleaned.isdigit():
         raise LocalAIError(f"'{cleaned}' is reserved for --gpu (auto, cpu and numbers); pick another profile name")
     tokens = name_tokens(cleaned)
-    for device in load_catalog().devices:
+    for device in load_gpu_catalog().devices:
         if any(name_tokens(spelling) == tokens for spelling in device.spellings):
             raise LocalAIError(f"'{cleaned}' is the catalog's '{device.name}'; pick another profile name")
     return cleaned

@@ -28,7 +28,7 @@ from tui.core.hardware.catalog import (
     UnknownDeviceError,
     backend_efficiency,
     find_device,
-    load_catalog,
+    load_gpu_catalog,
     metal_working_set_bytes,
 )
 from tui.core.hardware.detect import (
@@ -40,13 +40,14 @@ from tui.core.hardware.detect import (
     ram_setup_note,
     summarize_gpu_names,
 )
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.hardware.profile_store import (
     HardwareSettings,
     load_custom_profiles,
     load_hardware_settings,
     save_hardware_settings,
 )
+from tui.core.sizes import GiB
 
 AUTO = "auto"
 CPU = "cpu"
@@ -73,7 +74,7 @@ class NumberedEntry:
 
 def numbered_entries(custom: Sequence[HardwareProfile] | None = None) -> list[NumberedEntry]:
     """The catalog (numbers 1..N, file order) followed by the custom profiles (N+1...)."""
-    entries = [NumberedEntry(d.number, d.name, device=d) for d in load_catalog().devices]
+    entries = [NumberedEntry(d.number, d.name, device=d) for d in load_gpu_catalog().devices]
     first_custom = len(entries) + 1
     profiles = load_custom_profiles() if custom is None else custom
     entries += [NumberedEntry(first_custom + i, p.name, profile=p) for i, p in enumerate(profiles)]

@@ -20,6 +20,7 @@ from pathlib import Path
 from tui.core.errors import LocalAIError
 from tui.core.gguf.filenames import GgufFileName, parse_gguf_filename
 from tui.core.paths import config_dir
+from tui.core.toml_io import read_toml, write_toml_atomically
 
 LIBRARY_FILE = "library.toml"
 SIDE_KINDS = ("mmproj", "mtp", "imatrix")
@@ -70,8 +71,6 @@ def library_config_path() -> Path:
 
 def library_folders() -> list[Path]:
     """The user's model folders, as saved (``[library] folders = [...]`` in library.toml)."""
-    from tui.core.hardware.profile_store import read_toml
-
     data = read_toml(library_config_path())
     folders = data.get("library", {}).get("folders", []) if isinstance(data.get("library"), dict) else []
     if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
@@ -103,8 +102,6 @@ def remove_library_folder(folder: str | os.PathLike[str]) -> list[Path]:
 
 
 def _save_folders(folders: list[Path]) -> None:
-    from tui.core.hardware.profile_store import write_toml_atomically
-
     header = "# localai-tui: folders searched for .gguf models (besides the Hugging Face cache)\n"
     write_toml_atomically(library_config_path(), {"library": {"folders": [str(f) for f in folders]}}, header)
 
