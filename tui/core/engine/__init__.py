@@ -24,6 +24,7 @@ first use, so ``localai-tui --help`` stays fast.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 _EXPORTS = {
     "Engine": "runtime",
@@ -49,7 +50,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'tui.core.engine' has no attribute '{name}'")

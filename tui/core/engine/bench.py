@@ -58,7 +58,7 @@ class BenchResult:
         samples = self.samples_tokens_per_s
         return statistics.stdev(samples) if len(samples) > 1 else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "test": self.test, "n_prompt": self.n_prompt, "n_gen": self.n_gen,
             "avg_ts": self.mean_tokens_per_s, "stddev_ts": self.stddev_tokens_per_s,

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from tui.core.paths import log_dir
 
@@ -55,7 +56,7 @@ class LlamaLog:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._file = None
+        self._file: TextIO | None = None
         self._path: Path | None = None
         self._debug = False
         self._last_level = LEVEL_INFO
@@ -63,7 +64,7 @@ class LlamaLog:
         self._recent: deque[LogLine] = deque(maxlen=RECENT_LINES)
         self._captures: list[list[LogLine]] = []
         self._listeners: list[Callable[[LogLine], None]] = []
-        self._c_callback = None  # the ctypes trampoline; must outlive every llama.cpp call
+        self._c_callback: object | None = None  # the ctypes trampoline; must outlive every llama.cpp call
 
     # -- setup -------------------------------------------------------------------------
 
@@ -157,7 +158,7 @@ class LlamaLog:
 
     # -- the callback ------------------------------------------------------------------
 
-    def _on_log(self, level: int, text: bytes | None, _user_data) -> None:
+    def _on_log(self, level: int, text: bytes | None, _user_data: object) -> None:
         # Runs inside llama.cpp (any thread): it must never raise.
         try:
             self.write(level, text.decode("utf-8", errors="replace") if text else "")

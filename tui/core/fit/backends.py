@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from tui.core.sizes import MiB
 from tui.core.toml_io import read_packaged_toml
@@ -41,7 +42,7 @@ class BackendTraits:
         return True
 
 
-def _traits(name: str, table: dict) -> BackendTraits:
+def _traits(name: str, table: dict[str, Any]) -> BackendTraits:
     gqa = tuple(
         ((int(k.split("x")[0]), int(k.split("x")[1])), int(v)) for k, v in table.get("flash_attn_min_gqa", {}).items()
     )

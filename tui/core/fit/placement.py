@@ -208,7 +208,7 @@ def model_index(anatomy: ModelAnatomy) -> ModelIndex:
 
 def _f32(x: float) -> float:
     """Round to IEEE single precision, as llama.cpp's ``float`` split points are."""
-    return struct.unpack("f", struct.pack("f", x))[0]
+    return float(struct.unpack("f", struct.pack("f", x))[0])
 
 
 def split_points(shares: list[float]) -> list[float]:

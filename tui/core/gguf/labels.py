@@ -165,7 +165,7 @@ def parse_label_catalog(data: dict[str, Any]) -> LabelCatalog:
     file_types: dict[str, QuantLabel] = {}
     aliases: dict[str, str] = {}
     by_ftype: dict[int, QuantLabel] = {}
-    pending_same_as: list[tuple[str, str]] = []
+    pending_same_as: list[tuple[str, int, str]] = []
     for entry in _entries(data, "file_type"):
         label = _required(entry, "label", "file_type")
         if label in file_types:
@@ -177,36 +177,37 @@ def parse_label_catalog(data: dict[str, Any]) -> LabelCatalog:
         retired = bool(entry.get("retired", False))
         if not retired and not entry.get("llama_name"):
             raise _broken(f"{label}: llama_name is required")
+        ftype = int(_required(entry, "ftype", label))
         bpw = entry.get("bits_per_weight")
         reference = entry.get("reference")
         if bpw is None:
             same_as = entry.get("bits_per_weight_same_as")
             if not same_as:
                 raise _broken(f"{label}: needs bits_per_weight or bits_per_weight_same_as")
-            pending_same_as.append((label, same_as))
+            pending_same_as.append((label, ftype, same_as))
         elif reference not in references:
             raise _broken(f"{label}: unknown reference {reference!r}")
         quant = QuantLabel(
             label=label, kind="file", base=label, family=entry["family"],
             summary=_required(entry, "summary", label), explanation=_required(entry, "explanation", label),
-            ftype=int(_required(entry, "ftype", label)), llama_name=entry.get("llama_name"),
+            ftype=ftype, llama_name=entry.get("llama_name"),
             main_type=main_type, bits_per_weight=None if bpw is None else float(bpw), reference=reference,
             notes=(notes["retired"],) if retired else (), retired=retired,
             aliases=tuple(entry.get("aliases", ())),
             quantize_cpp_gib=entry.get("quantize_cpp_gib"), quantize_cpp_ppl=entry.get("quantize_cpp_ppl"),
         )
-        if quant.ftype in by_ftype:
-            raise _broken(f"{label}: file type id {quant.ftype} already belongs to {by_ftype[quant.ftype].label}")
-        file_types[label] = by_ftype[quant.ftype] = quant
+        if ftype in by_ftype:
+            raise _broken(f"{label}: file type id {ftype} already belongs to {by_ftype[ftype].label}")
+        file_types[label] = by_ftype[ftype] = quant
         for alias in quant.aliases:
             if alias in aliases or alias in file_types:
                 raise _broken(f"alias {alias} is used twice")
             aliases[alias] = label
-    for label, same_as in pending_same_as:
+    for label, ftype, same_as in pending_same_as:
         source = file_types.get(same_as)
         if source is None or source.bits_per_weight is None:
             raise _broken(f"{label}: bits_per_weight_same_as {same_as!r} has no figure")
-        file_types[label] = by_ftype[file_types[label].ftype] = _replace(
+        file_types[label] = by_ftype[ftype] = _replace(
             file_types[label], bits_per_weight=source.bits_per_weight, reference=source.reference)
     clash = set(aliases) & set(file_types)
     if clash:
@@ -386,7 +387,8 @@ def all_labels(*, include_variants: bool = True, include_retired: bool = True) -
     names = [q.label for q in catalog.file_types.values() if include_retired or not q.retired]
     if include_variants:
         names += list(catalog.variants)
-    return tuple(lookup_label(name) for name in names)
+    found = [lookup_label(name) for name in names]
+    return tuple(quant for quant in found if quant is not None)  # every name is the catalog's: none is dropped
 
 
 def all_tensor_types() -> tuple[QuantLabel, ...]:

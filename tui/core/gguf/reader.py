@@ -320,13 +320,13 @@ class _Cursor:
         self.ensure(4)
         (value,) = _U32.unpack_from(self.buf, self.pos)
         self.pos += 4
-        return value
+        return int(value)
 
     def u64(self) -> int:
         self.ensure(8)
         (value,) = _U64.unpack_from(self.buf, self.pos)
         self.pos += 8
-        return value
+        return int(value)
 
     def scalar(self, fmt: str, size: int) -> Any:
         self.ensure(size)
@@ -475,7 +475,11 @@ class _HeaderParser:
         if etype == GGUFValueType.STRING:
             values = c.strings(count, keep, f"'{key}'")
         elif etype == GGUFValueType.ARRAY:
-            values = [self._array(key, depth + 1) for _ in range(count)] if keep else self._skip_arrays(key, count, depth)
+            if keep:
+                values = [self._array(key, depth + 1) for _ in range(count)]
+            else:
+                self._skip_arrays(key, count, depth)
+                values = None
         else:
             fmt, size = _SCALAR_FORMATS[etype]
             if keep:
@@ -492,7 +496,6 @@ class _HeaderParser:
                 self._array(key, depth + 1)
         finally:
             self.max_array_items = saved
-        return None
 
     # -- tensor infos ------------------------------------------------------------------------
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from tui.core.errors import LocalAIError
 from tui.core.hardware.devices import GpuSpec
@@ -138,7 +140,7 @@ class Catalog:
     """The loaded catalog: devices in file order plus the rules stored beside them."""
 
     devices: tuple[CatalogDevice, ...]
-    backend_efficiency: dict
+    backend_efficiency: dict[str, float]
     default_ram_setup: CatalogDevice
     metal_rule: MetalWorkingSetRule
 
@@ -207,7 +209,8 @@ def parse_gpu_catalog(text: str, source: str = "gpus.toml") -> Catalog:
     return Catalog(tuple(devices), dict(efficiency), default, rule)
 
 
-def _parse_device(number: int, entry: dict, efficiency: dict, rule: MetalWorkingSetRule, fail) -> CatalogDevice:
+def _parse_device(number: int, entry: dict[str, Any], efficiency: dict[str, Any], rule: MetalWorkingSetRule,
+                  fail: Callable[[str], LocalAIError]) -> CatalogDevice:
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise fail(f"device #{number} has no name")
@@ -225,18 +228,18 @@ def _parse_device(number: int, entry: dict, efficiency: dict, rule: MetalWorking
     note = entry.get("note")
     if not isinstance(note, str) or not note.strip():
         raise fail(f"{where}: needs a short note")
-    bandwidth = entry.get("bandwidth_gbps")
+    bandwidth: Any = entry.get("bandwidth_gbps")  # raw TOML values, checked one by one
     if not _is_positive(bandwidth):
         raise fail(f"{where}: bandwidth_gbps must be a positive number (GB/s)")
     unified = entry.get("unified_memory", False)
     if not isinstance(unified, bool):
         raise fail(f"{where}: unified_memory must be true or false")
-    ram = entry.get("ram_gib")
+    ram: Any = entry.get("ram_gib")
     if ram is not None and not _is_positive(ram):
         raise fail(f"{where}: ram_gib must be a positive number (GiB)")
     if unified and ram is None:
         raise fail(f"{where}: a unified-memory device needs ram_gib (the shared pool)")
-    vram = entry.get("vram_gib")
+    vram: Any = entry.get("vram_gib")
     if vram is None and unified and backend == "Metal":
         vram = rule.gpu_share_bytes(int(ram * GiB)) / GiB
     if backend == "CPU":
@@ -258,12 +261,12 @@ def _parse_device(number: int, entry: dict, efficiency: dict, rule: MetalWorking
                          ram_gib=None if ram is None else float(ram))
 
 
-def _is_positive(value) -> bool:
+def _is_positive(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
-def _is_fraction(value) -> bool:
-    return _is_positive(value) and value <= 1
+def _is_fraction(value: object) -> bool:
+    return _is_positive(value) and isinstance(value, (int, float)) and value <= 1
 
 
 def metal_working_set_bytes(ram_bytes: int) -> int:

@@ -14,9 +14,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, overload
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware.catalog import BACKENDS, backend_efficiency, find_device, load_gpu_catalog, name_tokens
+from tui.core.hardware.catalog import (
+    BACKENDS,
+    CatalogDevice,
+    backend_efficiency,
+    find_device,
+    load_gpu_catalog,
+    name_tokens,
+)
 from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.paths import config_dir
 from tui.core.sizes import GiB
@@ -119,9 +127,9 @@ def delete_custom_profile(name: str) -> bool:
     return True
 
 
-def profile_to_toml(profile: HardwareProfile) -> dict:
+def profile_to_toml(profile: HardwareProfile) -> dict[str, Any]:
     """A profile as a ``[[profile]]`` table (GiB, GB/s)."""
-    entry: dict = {
+    entry: dict[str, Any] = {
         "name": profile.name,
         "ram_gib": profile.ram_bytes / GiB,
         "ram_bandwidth_gbps": float(profile.ram_bandwidth_gbps),
@@ -143,7 +151,7 @@ def profile_to_toml(profile: HardwareProfile) -> dict:
     return entry
 
 
-def profile_from_toml(entry, where: str) -> HardwareProfile:
+def profile_from_toml(entry: object, where: str) -> HardwareProfile:
     """Check one ``[[profile]]`` table and build its profile; mistakes raise LocalAIError naming ``where``."""
     if not isinstance(entry, dict):
         raise LocalAIError(f"{where}: must be a table")
@@ -186,7 +194,7 @@ def profile_from_toml(entry, where: str) -> HardwareProfile:
                            efficiency=efficiency, ram_efficiency=ram_efficiency, notes=notes)
 
 
-def _gpu_from_toml(entry, index: int, where: str) -> GpuSpec:
+def _gpu_from_toml(entry: object, index: int, where: str) -> GpuSpec:
     if not isinstance(entry, dict):
         raise LocalAIError(f"{where}: must be a table")
     _reject_unknown(entry, _GPU_KEYS, where)
@@ -206,7 +214,7 @@ def _gpu_from_toml(entry, index: int, where: str) -> GpuSpec:
                    backend=backend, index=index, efficiency=efficiency)
 
 
-def _catalog_device(value, where: str):
+def _catalog_device(value: object, where: str) -> CatalogDevice:
     if not isinstance(value, str):
         raise LocalAIError(f"{where}: catalog names are text")
     try:
@@ -215,14 +223,14 @@ def _catalog_device(value, where: str):
         raise LocalAIError(f"{where}: {exc.message}", hint=exc.hint) from None
 
 
-def _reject_unknown(entry: dict, allowed: set, where: str) -> None:
+def _reject_unknown(entry: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(entry) - allowed)
     if unknown:
         raise LocalAIError(f"{where}: unknown key(s) {', '.join(unknown)}",
                            hint=f"allowed: {', '.join(sorted(allowed))}")
 
 
-def _positive(entry: dict, key: str, where: str, unit: str, default=None) -> float:
+def _positive(entry: dict[str, Any], key: str, where: str, unit: str, default: float | None = None) -> float:
     value = entry.get(key, default)
     if value is None:
         raise LocalAIError(f"{where}: needs {key} ({unit})")
@@ -231,7 +239,16 @@ def _positive(entry: dict, key: str, where: str, unit: str, default=None) -> flo
     return float(value)
 
 
-def _fraction(entry: dict, key: str, where: str, default):
+@overload
+def _fraction(entry: dict[str, Any], key: str, where: str, default: float) -> float: ...
+
+
+@overload
+def _fraction(entry: dict[str, Any], key: str, where: str, default: float | None) -> float | None: ...
+
+
+def _fraction(entry: dict[str, Any], key: str, where: str, default: float | None) -> float | None:
+    """``entry[key]`` as a fraction in (0, 1]; ``default`` when absent (so never None with a number default)."""
     value = entry.get(key, default)
     if value is None:
         return None
@@ -283,8 +300,8 @@ def load_hardware_settings() -> HardwareSettings:
 
 
 def save_hardware_settings(settings: HardwareSettings) -> Path:
-    data: dict = {}
-    selection: dict = {}
+    data: dict[str, Any] = {}
+    selection: dict[str, Any] = {}
     if settings.selected_gpu:
         selection["gpu"] = list(settings.selected_gpu)
     if settings.selected_vram_gib is not None:
@@ -293,7 +310,7 @@ def save_hardware_settings(settings: HardwareSettings) -> Path:
         selection["ram_gib"] = float(settings.selected_ram_gib)
     if selection:
         data["selection"] = selection
-    host: dict = {}
+    host: dict[str, Any] = {}
     if settings.ram_bandwidth_gbps is not None:
         host["ram_bandwidth_gbps"] = float(settings.ram_bandwidth_gbps)
     if settings.ram_setup:
