@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n_ctx is None:
         trained = anatomy.n_ctx_train or DEFAULT_CONTEXT
         settings = settings.with_changes(n_ctx=min(DEFAULT_CONTEXT, trained))
-    notes = []
+    notes: list[str] = []
     if wants_auto_layers(args):
         fitted = auto_gpu_layers(anatomy, profile, settings)
         settings = fitted.settings

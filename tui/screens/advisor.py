@@ -27,7 +27,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from tui.screens.base import AppScreen
+from tui.core.sizes import GiB
+from tui.screens.base import AppScreen, worker_result
 from tui.units import format_context, format_count, format_gib, format_rate
 from tui.widgets.sweep_plot import STATE_FITS, STATE_NO_FIT, STATE_OFFLOADED, PlotColumn, SweepPlot
 
@@ -51,13 +52,6 @@ def _add_columns(table: DataTable, first: tuple[str, str], columns: list[tuple[s
         table.add_column(label, key=key, width=column_width)
 
 
-def short_context(n_tokens: int) -> str:
-    """``4k``, ``40k``, ``17.2k``: a context in at most a few characters (k = 1024 tokens)."""
-    if n_tokens >= 1024 and n_tokens % 1024:
-        return f"{n_tokens / 1024:.1f}k"
-    return format_context(n_tokens)
-
-
 def short_placement(placement) -> str:
     """``GPU``, ``CPU``, ``24/49 GPU``, ``exp 21/48`` (MoE experts of 21 of 48 layers in RAM): a table cell."""
     estimate = placement.estimate
@@ -77,7 +71,7 @@ def hardware_cell(profile) -> str:
     ram = f"RAM @{profile.ram_bandwidth_gbps:.0f} GB/s"
     if profile.is_cpu_only:
         return ram
-    vram = sum(g.vram_bytes for g in profile.gpus) / 1024**3
+    vram = sum(g.vram_bytes for g in profile.gpus) / GiB
     speed = max(g.bandwidth_gbps for g in profile.gpus)
     if profile.unified_memory:
         return f"{vram:.0f} GiB @{speed:.0f} GB/s unified"
@@ -94,7 +88,8 @@ def comparison_note(anatomy, results) -> Text:
         text.append("It fits none of these boxes at this context.", "yellow")
     else:
         text.append("Fastest: ", "dim")
-        text.append(f"{winner.box.title} ~{format_rate(winner.placement.tokens_per_s)}", "bold")
+        rate = format_rate(winner.placement.tokens_per_s if winner.placement else None)
+        text.append(f"{winner.box.title} ~{rate}", "bold")
     if anatomy.is_moe:
         text.append(f". MoE: a token reads {anatomy.n_expert_used} of {anatomy.n_expert} experts, so experts "
                     "kept in RAM cost little; fast RAM and a modest GPU go far.", "dim")
@@ -149,9 +144,9 @@ class AdvisorScreen(AppScreen):
         self.box_results: list = []
         self.sweep_points: list = []
         self._query = ""
-        self._ranked_for = None  # (profile, context, query, speed) of the shown ranking
-        self._compared_for = None  # (model, profile, settings) of the shown comparison
-        self._swept_for = None
+        self._ranked_for: tuple[object, ...] | None = None  # (profile, context, query, speed) of the shown ranking
+        self._compared_for: tuple[object, ...] | None = None  # (model, profile, settings) of the shown comparison
+        self._swept_for: tuple[object, ...] | None = None
         self._cancel: threading.Event | None = None
 
     # -- layout ----------------------------------------------------------------------------
@@ -364,7 +359,7 @@ class AdvisorScreen(AppScreen):
                 ram = f"{format_gib(placement.host_bytes)}/{format_gib(placement.host_capacity_bytes)}"
                 rate = format_rate(placement.tokens_per_s).replace(" t/s", "") if placement.fits else "-"
                 cells = [result.box.title, verdict, short_placement(placement),
-                         short_context(result.max_context) if result.max_context else "-", vram, ram, rate]
+                         format_context(result.max_context, approximate=True) if result.max_context else "-", vram, ram, rate]
             if wide:
                 cells.append(Text(hardware_cell(result.box.profile), "dim"))
             table.add_row(*cells, key=str(index))
@@ -465,11 +460,11 @@ class AdvisorScreen(AppScreen):
             if worker.group == "advisor-rank" and worker.result is not None:
                 self._show_recommendation(worker.result)
             elif worker.group == "advisor-compare":
-                self._show_comparison(*worker.result)
+                self._show_comparison(*worker_result(worker))
             elif worker.group == "advisor-sweep":
-                self._show_sweep(*worker.result)
+                self._show_sweep(*worker_result(worker))
             elif worker.group == "advisor-open":
-                self.app.choose_model(worker.result)
+                self.app.choose_model(worker_result(worker))
         elif state == WorkerState.ERROR:
             message = Text.assemble(("error: ", "bold red"), str(worker.error), ("  (r retries)", "dim"))
             if worker.group == "advisor-rank":

@@ -17,7 +17,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from tui.screens.base import AppScreen
+from tui.screens.base import AppScreen, worker_result
 from tui.units import format_count, format_size
 
 #: Pause after the last keystroke before the Hub is asked (seconds).
@@ -170,7 +170,7 @@ class BrowseScreen(AppScreen):
 
     @on(DataTable.RowSelected, "#local")
     def _open_local(self, event: DataTable.RowSelected) -> None:
-        model = self.local_models[int(event.row_key.value)]
+        model = self.local_models[int(str(event.row_key.value))]
         self.notify(f"Reading {model.display_name}…", timeout=2)
         self._read_local(str(model.path))
 
@@ -202,8 +202,12 @@ class BrowseScreen(AppScreen):
 
     async def action_open_model(self) -> None:
         """Type a path or OWNER/REPO:LABEL: the Fit screen's open box does the rest."""
+        from tui.screens.fit import FitScreen
+
         await self.app.switch_mode("fit")
-        self.app.screen.action_open_model()
+        screen = self.app.screen
+        if isinstance(screen, FitScreen):
+            screen.action_open_model()
 
     def action_refresh(self) -> None:
         self.search(self.query_one("#search-input", Input).value)
@@ -223,11 +227,11 @@ class BrowseScreen(AppScreen):
         if state == WorkerState.SUCCESS:
             if worker.group == "hub-search":
                 self._search_failed = False
-                self._show_results(worker.result)
+                self._show_results(worker_result(worker))
             elif worker.group == "local-list":
-                self._show_local(worker.result)
+                self._show_local(worker_result(worker))
             elif worker.group == "local-read":
-                self.app.choose_model(worker.result)
+                self.app.choose_model(worker_result(worker))
         elif state == WorkerState.ERROR:
             if worker.group == "hub-search":
                 self._search_failed = True

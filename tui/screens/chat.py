@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -21,13 +22,23 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Markdown, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from tui.core.errors import LocalAIError
 from tui.messages import ModelLoaded, ReplyFinished
-from tui.screens.base import AppScreen
+from tui.screens.base import AppScreen, worker_result
 from tui.screens.stream_pacer import MIN_INTERVAL_S, StreamPacer
 from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_rate, format_size
 from tui.widgets.chat_turn import reply_turn, user_turn
 from tui.widgets.rate_meter import RateMeter
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from tui.core.engine.chat import ChatSession, Reply
+    from tui.core.engine.metrics import ReplyStats
+    from tui.core.engine.runtime import Engine
+    from tui.core.engine.sampling import SamplingSettings
+    from tui.core.fit.settings import LlamaSettings
 
 #: How often the stream timer ticks (seconds); the pacer decides on which ticks text is flushed.
 FLUSH_S = MIN_INTERVAL_S
@@ -68,14 +79,14 @@ class ChatScreen(AppScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.engine = None
-        self.session = None
+        self.engine: Engine | None = None
+        self.session: ChatSession | None = None
         self.loaded_model: ChosenModel | None = None
-        self.loaded_settings = None
+        self.loaded_settings: LlamaSettings | None = None
         self.system_prompt: str | None = None
-        self.sampling = None
+        self.sampling: SamplingSettings | None = None
         self.last_reply: str = ""
-        self.last_stats = None  # the last reply's ``ReplyStats`` (the benchmark reads it)
+        self.last_stats: ReplyStats | None = None  # the last reply's stats (the benchmark reads it)
         self.displayed_tokens_per_s: list[float] = []  # what the meter showed, for the benchmark
         self._pending: deque[str] = deque()
         self._stop: threading.Event | None = None
@@ -84,7 +95,7 @@ class ChatScreen(AppScreen):
         self._generating = False
         self._reply_view: Markdown | None = None
         self._reply_prefix = ""  # plain completion: the prompt the reply continues (Markdown)
-        self._flush_timer = None
+        self._flush_timer: Timer  # set in on_mount
         self._unflushed: list[str] = []
         self._pacer = StreamPacer()
         self._reply_text: list[str] = []
@@ -157,8 +168,12 @@ class ChatScreen(AppScreen):
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-load")
-    def _load(self, model: ChosenModel, settings, cancel: threading.Event):
+    def _load(self, model: ChosenModel, settings: LlamaSettings, cancel: threading.Event
+              ) -> tuple[ChosenModel, LlamaSettings, Engine]:
         services = self.app.services
+        path = model.local_path
+        if path is None:  # load() is called for downloaded models only
+            raise LocalAIError(f"{model.title} is not downloaded yet")
         old, self.engine, self.session = self.engine, None, None
         if old is not None:
             old.close()
@@ -166,10 +181,10 @@ class ChatScreen(AppScreen):
         def progress(fraction: float) -> None:
             self._load_fraction = fraction  # read by the UI timer; no call into the UI from here
 
-        engine = services.load_engine(model.local_path, settings, on_progress=progress, cancel=cancel)
+        engine = services.load_engine(path, settings, on_progress=progress, cancel=cancel)
         return model, settings, engine
 
-    def _loaded(self, model: ChosenModel, settings, engine) -> None:
+    def _loaded(self, model: ChosenModel, settings: LlamaSettings, engine: Engine) -> None:
         services = self.app.services
         self.engine = engine
         self.loaded_model = model
@@ -234,8 +249,11 @@ class ChatScreen(AppScreen):
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-reply")
-    def _reply(self, text: str, stop: threading.Event):
-        return self.session.reply(text, stop=stop, on_text=self._pending.append)
+    def _reply(self, text: str, stop: threading.Event) -> Reply:
+        session = self.session
+        if session is None:  # _send checks; a reload may have dropped it since
+            raise LocalAIError("no model is loaded")
+        return session.reply(text, stop=stop, on_text=self._pending.append)
 
     def _drain(self) -> str:
         pieces = []
@@ -379,7 +397,7 @@ class ChatScreen(AppScreen):
             if not self._generating:
                 self._flush_timer.pause()
             if state == WorkerState.SUCCESS:
-                self._loaded(*worker.result)
+                self._loaded(*worker_result(worker))
             elif state == WorkerState.ERROR:
                 self._status(Text.assemble(("Could not load the model: ", "bold red"), str(worker.error),
                                            "\nF4 changes the settings, ctrl+r tries again, F6 shows llama.cpp's log."))
@@ -387,12 +405,12 @@ class ChatScreen(AppScreen):
             self.refresh_bindings()
         elif worker.group == "chat-read-model":
             if state == WorkerState.SUCCESS:
-                self.app.choose_model(worker.result, go_to=None)
+                self.app.choose_model(worker_result(worker), go_to=None)
             elif state == WorkerState.ERROR:
                 self._status(Text.assemble(("Could not open the model: ", "bold red"), str(worker.error)))
                 self.notify(str(worker.error), severity="error", title="Open model")
         elif worker.group == "chat-memory" and state == WorkerState.SUCCESS:
-            use = worker.result
+            use = worker_result(worker)
             parts = [f"RAM {format_size(use.rss_bytes)}"]
             parts += [f"GPU{g.index} {format_size(g.process_bytes or g.used_bytes)}" for g in use.gpus]
             self.query_one("#chat-memory", Label).update(" · ".join(parts))

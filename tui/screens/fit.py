@@ -9,6 +9,7 @@ and downloading it run in workers; this screen only shows what the core answers.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -21,7 +22,7 @@ from textual.worker import Worker, WorkerState
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES
 from tui.messages import FitChanged
-from tui.screens.base import AppScreen
+from tui.screens.base import AppScreen, worker_result
 from tui.screens.fit_text import (
     BAR_PARTS,
     context_steps,
@@ -37,6 +38,9 @@ from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_size
 from tui.widgets.memory_bar import MemoryBar, legend
 from tui.widgets.slider import Slider
+
+if TYPE_CHECKING:
+    from tui.core.fit.estimate import FitEstimate
 
 #: How often the download row shows the worker's latest progress report (seconds).
 DOWNLOAD_REFRESH_S = 0.25
@@ -72,7 +76,7 @@ class FitScreen(AppScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.estimate = None
+        self.estimate: FitEstimate | None = None
         self._cancel_download: threading.Event | None = None
         self._download_progress = None
 
@@ -136,11 +140,12 @@ class FitScreen(AppScreen):
         top = ngl_values[-1]
         ngl = top if settings.n_gpu_layers is None else min(settings.n_gpu_layers, top)
         ngl_slider = self.query_one("#slider-ngl", Slider)
-        ngl_slider.format_value = lambda n, top=top: f"{n}/{top}"
+        ngl_slider.format_value = lambda n: f"{n}/{top}"
         ngl_slider.set_values(ngl_values, ngl)
         moe = self.query_one("#slider-moe", Slider)
         moe.display = anatomy.is_moe
-        moe.format_value = lambda n, top=anatomy.n_layer: f"{n}/{top}"
+        n_layer = anatomy.n_layer
+        moe.format_value = lambda n: f"{n}/{n_layer}"
         moe.set_values(list(range(0, anatomy.n_layer + 1)), anatomy.n_layer if settings.cpu_moe else settings.n_cpu_moe)
         self._disable_gpu_layers(self.app.profile)
 
@@ -353,7 +358,7 @@ class FitScreen(AppScreen):
             return
         if worker.group == "read-model":
             if event.state == WorkerState.SUCCESS:
-                self.app.choose_model(worker.result, go_to=None)
+                self.app.choose_model(worker_result(worker), go_to=None)
             elif event.state == WorkerState.ERROR:
                 self.query_one("#fit-empty-text", Static).update(
                     Text.assemble(("Could not open the model: ", "bold red"), str(worker.error),
@@ -369,8 +374,9 @@ class FitScreen(AppScreen):
         self._cancel_download = None
         self.query_one("#fit-download-row").display = False
         if state == WorkerState.SUCCESS:
-            self.app.choose_model(worker.result, go_to=None)
-            self.notify(f"Downloaded to {worker.result.local_path}; c starts a chat", timeout=5)
+            downloaded = worker_result(worker)
+            self.app.choose_model(downloaded, go_to=None)
+            self.notify(f"Downloaded to {downloaded.local_path}; c starts a chat", timeout=5)
         elif isinstance(worker.error, DownloadCancelled):
             self.notify("Download stopped; what arrived is kept and d resumes it", timeout=4)
         elif state == WorkerState.ERROR:

@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.core.hardware.catalog import CatalogDevice
 from tui.core.hardware.devices import HardwareProfile
-from tui.screens.base import AppScreen
+from tui.screens.base import AppScreen, worker_result
 from tui.units import format_gib
 from tui.widgets.profile_header import describe_profile
 
@@ -121,13 +121,13 @@ class ProfileScreen(AppScreen):
             self.refresh_bindings()
         elif worker.group == "select":
             if event.state == WorkerState.SUCCESS:
-                self._chosen(worker.result)
+                self._chosen(worker_result(worker))
             elif event.state == WorkerState.ERROR:
                 self._show_picked()
                 self.notify(str(worker.error), severity="error", title="Profile")
         elif worker.group == "catalog":
             if event.state == WorkerState.SUCCESS:
-                self._rows = worker.result
+                self._rows = worker_result(worker)
                 self._fill_table()
             elif event.state == WorkerState.ERROR:
                 self.notify(f"GPU catalog unavailable: {worker.error}", severity="error")

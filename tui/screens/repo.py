@@ -6,6 +6,8 @@ picking a label reads just its GGUF header over HTTP ranges, then opens the Fit 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,8 +16,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
-from tui.screens.base import AppScreen
+from tui.screens.base import AppScreen, worker_result
 from tui.units import format_context, format_rate, format_size
+
+if TYPE_CHECKING:
+    from tui.core.hub.badges import FitBadge
+    from tui.core.hub.repo_files import QuantGroup, RepoQuants
+    from tui.session import ChosenModel
 
 #: Colour of each badge verdict (``tui.core.hub.badges.VERDICTS``).
 VERDICT_STYLES = {"fits": "green", "tight": "yellow", "partial": "yellow", "no-fit": "red"}
@@ -73,8 +80,8 @@ class RepoScreen(AppScreen):
     def __init__(self, repo_id: str) -> None:
         super().__init__()
         self.repo_id = repo_id
-        self.quants = None
-        self.badges: dict[str, object] = {}
+        self.quants: RepoQuants | None = None
+        self.badges: dict[str, FitBadge] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Label(Text(self.repo_id, "bold"), id="repo-title")
@@ -119,6 +126,8 @@ class RepoScreen(AppScreen):
 
     def _fill_table(self) -> None:
         quants, badges = self.quants, self.badges
+        if quants is None:  # the file list has not arrived
+            return
         table = self.query_one("#repo-files", DataTable)
         cursor = table.cursor_row
         table.clear()
@@ -151,15 +160,15 @@ class RepoScreen(AppScreen):
 
     @on(DataTable.RowHighlighted, "#repo-files")
     def _explain_highlighted(self, event=None) -> None:
-        group = self._highlighted()
-        if group is None:
+        group, quants = self._highlighted(), self.quants
+        if group is None or quants is None:
             return
-        companions = [side for side in self.quants.side_files_for(group) if side.kind != "imatrix"]
+        companions = [side for side in quants.side_files_for(group) if side.kind != "imatrix"]
         head = badge_summary(self.badges.get(group.name), companions)
         explained = self.app.services.explain_label(group.label or "")
         self.query_one("#label-explained", Static).update(Text.assemble(head, explained))
 
-    def _highlighted(self):
+    def _highlighted(self) -> QuantGroup | None:
         if self.quants is None:
             return None
         table = self.query_one("#repo-files", DataTable)
@@ -175,15 +184,15 @@ class RepoScreen(AppScreen):
         self.action_pick()
 
     def action_pick(self) -> None:
-        group = self._highlighted()
-        if group is None:
+        group, quants = self._highlighted(), self.quants
+        if group is None or quants is None:
             return
         self.notify(f"Reading the header of {group.first_path}…", timeout=2)
-        self._read_header(group)
+        self._read_header(quants, group)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-header")
-    def _read_header(self, group):
-        return self.app.services.choose_remote_model(self.quants, group)
+    def _read_header(self, quants: RepoQuants, group: QuantGroup) -> ChosenModel:
+        return self.app.services.choose_remote_model(quants, group)
 
     def action_back(self) -> None:
         self.dismiss()
@@ -197,13 +206,13 @@ class RepoScreen(AppScreen):
         worker, state = event.worker, event.state
         if state == WorkerState.SUCCESS:
             if worker.group == "repo-list":
-                self._show(worker.result)
+                self._show(worker_result(worker))
             elif worker.group == "repo-badges":
-                self.badges = worker.result
+                self.badges = worker_result(worker)
                 self._fill_table()
             elif worker.group == "repo-header":
                 self.dismiss()
-                self.app.choose_model(worker.result)
+                self.app.choose_model(worker_result(worker))
         elif state == WorkerState.ERROR and worker.group == "repo-badges":
             self.query_one("#repo-side-files", Static).update(Text(f"Fit badges unavailable: {worker.error}", "yellow"))
         elif state == WorkerState.ERROR:
