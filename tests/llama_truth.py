@@ -64,27 +64,26 @@ NO_ALLOC_ABOVE_BYTES = 256 * MiB
 #: llama.cpp moves out of the mapped file into a layout of its own (AMX on Xeons with AMX-INT8).
 CPU_EXTRA_BUFFERS = ("CPU_REPACK", "AMX", "KLEIDIAI")
 
-#: Architectures whose graph llama.cpp 0.3.36 cannot schedule once their weights sit in the AMX
-#: buffer: MLA's 3-D ``attn_k_b``/``attn_v_b`` are taken by AMX's supports_op at load time, but the
-#: permuted matmul of the real graph is not, and no backend can read an AMX buffer, so
-#: ``ggml_backend_sched_split_graph`` aborts the process (``GGML_ASSERT(*cur_backend_id != -1)``,
-#: ggml-backend.cpp). Measured here: deepseek2 loads with ``use_extra_bufts`` off, aborts with it on.
-AMX_ABORTING_ARCHITECTURES = frozenset({"deepseek2"})
-
-
-def skip_if_llama_would_abort(path: str | os.PathLike) -> None:
-    """Skip the calling test where loading ``path`` would abort this process (see above)."""
+def _would_abort(path: str | os.PathLike) -> str:
+    """The architecture of ``path`` if llama.cpp would abort with the CPU's extra buffers here, else ""."""
+    from tui.core.fit.cpu_amx import cpu_extra_buffers_safe
     from tui.core.gguf.anatomy import load_anatomy
     from tui.core.hardware.detect import host_has_amx
 
     try:
         arch = load_anatomy(Path(path)).architecture
     except Exception:  # noqa: BLE001 - not a model we can read: llama.cpp refuses it without aborting
-        return
-    if arch in AMX_ABORTING_ARCHITECTURES and host_has_amx():
+        return ""
+    return "" if cpu_extra_buffers_safe(arch, host_has_amx()) else arch
+
+
+def skip_if_llama_would_abort(path: str | os.PathLike) -> None:
+    """Skip the calling test where llama.cpp's default load of ``path`` would abort this process."""
+    arch = _would_abort(path)
+    if arch:
         import pytest
 
-        pytest.skip(f"llama.cpp 0.3.36 aborts loading {arch} on an AMX CPU (GGML_ASSERT in ggml-backend.cpp)")
+        pytest.skip(f"llama.cpp 0.3.36 aborts loading {arch} with AMX buffers (tui/core/fit/cpu_amx.py)")
 
 
 _lock = threading.Lock()  # llama.cpp's logger is process-global: one measurement at a time
@@ -406,8 +405,8 @@ def measure_llama(path: str | os.PathLike, settings: LlamaSettings = LlamaSettin
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(path)
-    if use_extra_bufts:
-        skip_if_llama_would_abort(path)
+    # as the engine does: the CPU's extra buffers off where llama.cpp would abort with them
+    use_extra_bufts = use_extra_bufts and not _would_abort(path)
     if mode == "auto":
         mode = "no_alloc" if _is_sparse_or_large(path) else "load"
     if mode not in ("load", "no_alloc"):

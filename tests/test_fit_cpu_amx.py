@@ -47,3 +47,16 @@ def test_host_has_amx_reads_the_cpu_flags(tmp_path: Path):
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n")
     assert not host_has_amx(cpuinfo)
     assert not host_has_amx(tmp_path / "missing")
+
+
+def test_the_engine_runs_an_architecture_llama_cpp_cannot_schedule_on_amx(tmp_path: Path):
+    # On an AMX CPU llama.cpp's default load of deepseek2 aborts the process; the engine turns
+    # the CPU's extra buffers off for it (elsewhere this is an ordinary load).
+    pytest.importorskip("llama_cpp")
+    from tests.gguf_factory import SMALL_SPECS, make_model
+    from tui.core.engine.runtime import Engine
+    from tui.core.fit.settings import LlamaSettings
+
+    built = make_model(tmp_path / "mla.gguf", SMALL_SPECS["deepseek2"])
+    with Engine.load(built.path, LlamaSettings(n_ctx=256, n_threads=1)) as engine:
+        assert engine.evaluate(engine.model.tokenize("hello")).completed

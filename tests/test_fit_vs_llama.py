@@ -158,10 +158,7 @@ def test_the_grid_covers_every_kind_of_memory(small_model_paths):
     """The grid above is only worth something if it hits SWA pairs, recurrent state, MLA and repacking."""
     kinds = set()
     buffers = set()
-    labels = ["gemma3", "mamba", "llama-q4_0"]
-    if not host_has_amx():  # llama.cpp cannot run deepseek2 on an AMX CPU (tests/llama_truth.py)
-        labels.append("deepseek2")
-    for label in labels:
+    for label in ("gemma3", "mamba", "deepseek2", "llama-q4_0"):
         memory = measure_llama(small_model_paths[label], LlamaSettings(n_ctx=1024, n_gpu_layers=0))
         kinds |= {c.kind for c in memory.caches}
         buffers |= set(memory.model_buffers)

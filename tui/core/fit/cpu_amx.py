@@ -57,3 +57,18 @@ def amx_alloc_bytes(type_id: int, shape: tuple[int, ...], is_matmul: bool) -> in
         return total // kind.block_size * kind.type_size
     blocks = k // kind.block_size
     return n * blocks * (kind.type_size + extra)
+
+
+#: Architectures llama.cpp 0.3.36 cannot run once their weights sit in the AMX buffer: MLA's 3-D
+#: ``attn_k_b``/``attn_v_b`` pass AMX's supports_op at load time, but the permuted matmul of the
+#: real graph does not, no other backend can read an AMX buffer, and
+#: ``ggml_backend_sched_split_graph`` aborts the process (``GGML_ASSERT(*cur_backend_id != -1)``,
+#: ggml-backend.cpp). Measured on an AMX Xeon: deepseek2 loads with ``use_extra_bufts`` off and
+#: aborts with it on. The engine turns the CPU's extra buffers off for them there, and the fit
+#: sizes them that way.
+AMX_UNSAFE_ARCHITECTURES = frozenset({"deepseek2"})
+
+
+def cpu_extra_buffers_safe(architecture: str, cpu_amx: bool) -> bool:
+    """False where llama.cpp would abort with the CPU's extra buffer types (AMX, repack) on."""
+    return not (cpu_amx and architecture in AMX_UNSAFE_ARCHITECTURES)

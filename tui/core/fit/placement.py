@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from tui.core.errors import LocalAIError
 from tui.core.fit.cache import cached_for
-from tui.core.fit.cpu_amx import amx_alloc_bytes
+from tui.core.fit.cpu_amx import amx_alloc_bytes, cpu_extra_buffers_safe
 from tui.core.fit.settings import FFN_EXPS_REGEX, LlamaSettings, TensorOverride
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
@@ -343,7 +343,7 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
 
     weights = [0] * len(devices)
     reads = [0.0] * len(devices)
-    amx = profile.cpu_amx
+    amx = profile.cpu_amx and cpu_extra_buffers_safe(anatomy.architecture, True)
 
     def size_on(dev: int, i: int) -> int:
         return index.cpu_nbytes[i] if amx and dev == cpu else index.nbytes[i]
