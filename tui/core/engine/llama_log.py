@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import TextIO
 
 from tui.core.paths import log_dir
+from tui.core.sizes import MiB
 
 #: ggml's ``enum ggml_log_level`` (ggml/include/ggml.h).
 LEVEL_NONE, LEVEL_DEBUG, LEVEL_INFO, LEVEL_WARN, LEVEL_ERROR, LEVEL_CONT = range(6)
 LEVEL_NAMES = {LEVEL_NONE: "none", LEVEL_DEBUG: "debug", LEVEL_INFO: "info", LEVEL_WARN: "warn", LEVEL_ERROR: "error"}
 
 #: The default log file is moved aside to ``llama.log.1`` when it grows past this (bytes).
-ROTATE_BYTES = 16 * 1024 * 1024
+ROTATE_BYTES = 16 * MiB
 
 #: Lines kept in memory for an in-app log viewer.
 RECENT_LINES = 4000
