@@ -106,18 +106,19 @@ def run(args: argparse.Namespace) -> int:
 
 def describe_model(title: str, anatomy: ModelAnatomy) -> str:
     """``owner/repo:Q4_K_M  qwen3moe, 30.5B params (MoE, 8 of 128 experts per token), 17.3 GiB``."""
-    from tui.commands.advisor_text import format_gib, format_params
+    from tui.units import format_count, format_gib
 
     moe = f" (MoE, {anatomy.n_expert_used} of {anatomy.n_expert} experts per token)" if anatomy.is_moe else " (dense)"
     size = anatomy.file_size or anatomy.tensor_bytes
-    return (f"{title}  {anatomy.architecture}, {format_params(anatomy.n_params)} params{moe}, "
+    return (f"{title}  {anatomy.architecture}, {format_count(anatomy.n_params or None)} params{moe}, "
             f"{format_gib(size)} GiB, trained context {anatomy.n_ctx_train:,} tokens")
 
 
 def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]:
     """(row label, one cell per box): the table ``compare`` prints, top to bottom."""
-    from tui.commands.advisor_text import format_context, format_gib, format_tps
+    from tui.commands.advisor_text import format_context, format_tps
     from tui.core.advisor.placement import describe_placement
+    from tui.units import format_gib
 
     def cells(get: Callable[[BestPlacement, BoxResult], str]) -> list[str]:
         """One cell per box: ``get(placement, result)``, or "-" where llama.cpp would refuse the model."""
@@ -197,9 +198,10 @@ def format_comparison(title: str, anatomy: ModelAnatomy, results: Sequence[BoxRe
 
 def format_sweep(title: str, profile_name: str, points: Sequence[SweepPoint], searched: bool) -> str:
     """The context sweep on one box as a table: a row per context step."""
-    from tui.commands.advisor_text import format_context, format_gib, format_table, format_tps
+    from tui.commands.advisor_text import format_context, format_table, format_tps
     from tui.core.advisor.placement import describe_placement
     from tui.core.advisor.sweep import longest_fitting
+    from tui.units import format_gib
 
     how = "best placement at each context" if searched else "the placement given"
     lines = [f"context sweep on {title} ({profile_name}), {how}:"]

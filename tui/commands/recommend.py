@@ -140,14 +140,15 @@ def format_recommendation(recommendation: Recommendation) -> str:
 
 def _row(index: int, advice: RepoAdvice, best: LabelPick) -> tuple[str, ...]:
     """One table row: ``advice`` and its ``best`` label (the rows are the repos that have one)."""
-    from tui.commands.advisor_text import format_gib, format_params, format_tps
+    from tui.commands.advisor_text import format_tps
     from tui.core.advisor.placement import describe_placement
+    from tui.units import format_count, format_gib
 
     faster = ", ".join(f"{p.label} {format_tps(p.tokens_per_s)}" for p in advice.runner_ups) or "-"
     license_ = advice.license or "-"
     if advice.flags:
         license_ += f" ({', '.join(advice.flags)})"
     verdict = "" if best.placement.verdict == "fits" else f" ({best.placement.verdict})"
-    return (str(index), advice.repo_id, format_params(advice.n_params) + (" MoE" if advice.is_moe else ""),
+    return (str(index), advice.repo_id, format_count(advice.n_params or None) + (" MoE" if advice.is_moe else ""),
             best.label, format_gib(best.size_bytes), format_tps(best.tokens_per_s),
             describe_placement(best.placement) + verdict, faster, ",".join(advice.tasks), license_)

@@ -53,7 +53,7 @@ def warn_if_stale(reason, fetched_at: float) -> None:
 
 
 def format_search_page(page: SearchPage) -> str:
-    from tui.commands.inspect import format_params
+    from tui.units import format_count
 
     if not page.results:
         what = f" for '{page.query.text}'" if page.query.text else ""
@@ -64,7 +64,7 @@ def format_search_page(page: SearchPage) -> str:
     for r in page.results:
         rows.append((
             r.repo_id,
-            format_params(r.n_params) if r.n_params else "-",
+            format_count(r.n_params, precise=True) if r.n_params else "-",
             r.architecture or "-",
             f"{r.downloads:,}",
             f"{r.likes:,}",
