@@ -1,4 +1,4 @@
-"""The Textual app: its modes (profile, browse, fit, chat), app-wide keys, theme and stylesheet.
+"""The Textual app: its five modes (profile, browse, fit, chat, advisor), app-wide keys, theme and stylesheet.
 
 The app holds what the person chose (``profile``, ``model``, ``settings``) as reactives that the
 screens watch; the screens present the domain layer (``tui.core``) and decide nothing themselves.

@@ -1,8 +1,9 @@
 """Events the screens post when something has happened, named in the past tense.
 
 Workers compute in threads and their results arrive as ``Worker.StateChanged``; the screen
-that owns the worker turns a result into one of these for anyone else listening (the app,
-tests, the benchmark), never one message per token.
+that owns the worker turns a result into one of these, never one message per token. No screen or
+the app handles them today; the tests observe them to know when a reply finished or an
+estimate changed.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The MODEL argument of ``inspect``, ``fit``, ``chat`` and ``bench``: from what a person typed to an anatomy.
 
 MODEL is a local ``.gguf`` file (any shard of a split model), or a model on the Hugging Face
-Hub: ``owner/repo:Q4_K_M``, ``owner/repo`` or ``owner/repo/path.gguf``, resolved in
-``_load_remote_anatomy`` (the one place that knows about them) by reading only the header.
+Hub: ``owner/repo:Q4_K_M``, ``owner/repo`` or ``owner/repo/path.gguf``; a Hub spec is parsed by
+``tui.core.hub.model_ref`` and only its header is read (``tui.core.hub.remote_header``).
 """
 
 from __future__ import annotations
