@@ -24,8 +24,8 @@ def _recommend(box=GPU_BOX, **request):
 
 def _exact_fit(spec: str, profile, settings):
     """What ``localai-tui fit SPEC`` computes: the label's own header, read the way ``fit`` reads it."""
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.fit.estimate import estimate_fit
+    from tui.core.hub.model_spec import load_model_anatomy
 
     return estimate_fit(load_model_anatomy(spec), profile, settings)
 

@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.gguf.anatomy import anatomy_to_dict
+    from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     if args.json:
