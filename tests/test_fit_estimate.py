@@ -11,9 +11,6 @@ from tui.core.errors import LocalAIError
 from tui.core.fit.backends import cpu_traits, gpu_traits
 from tui.core.fit.estimate import (
     FIT_MARGIN_BYTES,
-    VERDICT_FITS,
-    VERDICT_NO,
-    VERDICT_TIGHT,
     estimate_fit,
     flash_attn_decision,
     output_buffer_bytes,
@@ -21,6 +18,7 @@ from tui.core.fit.estimate import (
     time_estimate,
 )
 from tui.core.fit.settings import LlamaSettings
+from tui.core.fit.verdict import Verdict
 from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
 
 MiB = 1024**2
@@ -50,12 +48,12 @@ def test_verdicts_use_the_margin():
     a = make_anatomy(n_layer=4)
     s = LlamaSettings(n_ctx=2048)
     need = estimate_fit(a, gpu_profile(), s).devices[0].total_bytes
-    assert estimate_fit(a, gpu_profile(vram=need + FIT_MARGIN_BYTES), s).devices[0].verdict == VERDICT_FITS
+    assert estimate_fit(a, gpu_profile(vram=need + FIT_MARGIN_BYTES), s).devices[0].verdict == Verdict.FITS
     tight = estimate_fit(a, gpu_profile(vram=need + FIT_MARGIN_BYTES - 1), s)
-    assert tight.devices[0].verdict == VERDICT_TIGHT and tight.fits and tight.verdict == VERDICT_TIGHT
+    assert tight.devices[0].verdict == Verdict.TIGHT and tight.fits and tight.verdict == Verdict.TIGHT
     short = estimate_fit(a, gpu_profile(vram=need - 1), s)
-    assert short.devices[0].verdict == VERDICT_NO and not short.fits and short.verdict == VERDICT_NO
-    assert estimate_fit(a, gpu_profile(vram=need), s, margin_bytes=0).devices[0].verdict == VERDICT_FITS
+    assert short.devices[0].verdict == Verdict.NO_FIT and not short.fits and short.verdict == Verdict.NO_FIT
+    assert estimate_fit(a, gpu_profile(vram=need), s, margin_bytes=0).devices[0].verdict == Verdict.FITS
 
 
 def test_host_ram_counts_cpu_weights_and_free_memory():

@@ -82,7 +82,7 @@ async def test_sliders_recompute_at_once_and_chat_launches(stories_model):
         assert app.settings.cache_type_k == "bf16" and screen.estimate is not None
         await pilot.press("y")
         assert app.clipboard.startswith("llama-server -m ")
-        assert "-c 1024" in app.clipboard and "-ctk bf16" in app.clipboard and str(stories_model) in app.clipboard
+        assert "-c 1024" in app.clipboard and "-ctk bf16" in app.clipboard and str(stories_model.resolve()) in app.clipboard
 
         await pilot.press("c")
         await wait_for(pilot, lambda: app.current_mode == "chat", what="the chat screen")

@@ -17,6 +17,7 @@ comparisons and sweeps are arithmetic but also leave the event loop alone.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -25,17 +26,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 
+from tui.core.fit.verdict import Verdict
+from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.units import format_context, format_count, format_gib, format_rate
-from tui.widgets.sweep_plot import STATE_FITS, STATE_NO_FIT, STATE_OFFLOADED, PlotColumn, SweepPlot
+from tui.widgets.sweep_plot import PlotColumn, SweepPlot
+from tui.widgets.verdict_style import verdict_style as verdict_style_of
+from tui.widgets.verdict_style import verdict_text
 
 #: Slowest acceptable decode speeds the ``m`` key cycles through (tokens/s).
 MIN_SPEEDS = (10.0, 20.0, 40.0, 1.0, 5.0)
-
-#: Verdict colours (the fit engine's words).
-VERDICT_STYLES = {"fits": "green", "tight": "yellow", "does not fit": "red"}
 
 #: Terminal width from which the tables show their extra columns (params, tasks; the boxes' hardware).
 WIDE = 116
@@ -104,16 +105,21 @@ def comparison_note(anatomy, results) -> Text:
     return text
 
 
+def error_text(error: Exception) -> Text:
+    """``error: <why>  (r retries)``: a failed worker's status line."""
+    return Text.assemble(("error: ", "bold red"), str(error), ("  (r retries)", "dim"))
+
+
 def plot_columns(points) -> list[PlotColumn]:
     """Sweep points (``tui.core.advisor.sweep.SweepPoint``) as the plot's columns."""
     columns = []
     for point in points:
         if not point.fits:
-            state = STATE_NO_FIT
+            state = Verdict.NO_FIT
         elif point.offloaded:
-            state = STATE_OFFLOADED
+            state = Verdict.PARTIAL
         else:
-            state = STATE_FITS
+            state = Verdict.FITS
         has_gpu = point.placement is not None and bool(point.placement.estimate.gpu_devices)
         columns.append(PlotColumn(format_context(point.n_ctx), point.tokens_per_s if point.fits else 0.0,
                                   point.gpu_bytes, point.host_bytes, state, has_gpu))
@@ -141,6 +147,15 @@ class AdvisorScreen(AppScreen):
         def __init__(self, done: int, total: int, repo_id: str) -> None:
             super().__init__()
             self.done, self.total, self.repo_id = done, total, repo_id
+
+    class Ranked(Outcome[Any]):
+        """A ranking finished (``Recommendation``), or why not."""
+
+    class Compared(Outcome[tuple]):
+        """(model, box results): the chosen model on the current profile and the catalog picks."""
+
+    class Swept(Outcome[tuple]):
+        """(model, box, sweep points): tokens/s and memory over the context steps on one box."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -240,15 +255,23 @@ class AdvisorScreen(AppScreen):
     # -- which model -------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="advisor-rank")
-    def _rank(self, profile, settings, query: str, min_speed: float, cancel: threading.Event):
+    def _rank(self, profile, settings, query: str, min_speed: float, cancel: threading.Event) -> None:
         from tui.advisor_services import recommend_for
 
         def progress(done: int, total: int, repo_id: str) -> None:
             if not cancel.is_set():
                 self.post_message(self.RepoSized(done, total, repo_id))
 
-        return recommend_for(self.app.services, profile, settings, query, min_speed, on_progress=progress,
-                             cancel=cancel)
+        deliver(self, self.Ranked, lambda: recommend_for(self.app.services, profile, settings, query, min_speed,
+                                                         on_progress=progress, cancel=cancel))
+
+    @on(Ranked)
+    def _ranked(self, event: Ranked) -> None:
+        if event.error is not None:
+            self._ranked_for = None
+            self.query_one("#advisor-recommend-status", Static).update(error_text(event.error))
+        elif event.result is not None:
+            self._show_recommendation(event.result)
 
     def on_advisor_screen_repo_sized(self, event: RepoSized) -> None:
         if self._cancel is not None and not self._cancel.is_set():
@@ -272,7 +295,7 @@ class AdvisorScreen(AppScreen):
             if best is None:
                 cells = [Text(advice.repo_id, "dim"), Text("-", "dim"), "", Text("none", "red")]
             else:
-                verdict_style = VERDICT_STYLES.get(best.placement.verdict, "")
+                verdict_style = verdict_style_of(best.placement.verdict)
                 cells = [advice.repo_id, best.label, format_rate(best.tokens_per_s).replace(" t/s", ""),
                          Text(short_placement(best.placement), verdict_style)]
             if wide:
@@ -333,18 +356,33 @@ class AdvisorScreen(AppScreen):
         self._open(advice, advice.best)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="advisor-open")
-    def _open(self, advice, pick):
+    def _open(self, advice, pick) -> None:
         from tui.advisor_services import open_pick
 
-        return open_pick(self.app.services, advice, pick)
+        deliver(self, ModelOpened, lambda: open_pick(self.app.services, advice, pick))
+
+    @on(ModelOpened)
+    def _model_opened(self, event: ModelOpened) -> None:
+        if event.error is None:
+            self.app.choose_model(event.result)
+        else:
+            self.notify(str(event.error), severity="error", title="Open")
 
     # -- which box, and the sweep ----------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="advisor-compare")
-    def _compare(self, model, profile, settings):
+    def _compare(self, model, profile, settings) -> None:
         from tui.advisor_services import boxes_like, compare_for
 
-        return model, compare_for(model.anatomy, boxes_like(profile), settings)
+        deliver(self, self.Compared, lambda: (model, compare_for(model.anatomy, boxes_like(profile), settings)))
+
+    @on(Compared)
+    def _compared(self, event: Compared) -> None:
+        if event.error is not None:
+            self._compared_for = None
+            self.query_one("#advisor-compare-status", Static).update(error_text(event.error))
+        else:
+            self._show_comparison(*event.result)
 
     def _show_comparison(self, model, results) -> None:
         self.box_results = results
@@ -354,11 +392,12 @@ class AdvisorScreen(AppScreen):
         for index, result in enumerate(results):
             placement = result.placement
             if placement is None:
-                cells = [result.box.title, Text("refused", "red"), "", "", "", "", ""]
+                cells = [result.box.title, verdict_text(Verdict.REFUSED), "", "", "", "", ""]
             else:
                 estimate = placement.estimate
-                verdict = Text(placement.verdict if wide else placement.verdict.replace("does not fit", "no"),
-                               VERDICT_STYLES.get(placement.verdict, ""))
+                verdict = verdict_text(placement.verdict)
+                if not wide and placement.verdict == Verdict.NO_FIT:
+                    verdict = Text("no", verdict.style)  # the 6-cell column
                 vram = f"{format_gib(placement.gpu_bytes)}/{format_gib(placement.gpu_capacity_bytes)}" \
                     if estimate.gpu_devices else "-"
                 ram = f"{format_gib(placement.host_bytes)}/{format_gib(placement.host_capacity_bytes)}"
@@ -395,10 +434,18 @@ class AdvisorScreen(AppScreen):
         return self.box_results[min(table.cursor_row, len(self.box_results) - 1)]
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="advisor-sweep")
-    def _sweep(self, model, box, settings):
+    def _sweep(self, model, box, settings) -> None:
         from tui.advisor_services import sweep_for
 
-        return model, box, sweep_for(model.anatomy, box.profile, settings)
+        deliver(self, self.Swept, lambda: (model, box, sweep_for(model.anatomy, box.profile, settings)))
+
+    @on(Swept)
+    def _swept(self, event: Swept) -> None:
+        if event.error is not None:
+            self._swept_for = None
+            self.query_one("#advisor-sweep-status", Static).update(error_text(event.error))
+        else:
+            self._show_sweep(*event.result)
 
     def _show_sweep(self, model, box, points) -> None:
         from tui.core.advisor.sweep import longest_fitting
@@ -456,30 +503,3 @@ class AdvisorScreen(AppScreen):
 
     def on_descendant_focus(self) -> None:
         self.refresh_bindings()
-
-    # -- worker results --------------------------------------------------------------------
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker, state = event.worker, event.state
-        if state == WorkerState.SUCCESS:
-            if worker.group == "advisor-rank" and worker.result is not None:
-                self._show_recommendation(worker.result)
-            elif worker.group == "advisor-compare":
-                self._show_comparison(*worker.result)
-            elif worker.group == "advisor-sweep":
-                self._show_sweep(*worker.result)
-            elif worker.group == "advisor-open":
-                self.app.choose_model(worker.result)
-        elif state == WorkerState.ERROR:
-            message = Text.assemble(("error: ", "bold red"), str(worker.error), ("  (r retries)", "dim"))
-            if worker.group == "advisor-rank":
-                self._ranked_for = None
-                self.query_one("#advisor-recommend-status", Static).update(message)
-            elif worker.group == "advisor-compare":
-                self._compared_for = None
-                self.query_one("#advisor-compare-status", Static).update(message)
-            elif worker.group == "advisor-sweep":
-                self._swept_for = None
-                self.query_one("#advisor-sweep-status", Static).update(message)
-            elif worker.group == "advisor-open":
-                self.notify(str(worker.error), severity="error", title="Open")
