@@ -14,7 +14,6 @@ from tui.core.fit.estimate import (
     estimate_fit,
     flash_attn_decision,
     output_buffer_bytes,
-    resolve_flash_attn,
     time_estimate,
 )
 from tui.core.fit.settings import LlamaSettings
@@ -22,6 +21,11 @@ from tui.core.fit.verdict import Verdict
 from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
 
 MiB = 1024**2
+
+
+def _flash_attn(anatomy, settings, profile=None) -> bool:
+    """What ``-fa`` becomes for this model and hardware (``flash_attn_decision``'s answer, without its notes)."""
+    return flash_attn_decision(anatomy, settings, profile)[0]
 
 
 def gpu_profile(vram=24 * GiB, backend="CUDA", ram=64 * GiB, **kw):
@@ -83,22 +87,22 @@ def test_output_buffer_is_one_logits_row_per_sequence():
 
 def test_flash_attention_auto_and_its_refusals():
     a = make_anatomy(n_embd=256, n_head=4, n_head_kv=2)  # head 64
-    assert resolve_flash_attn(a, LlamaSettings(flash_attn="auto")) is True  # CPU runs every head size
-    assert resolve_flash_attn(a, LlamaSettings(flash_attn="off")) is False
+    assert _flash_attn(a, LlamaSettings(flash_attn="auto")) is True  # CPU runs every head size
+    assert _flash_attn(a, LlamaSettings(flash_attn="off")) is False
     # quantized V needs flash attention: auto turns it on, off is refused like llama_init_from_model does
     on, notes = flash_attn_decision(a, LlamaSettings(flash_attn="auto", cache_type_v="q8_0"))
     assert on and any("requires" in n for n in notes)
     with pytest.raises(LocalAIError, match="requires flash attention"):
-        resolve_flash_attn(a, LlamaSettings(flash_attn="off", cache_type_v="q8_0"))
+        _flash_attn(a, LlamaSettings(flash_attn="off", cache_type_v="q8_0"))
     # quantized blocks must divide the head size
     with pytest.raises(LocalAIError, match="does not divide"):
-        resolve_flash_attn(make_anatomy(n_embd=64, n_head=8, n_head_kv=4), LlamaSettings(cache_type_k="q8_0"))
+        _flash_attn(make_anatomy(n_embd=64, n_head=8, n_head_kv=4), LlamaSettings(cache_type_k="q8_0"))
     # a CUDA GPU without a kernel for the head size turns auto off (head 48: no CUDA FA kernel)
     odd = make_anatomy(n_embd=384, n_head=8, n_head_kv=2)
-    assert resolve_flash_attn(odd, LlamaSettings(), gpu_profile()) is False
-    assert resolve_flash_attn(odd, LlamaSettings(), gpu_profile(backend="Metal")) is True
-    assert resolve_flash_attn(odd, LlamaSettings(n_gpu_layers=0), gpu_profile()) is True  # layers on the CPU
-    assert resolve_flash_attn(make_anatomy(arch="grok"), LlamaSettings(flash_attn="on")) is False
+    assert _flash_attn(odd, LlamaSettings(), gpu_profile()) is False
+    assert _flash_attn(odd, LlamaSettings(), gpu_profile(backend="Metal")) is True
+    assert _flash_attn(odd, LlamaSettings(n_gpu_layers=0), gpu_profile()) is True  # layers on the CPU
+    assert _flash_attn(make_anatomy(arch="grok"), LlamaSettings(flash_attn="on")) is False
 
 
 def test_mla_needs_equal_cache_types():

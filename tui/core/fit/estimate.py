@@ -242,16 +242,6 @@ def flash_attn_decision(anatomy: ModelAnatomy, settings: LlamaSettings, profile:
     return True, notes
 
 
-def resolve_flash_attn(anatomy: ModelAnatomy, settings: LlamaSettings,
-                       profile: HardwareProfile | None = None) -> bool:
-    """What ``-fa`` (``settings.flash_attn``: auto/on/off) becomes in llama.cpp for this model and hardware.
-
-    The in-process engine uses this too, so estimate and run agree. Raises ``LocalAIError`` for
-    combinations llama.cpp refuses (quantized V without flash attention, mismatched MLA cache types).
-    """
-    return flash_attn_decision(anatomy, settings, profile)[0]
-
-
 # --- the estimate ------------------------------------------------------------------------------
 
 
