@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.advisor_fixtures import CPU_BOX, GPU_BOX, advisor_hub, repo_by_id  # noqa: F401 - fixture
+from tests.advisor_fixtures import CPU_BOX, GPU_BOX, repo_by_id
 from tests.hub_fixtures.catalog import advisor_repos
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import LlamaSettings

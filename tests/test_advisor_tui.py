@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from tests.advisor_fixtures import GPU_BOX, MOE, advisor_hub  # noqa: F401 - fixture
+from tests.advisor_fixtures import GPU_BOX, MOE
 from tests.tui_fixtures import FIXED_BOX, FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
 from tui.core.fit.settings import LlamaSettings

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
 from tests.hub_fixtures.catalog import default_repos
 from tui.core.errors import LocalAIError
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import FIXED_BOX, FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
 from tui.screens.repo import RepoScreen

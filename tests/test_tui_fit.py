@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
 from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
