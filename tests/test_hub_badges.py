@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
 from tui.core.fit.settings import LlamaSettings
 from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.sizes import GiB
@@ -66,7 +65,10 @@ def test_one_header_is_read_for_a_whole_repo(hub_env):
 
 
 def test_verdicts_follow_the_hardware(hub_env):
-    from tui.core.hub.badges import FITS, NO_FIT, PARTIAL, TIGHT, fit_badges
+    from tui.core.fit.verdict import Verdict
+    from tui.core.hub.badges import fit_badges
+
+    FITS, TIGHT, PARTIAL, NO_FIT = Verdict.FITS, Verdict.TIGHT, Verdict.PARTIAL, Verdict.NO_FIT
 
     quants = _quants(BARTOWSKI)
 

@@ -139,3 +139,11 @@ def test_formatting_helpers():
     assert describe_per_layer([]) == "-"
     assert layer_pattern([True, True, False] * 4, "S", "F") == "SSF"
     assert layer_pattern([True, False, False, True, True], "S", "F") is None
+
+
+def test_the_file_type_is_named_by_its_quant_label(capsys, tmp_path):
+    from tests.gguf_factory import make_header_only
+
+    path = make_header_only(tmp_path / "Qwen3-30B-A3B-Q4_K_M.gguf", "qwen3-30b-a3b-q4_k_m").path
+    code, out, _ = run_inspect(capsys, path)
+    assert code == 0 and "file type        Q4_K_M (general.file_type 15)" in out

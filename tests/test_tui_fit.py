@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
 from tui.core.hardware.devices import GpuSpec, HardwareProfile
@@ -83,7 +82,7 @@ async def test_sliders_recompute_at_once_and_chat_launches(stories_model):
         assert app.settings.cache_type_k == "bf16" and screen.estimate is not None
         await pilot.press("y")
         assert app.clipboard.startswith("llama-server -m ")
-        assert "-c 1024" in app.clipboard and "-ctk bf16" in app.clipboard and str(stories_model) in app.clipboard
+        assert "-c 1024" in app.clipboard and "-ctk bf16" in app.clipboard and str(stories_model.resolve()) in app.clipboard
 
         await pilot.press("c")
         await wait_for(pilot, lambda: app.current_mode == "chat", what="the chat screen")

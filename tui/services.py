@@ -2,7 +2,8 @@
 
 Every method imports its module when called: the first screen paints before llama_cpp,
 huggingface_hub or NVML are loaded. Nothing here imports Textual, and nothing here decides:
-each method forwards to the function of the core that owns the answer.
+each method forwards to the function of the core that owns the answer (the CLI's commands call
+the same functions), adding only this app's Hub endpoint.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from tui.core.errors import LocalAIError
 from tui.core.hardware.devices import HardwareProfile
+from tui.core.hub.model_spec import ChosenModel
 
 if TYPE_CHECKING:
     import threading
@@ -29,9 +31,8 @@ if TYPE_CHECKING:
     from tui.core.hardware.catalog import CatalogDevice
     from tui.core.hub.badges import FitBadge
     from tui.core.hub.client import HubClient
-    from tui.core.hub.download import ProgressCallback
     from tui.core.hub.library import LocalModel
-    from tui.core.hub.repo_files import QuantGroup, RepoQuants
+    from tui.core.hub.repo_files import RepoQuants
     from tui.core.hub.repo_listing import RepoListing
     from tui.core.hub.search import SearchPage
     from tui.session import ChosenModel
@@ -95,11 +96,6 @@ class Services:
 
     # -- models ----------------------------------------------------------------------------
 
-    def load_model_anatomy(self, spec: str) -> ModelAnatomy:
-        from tui.commands.model_arg import load_model_anatomy
-
-        return load_model_anatomy(spec)
-
     def log_directory(self) -> Path:
         from tui.core.paths import log_dir
 
@@ -132,33 +128,13 @@ class Services:
         return memory_use()
 
     def choose_model_spec(self, spec: str) -> ChosenModel:
-        """A ``ChosenModel`` for what a person typed: a local path, or OWNER/REPO:LABEL on the Hub.
+        """The model a person typed (a local path, OWNER/REPO:LABEL, OWNER/REPO/PATH.gguf), its header read.
 
-        A Hub model is resolved to its quant row (pinned to the repo's commit, with every shard's
-        ``HubFile`` and sha256) so that it can be downloaded; one already in the Hugging Face
-        cache is the local file. Reads only headers: call from a worker.
+        ``tui.core.hub.model_spec.open_model_spec``: the CLI's MODEL argument, same errors. Call from a worker.
         """
-        from tui.commands.model_arg import load_model_anatomy, local_model_path
-        from tui.session import ChosenModel
+        from tui.core.hub.model_spec import open_model_spec
 
-        local = local_model_path(spec)
-        if local is not None:
-            return ChosenModel(spec=spec, anatomy=load_model_anatomy(spec), local_path=local.resolve())
-        from tui.core.hub.library import find_cached_model
-        from tui.core.hub.model_ref import require_hub_ref
-        from tui.core.hub.remote_header import read_hub_model_anatomy
-
-        ref = require_hub_ref(spec)
-        found = read_hub_model_anatomy(ref, client=self.hub_client())
-        resolved = found.resolved
-        if resolved is None:  # the Hub is unreachable and a downloaded copy stood in
-            cached = find_cached_model(ref.repo_id, ref.label, ref.path)
-            return ChosenModel(spec=spec, anatomy=found.anatomy, local_path=cached.path if cached else None,
-                               repo_id=ref.repo_id, label=ref.label, filename=cached.path.name if cached else None)
-        group = resolved.group
-        return ChosenModel(spec=resolved.spec, anatomy=found.anatomy, repo_id=resolved.repo_id,
-                           filename=group.first_path, label=group.label, commit=resolved.commit,
-                           files=tuple(group.files), local_path=_downloaded_copy(resolved.repo_id, group.first_path))
+        return open_model_spec(spec, client=self.hub_client())
 
     # -- the Hub ---------------------------------------------------------------------------
 
@@ -210,39 +186,18 @@ class Services:
         except LocalAIError as exc:
             return str(exc)
 
-    def choose_remote_model(self, quants: RepoQuants, group: QuantGroup) -> ChosenModel:
-        """Read ``group``'s GGUF header(s) over HTTP ranges (cached on disk) into a ``ChosenModel``.
+    def choose_remote_model(self, quants, group) -> ChosenModel:
+        """A quant row picked from a listed repo, its header(s) read over HTTP ranges (cached on disk)."""
+        from tui.core.hub.model_spec import model_from_group
 
-        The model keeps the row's ``HubFile``s (path, size, sha256) and the listing's commit: a
-        download fetches exactly those bytes and checks them.
-        """
-        from tui.core.hub.remote_header import read_group_anatomy
-        from tui.session import ChosenModel
+        return model_from_group(quants, group, client=self.hub_client())
 
-        listing = quants.listing
-        anatomy, _ = read_group_anatomy(listing.repo_id, listing.commit, group.files, client=self.hub_client())
-        spec = f"{listing.repo_id}:{group.label}" if group.label else f"{listing.repo_id}/{group.first_path}"
-        return ChosenModel(spec=spec, anatomy=anatomy, repo_id=listing.repo_id, filename=group.first_path,
-                           label=group.label, commit=listing.commit, files=tuple(group.files),
-                           local_path=_downloaded_copy(listing.repo_id, group.first_path))
+    def download_model(self, model: ChosenModel, *, progress=None, cancel=None) -> ChosenModel:
+        """Download every shard of ``model`` into the HF cache: ``localai-tui download``'s path, pinned to the
+        commit its header was read at. ``progress`` receives ``DownloadProgress`` from the download thread."""
+        from tui.core.hub.model_download import download_chosen
 
-    def download_model(self, model: ChosenModel, *, progress: ProgressCallback | None = None,
-                       cancel: threading.Event | None = None) -> ChosenModel:
-        """Download every shard of ``model`` (pinned to the commit its header was read at) into the HF cache.
-
-        ``progress`` receives ``DownloadProgress`` (bytes, rate, ETA) from the download thread.
-        Returns the model with ``local_path`` set to the first shard (what llama.cpp loads).
-        """
-        from tui.core.hub.download import download_files
-        from tui.core.hub.model_download import download_files_of
-
-        if not model.repo_id or not model.commit or not model.files:
-            raise LocalAIError(f"{model.title} does not name Hub files to download",
-                               hint="open it from Browse, or give OWNER/REPO:LABEL")
-        files = download_files_of(model.files)
-        result = download_files(model.repo_id, model.commit, files, revision="main", progress=progress,
-                                cancel=cancel, client=self.hub_client())
-        return model.downloaded_to(result.paths[0])
+        return download_chosen(model, progress=progress, cancel=cancel, client=self.hub_client())
 
     # -- fit -------------------------------------------------------------------------------
 
@@ -270,10 +225,3 @@ class Services:
             return llama_server_command(name, estimate.settings, source="hf")
         return llama_server_command(model.spec, estimate.settings, source="path")
 
-
-def _downloaded_copy(repo_id: str, first_path: str) -> Path | None:
-    """The first shard of a Hub file already complete in the Hugging Face cache (any commit), else None."""
-    from tui.core.hub.library import find_cached_model
-
-    cached = find_cached_model(repo_id, path=first_path)
-    return cached.path if cached is not None and cached.complete else None

@@ -60,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from tui.commands.fit_flags import settings_from_args
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.advisor.compare import compare_boxes, default_boxes, resolve_box
     from tui.core.advisor.placement import placement_is_fixed
     from tui.core.advisor.sweep import context_sweep
     from tui.core.errors import LocalAIError
+    from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     try:

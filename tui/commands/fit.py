@@ -42,12 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.errors import LocalAIError
     from tui.core.fit.autofit import auto_gpu_layers
     from tui.core.fit.estimate import estimate_fit
     from tui.core.fit.llama_args import llama_server_args, shell_command
     from tui.core.hardware.profiles import resolve_profile
+    from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)

@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.gguf.anatomy import anatomy_to_dict
+    from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     if args.json:
@@ -52,6 +52,10 @@ def format_anatomy(a: ModelAnatomy, title: str | None = None) -> str:
     rows.append(("file size", f"{format_size(a.file_size, precise=True)}{shards} ({a.file_size:,} bytes)"))
     if a.n_params:
         rows.append(("bits per weight", f"{a.bits_per_weight:.2f}"))
+    if a.file_type is not None:
+        from tui.core.gguf.labels import ftype_label
+
+        rows.append(("file type", f"{ftype_label(a.file_type)} (general.file_type {a.file_type})"))
     layers = f"{a.n_layer}"
     if a.n_nextn_layers:
         layers += f" ({a.n_layer_main} + {a.n_nextn_layers} MTP)"

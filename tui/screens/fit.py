@@ -17,12 +17,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, ProgressBar, Static
-from textual.worker import Worker, WorkerState
 
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES
-from tui.messages import FitChanged
-from tui.screens.base import AppScreen, worker_result
+from tui.messages import FitChanged, ModelOpened, Outcome, deliver
+from tui.screens.base import AppScreen
 from tui.screens.fit_text import (
     BAR_PARTS,
     context_steps,
@@ -34,6 +33,7 @@ from tui.screens.fit_text import (
     options_line,
     verdict_line,
 )
+from tui.screens.open_model import open_model_spec
 from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_size
 from tui.widgets.memory_bar import MemoryBar, legend
@@ -73,6 +73,9 @@ class FitScreen(AppScreen):
         Binding("o", "open_model", "Open", id="fit-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL"),
         Binding("escape", "close_open", "Close", id="fit-open-close", show=False),
     ]
+
+    class Downloaded(Outcome[ChosenModel]):
+        """The download worker finished: the model with its local path, or why not (stopped, failed)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -162,11 +165,18 @@ class FitScreen(AppScreen):
 
     def open_spec(self, spec: str) -> None:
         self.query_one("#fit-empty-text", Static).update(f"Reading the header of {spec}…")
-        self._read_model(spec)
+        open_model_spec(self, spec)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="read-model")
-    def _read_model(self, spec: str) -> ChosenModel:
-        return self.app.services.choose_model_spec(spec)
+    @on(ModelOpened)
+    def _model_opened(self, event: ModelOpened) -> None:
+        if event.error is None:
+            self.app.choose_model(event.result, go_to=None)
+            return
+        self.query_one("#fit-empty-text", Static).update(
+            Text.assemble(("Could not open the model: ", "bold red"), str(event.error),
+                          "\n\nF3 browses the Hub; o opens another file.")
+        )
+        self.notify(str(event.error), severity="error", title="Open model")
 
     # -- sliders and options -> settings -> estimate ---------------------------------------
 
@@ -303,11 +313,11 @@ class FitScreen(AppScreen):
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="download")
-    def _download(self, model: ChosenModel, cancel: threading.Event) -> ChosenModel:
+    def _download(self, model: ChosenModel, cancel: threading.Event) -> None:
         def progress(report) -> None:
             self._download_progress = report  # the UI timer shows it; never a call into the UI from here
 
-        return self.app.services.download_model(model, progress=progress, cancel=cancel)
+        deliver(self, self.Downloaded, lambda: self.app.services.download_model(model, progress=progress, cancel=cancel))
 
     def _show_download(self) -> None:
         """Timer (4 Hz): bytes, rate and ETA of the running download."""
@@ -350,35 +360,17 @@ class FitScreen(AppScreen):
             return None if model is None or not model.is_local else True
         return True
 
-    # -- worker results --------------------------------------------------------------------
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
-        if worker.group == "read-model":
-            if event.state == WorkerState.SUCCESS:
-                self.app.choose_model(worker_result(worker), go_to=None)
-            elif event.state == WorkerState.ERROR:
-                self.query_one("#fit-empty-text", Static).update(
-                    Text.assemble(("Could not open the model: ", "bold red"), str(worker.error),
-                                  "\n\nF3 browses the Hub; o opens another file.")
-                )
-                self.notify(str(worker.error), severity="error", title="Open model")
-        elif worker.group == "download":
-            self._download_finished(worker, event.state)
-
-    def _download_finished(self, worker: Worker, state: WorkerState) -> None:
+    @on(Downloaded)
+    def _download_finished(self, event: Downloaded) -> None:
         from tui.core.hub.errors import DownloadCancelled
 
         self._cancel_download = None
         self.query_one("#fit-download-row").display = False
-        if state == WorkerState.SUCCESS:
-            downloaded = worker_result(worker)
-            self.app.choose_model(downloaded, go_to=None)
-            self.notify(f"Downloaded to {downloaded.local_path}; c starts a chat", timeout=5)
-        elif isinstance(worker.error, DownloadCancelled):
+        if event.error is None:
+            self.app.choose_model(event.result, go_to=None)
+            self.notify(f"Downloaded to {event.result.local_path}; c starts a chat", timeout=5)
+        elif isinstance(event.error, DownloadCancelled):
             self.notify("Download stopped; what arrived is kept and d resumes it", timeout=4)
-        elif state == WorkerState.ERROR:
-            self.notify(str(worker.error), severity="error", title="Download")
+        else:
+            self.notify(str(event.error), severity="error", title="Download")
         self.refresh_bindings()

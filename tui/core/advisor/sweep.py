@@ -19,6 +19,7 @@ from typing import Any
 from tui.core.advisor.placement import BestPlacement, best_placement
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import LlamaSettings
+from tui.core.fit.verdict import Verdict
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
 
@@ -57,8 +58,8 @@ class SweepPoint:
         return self.placement.estimate.kv_cache_bytes if self.placement is not None else 0
 
     @property
-    def verdict(self) -> str:
-        return self.placement.verdict if self.placement is not None else "refused"
+    def verdict(self) -> Verdict:
+        return self.placement.verdict if self.placement is not None else Verdict.REFUSED
 
     @property
     def offloaded(self) -> bool:

@@ -139,11 +139,6 @@ class LlamaLog:
         with self._lock:
             self._listeners.append(listener)
 
-    def remove_listener(self, listener: Callable[[LogLine], None]) -> None:
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
     @contextlib.contextmanager
     def capture(self) -> Iterator[list[LogLine]]:
         """Collect every complete line logged inside the block (all levels)."""

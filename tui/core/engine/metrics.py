@@ -11,7 +11,6 @@ other), ``stream_tokens_per_s`` the whole step the reader sees (sampling and del
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
@@ -142,6 +141,3 @@ class LiveRate:
     def tokens_per_s(self) -> float:
         span = self.t_last - self.t_first
         return (self.n_tokens - 1) / span if self.n_tokens >= 2 and span > 0 else 0.0
-
-    def seconds_since_last(self, now: float | None = None) -> float:
-        return (now if now is not None else time.perf_counter()) - self.t_last if self.n_tokens else 0.0

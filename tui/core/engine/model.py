@@ -161,19 +161,6 @@ class LoadedModel:
                 raise EngineError(f"could not tokenize {len(data)} bytes of text")
             capacity = -n
 
-    def token_piece(self, token: int) -> bytes:
-        """The bytes a token stands for (may be part of a UTF-8 character)."""
-        import ctypes
-
-        import llama_cpp
-
-        buf = ctypes.create_string_buffer(64)
-        n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, 64, 0, False)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, -n, 0, False)
-        return buf.raw[:max(n, 0)]
-
     @property
     def overridden_tensors(self) -> list[str]:
         """Names of tensors llama.cpp placed by an override rule (from this load's debug log)."""

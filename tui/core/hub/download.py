@@ -132,19 +132,6 @@ def kept_partial_bytes(repo_id: str, files: list[DownloadFile]) -> int:
     return total
 
 
-def discard_partials(repo_id: str, files: list[DownloadFile]) -> int:
-    """Delete kept partial files; the bytes freed."""
-    freed = 0
-    for file in files:
-        path = partial_path(repo_id, file)
-        try:
-            freed += path.stat().st_size
-            path.unlink()
-        except OSError:
-            pass
-    return freed
-
-
 def cached_file_path(repo_id: str, commit: str, file: DownloadFile) -> Path | None:
     """The file's path in the cache if it is there, complete; else None."""
     pointer = snapshot_path(repo_id, commit, file.path)

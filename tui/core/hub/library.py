@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from tui.core.errors import LocalAIError
 from tui.core.gguf.filenames import GgufFileName, parse_gguf_filename
 from tui.core.paths import config_dir
-from tui.core.toml_io import read_toml, write_toml_atomically
+from tui.core.toml_io import read_toml
 
 if TYPE_CHECKING:
     from tui.core.gguf.anatomy import ModelAnatomy
@@ -82,33 +82,6 @@ def library_folders() -> list[Path]:
         raise LocalAIError(f"{library_config_path()}: [library] folders must be a list of paths")
     return [Path(f) for f in folders]
 
-
-def add_library_folder(folder: str | os.PathLike[str]) -> list[Path]:
-    """Remember ``folder`` (it must exist); the new list."""
-    path = Path(folder).expanduser().resolve()
-    if not path.is_dir():
-        raise LocalAIError(f"{path} is not a folder")
-    folders = library_folders()
-    if path not in folders:
-        folders.append(path)
-        _save_folders(folders)
-    return folders
-
-
-def remove_library_folder(folder: str | os.PathLike[str]) -> list[Path]:
-    """Forget ``folder``; the new list."""
-    path = Path(folder).expanduser()
-    folders = library_folders()
-    kept = [f for f in folders if f not in (path, path.resolve())]
-    if len(kept) == len(folders):
-        raise LocalAIError(f"{folder} is not a library folder")
-    _save_folders(kept)
-    return kept
-
-
-def _save_folders(folders: list[Path]) -> None:
-    header = "# localai-tui: folders searched for .gguf models (besides the Hugging Face cache)\n"
-    write_toml_atomically(library_config_path(), {"library": {"folders": [str(f) for f in folders]}}, header)
 
 
 # --- scanning --------------------------------------------------------------------------------------

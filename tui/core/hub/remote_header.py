@@ -80,10 +80,6 @@ class RemoteFileSource:
     def size(self) -> int | None:
         return self._size
 
-    @property
-    def cached_bytes(self) -> int:
-        return len(self._prefix)
-
     def read(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``offset`` (fewer only at the end of the file)."""
         if offset < 0 or length < 0:

@@ -59,10 +59,6 @@ class RepoListing:
     def file(self, path: str) -> HubFile | None:
         return next((f for f in self.files if f.path == path), None)
 
-    @property
-    def gguf_files(self) -> tuple[HubFile, ...]:
-        return tuple(f for f in self.files if f.path.lower().endswith(".gguf"))
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("stale_because")
