@@ -23,6 +23,7 @@ class Services:
 
     hub_endpoint: str | None = None
     hub_token: str | None = None
+    search_page_size: int = 20  # repos per page of a Hub search (``tui.core.hub.search.DEFAULT_LIMIT``)
     log_dir: Path | None = None
     models_dir: Path | None = None
 
@@ -125,7 +126,13 @@ class Services:
         """One page of GGUF repos (``SearchPage``); a Hub failure falls back to the cached answer or raises HubError."""
         from tui.core.hub.search import search_models
 
-        return search_models(text, sort=sort, client=self.hub_client())
+        return search_models(text, sort=sort, limit=self.search_page_size, client=self.hub_client())
+
+    def next_search_page(self, page):
+        """The page after ``page`` (``SearchPage``), or None when it was the last."""
+        from tui.core.hub.search import next_search_page
+
+        return next_search_page(page, client=self.hub_client())
 
     def repo_listing(self, repo_id: str):
         from tui.core.hub.repo_listing import fetch_repo_listing
