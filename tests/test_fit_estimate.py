@@ -18,9 +18,8 @@ from tui.core.fit.estimate import (
 )
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.verdict import Verdict
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
-
-MiB = 1024**2
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB, MiB
 
 
 def _flash_attn(anatomy, settings, profile=None) -> bool:

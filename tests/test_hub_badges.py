@@ -7,7 +7,8 @@ import json
 import pytest
 
 from tui.core.fit.settings import LlamaSettings
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
 BARTOWSKI = "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF"
 
@@ -57,7 +58,7 @@ def test_one_header_is_read_for_a_whole_repo(hub_env):
     exact = fit_badges(quants, _box(12, 32), LlamaSettings(), read_headers=True)
     assert all(b.source == "header" for b in exact)
     assert _served_files(hub_env, BARTOWSKI) == {g.first_path for g in quants.groups[1:]}  # the first was cached
-    for estimated, real in zip(badges, exact):  # the size estimate agrees with the header on clear-cut rows
+    for estimated, real in zip(badges, exact, strict=True):  # the size estimate agrees with the header on clear-cut rows
         assert estimated.verdict == real.verdict
         if real.tokens_per_s:
             assert estimated.tokens_per_s == pytest.approx(real.tokens_per_s, rel=0.1)

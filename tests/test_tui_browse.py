@@ -98,7 +98,8 @@ async def test_gated_repo_says_so_and_stays_usable(hub_env):
 
 
 async def test_repo_rows_carry_fit_badges_for_the_profile_and_side_files_stand_apart(hub_env):
-    from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+    from tui.core.hardware.devices import GpuSpec, HardwareProfile
+    from tui.core.sizes import GiB
 
     box = HardwareProfile("RTX 3090 box", gpus=(GpuSpec("RTX 3090", 24 * GiB, 936.0),), ram_bytes=64 * GiB)
     app = LocalAIApp(services=FixedServices(hub_endpoint=hub_env.url), profile=box)

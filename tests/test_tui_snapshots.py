@@ -14,7 +14,8 @@ import pytest
 
 from tests.tui_fixtures import FIXED_BOX, FixedServices, log_dir_for_snapshots, settle, wait_for
 from tui.app import LocalAIApp
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
 SIZES = [(80, 24), (120, 36)]
 SIZE_IDS = [f"{w}x{h}" for w, h in SIZES]

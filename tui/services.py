@@ -10,11 +10,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tui.core.errors import LocalAIError
 from tui.core.hardware.devices import HardwareProfile
 from tui.core.hub.model_spec import ChosenModel
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from tui.core.engine.chat import ChatSession
+    from tui.core.engine.memory import MemoryUse
+    from tui.core.engine.runtime import Engine
+    from tui.core.engine.sampling import SamplingSettings
+    from tui.core.fit.autofit import AutoFit
+    from tui.core.fit.estimate import FitEstimate
+    from tui.core.fit.settings import LlamaSettings
+    from tui.core.gguf.anatomy import ModelAnatomy
+    from tui.core.hardware.catalog import CatalogDevice
+    from tui.core.hub.badges import FitBadge
+    from tui.core.hub.client import HubClient
+    from tui.core.hub.library import LocalModel
+    from tui.core.hub.repo_files import RepoQuants
+    from tui.core.hub.repo_listing import RepoListing
+    from tui.core.hub.search import SearchPage
+    from tui.session import ChosenModel
 
 
 @dataclass
@@ -34,11 +55,11 @@ class Services:
 
         return detect_profile()
 
-    def catalog_devices(self) -> list[Any]:
+    def catalog_devices(self) -> list[CatalogDevice]:
         """The catalog's entries (``CatalogDevice``), in file order."""
-        from tui.core.hardware.catalog import load_catalog
+        from tui.core.hardware.catalog import load_gpu_catalog
 
-        return list(load_catalog().devices)
+        return list(load_gpu_catalog().devices)
 
     def has_remembered_profile(self) -> bool:
         """True once a profile was chosen in the app (hardware.toml exists): open at Browse, not at the profile."""
@@ -66,7 +87,7 @@ class Services:
 
         return list(load_custom_profiles())
 
-    def save_custom_profile(self, entry: dict) -> HardwareProfile:
+    def save_custom_profile(self, entry: dict[str, object]) -> HardwareProfile:
         """Check a ``[[profile]]`` table (GiB, GB/s) as profiles.toml would hold it, save it, return the profile."""
         from tui.core.hardware.profile_store import profile_from_toml, save_custom_profile
 
@@ -83,25 +104,26 @@ class Services:
 
     # -- the engine ------------------------------------------------------------------------
 
-    def load_engine(self, path: Path, settings, *, on_progress=None, cancel=None):
+    def load_engine(self, path: Path, settings: LlamaSettings, *, on_progress: Callable[[float], object] | None = None,
+                    cancel: threading.Event | None = None) -> Engine:
         """Load ``path`` with ``settings`` in-process (llama.cpp's log goes to the log dir, never the screen)."""
         from tui.core.engine.runtime import Engine
 
         return Engine.load(path, settings, on_progress=on_progress, cancel=cancel, fit_ctx_to_model=True)
 
-    def chat_session(self, engine, system_prompt: str | None, sampling):
+    def chat_session(self, engine: Engine, system_prompt: str | None, sampling: SamplingSettings | None) -> ChatSession:
         from tui.core.engine.chat import ChatSession
 
         if sampling is None:
             return ChatSession(engine, system_prompt=system_prompt)
         return ChatSession(engine, system_prompt=system_prompt, sampling=sampling)
 
-    def default_sampling(self):
+    def default_sampling(self) -> SamplingSettings:
         from tui.core.engine.sampling import SamplingSettings
 
         return SamplingSettings()
 
-    def memory_use(self):
+    def memory_use(self) -> MemoryUse:
         from tui.core.engine.memory import memory_use
 
         return memory_use()
@@ -117,12 +139,12 @@ class Services:
 
     # -- the Hub ---------------------------------------------------------------------------
 
-    def hub_client(self):
+    def hub_client(self) -> HubClient:
         from tui.core.hub.client import HubClient
 
         return HubClient(self.hub_endpoint)
 
-    def search_hub(self, text: str, sort: str):
+    def search_hub(self, text: str, sort: str) -> SearchPage:
         """One page of GGUF repos (``SearchPage``); a Hub failure falls back to the cached answer or raises HubError."""
         from tui.core.hub.search import search_models
 
@@ -134,24 +156,25 @@ class Services:
 
         return next_search_page(page, client=self.hub_client())
 
-    def repo_listing(self, repo_id: str):
+    def repo_listing(self, repo_id: str) -> RepoListing:
         from tui.core.hub.repo_listing import fetch_repo_listing
 
         return fetch_repo_listing(repo_id, client=self.hub_client())
 
-    def local_models(self) -> list:
+    def local_models(self) -> list[LocalModel]:
         """Models already on disk (``LocalModel``: the Hugging Face cache and the library folders)."""
         from tui.core.hub.library import scan_library
 
         return list(scan_library().models)
 
-    def repo_quants(self, repo_id: str):
+    def repo_quants(self, repo_id: str) -> RepoQuants:
         """The repo's GGUF files grouped by quant label (``RepoQuants``), side files apart."""
         from tui.core.hub.repo_files import group_repo_files
 
         return group_repo_files(self.repo_listing(repo_id))
 
-    def fit_badges(self, quants, profile: HardwareProfile | None, settings) -> dict:
+    def fit_badges(self, quants: RepoQuants, profile: HardwareProfile | None, settings: LlamaSettings
+                   ) -> dict[str, FitBadge]:
         """Quant group name -> badge (``verdict``, ``tokens_per_s``) for ``profile``; empty without a profile."""
         if profile is None:
             return {}
@@ -185,20 +208,20 @@ class Services:
 
     # -- fit -------------------------------------------------------------------------------
 
-    def estimate_fit(self, anatomy, profile: HardwareProfile, settings):
+    def estimate_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> FitEstimate:
         """``FitEstimate``: memory per device (bytes), the verdict, tokens/s and llama.cpp's flags (< 1 ms)."""
         from tui.core.fit.estimate import estimate_fit
 
         return estimate_fit(anatomy, profile, settings)
 
-    def auto_fit(self, anatomy, profile: HardwareProfile, settings):
+    def auto_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> AutoFit:
         """``AutoFit``: llama.cpp ``--fit``'s choice from ``settings`` (shorter context, experts on the CPU,
         fewer GPU layers), the estimate for it, and what it changed, in words."""
         from tui.core.fit.autofit import explain_auto_fit
 
         return explain_auto_fit(anatomy, profile, settings)
 
-    def llama_server_command(self, model, estimate) -> str:
+    def llama_server_command(self, model: ChosenModel, estimate: FitEstimate) -> str:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH)."""
         from tui.core.fit.llama_args import llama_server_command
 

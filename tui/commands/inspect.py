@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tui.core.gguf.anatomy import ModelAnatomy
 
-from tui.units import GiB, MiB, format_bytes, format_params  # noqa: F401  (re-exported for other commands)
+from tui.units import format_count, format_size
 
 _MAX_PATTERN_PERIOD = 16  # longest repeating layer pattern shown as letters
 
@@ -47,9 +47,9 @@ def format_anatomy(a: ModelAnatomy, title: str | None = None) -> str:
     rows.append(("architecture", arch if a.known_architecture else f"{arch} (not supported by the bundled llama.cpp)"))
     if a.name:
         rows.append(("name", a.name))
-    rows.append(("parameters", format_params(a.n_params)))
+    rows.append(("parameters", format_count(a.n_params, precise=True)))
     shards = f" in {a.n_shards} shards" if a.n_shards > 1 else ""
-    rows.append(("file size", f"{format_bytes(a.file_size)}{shards} ({a.file_size:,} bytes)"))
+    rows.append(("file size", f"{format_size(a.file_size, precise=True)}{shards} ({a.file_size:,} bytes)"))
     if a.n_params:
         rows.append(("bits per weight", f"{a.bits_per_weight:.2f}"))
     if a.file_type is not None:
@@ -180,7 +180,7 @@ def _type_table(a: ModelAnatomy) -> list[str]:
     total = sum(a.bytes_by_type.values()) or 1
     rows = [("type", "tensors", "size", "share")]
     for name, n_bytes in a.bytes_by_type.items():
-        rows.append((name, f"{counts[name]:,}", format_bytes(n_bytes), f"{n_bytes * 100 / total:.1f}%"))
+        rows.append((name, f"{counts[name]:,}", format_size(n_bytes, precise=True), f"{n_bytes * 100 / total:.1f}%"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     out = []
     for r in rows:

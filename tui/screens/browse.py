@@ -233,7 +233,7 @@ class BrowseScreen(AppScreen):
 
     @on(DataTable.RowSelected, "#local")
     def _open_local(self, event: DataTable.RowSelected) -> None:
-        model = self.local_models[int(event.row_key.value)]
+        model = self.local_models[int(str(event.row_key.value))]
         self.notify(f"Reading {model.display_name}…", timeout=2)
         open_model_spec(self, str(model.path))
 
@@ -268,8 +268,12 @@ class BrowseScreen(AppScreen):
 
     async def action_open_model(self) -> None:
         """Type a path or OWNER/REPO:LABEL: the Fit screen's open box does the rest."""
+        from tui.screens.fit import FitScreen
+
         await self.app.switch_mode("fit")
-        self.app.screen.action_open_model()
+        screen = self.app.screen
+        if isinstance(screen, FitScreen):
+            screen.action_open_model()
 
     def action_refresh(self) -> None:
         self.search(self.query_one("#search-input", Input).value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Markdown, ProgressBar, Static
 
+from tui.core.errors import LocalAIError
 from tui.messages import ModelOpened, Outcome, ReplyFinished, deliver
 from tui.screens.base import AppScreen
 from tui.screens.open_model import open_model_spec
@@ -29,6 +30,15 @@ from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_rate, format_size
 from tui.widgets.chat_turn import reply_turn, user_turn
 from tui.widgets.rate_meter import RateMeter
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from tui.core.engine.chat import ChatSession, Reply
+    from tui.core.engine.metrics import ReplyStats
+    from tui.core.engine.runtime import Engine
+    from tui.core.engine.sampling import SamplingSettings
+    from tui.core.fit.settings import LlamaSettings
 
 #: How often the stream timer ticks (seconds); the pacer decides on which ticks text is flushed.
 FLUSH_S = MIN_INTERVAL_S
@@ -78,14 +88,14 @@ class ChatScreen(AppScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.engine = None
-        self.session = None
+        self.engine: Engine | None = None
+        self.session: ChatSession | None = None
         self.loaded_model: ChosenModel | None = None
-        self.loaded_settings = None
+        self.loaded_settings: LlamaSettings | None = None
         self.system_prompt: str | None = None
-        self.sampling = None
+        self.sampling: SamplingSettings | None = None
         self.last_reply: str = ""
-        self.last_stats = None  # the last reply's ``ReplyStats`` (the benchmark reads it)
+        self.last_stats: ReplyStats | None = None  # the last reply's stats (the benchmark reads it)
         self.displayed_tokens_per_s: list[float] = []  # what the meter showed, for the benchmark
         self._pending: deque[str] = deque()
         self._stop: threading.Event | None = None
@@ -94,7 +104,7 @@ class ChatScreen(AppScreen):
         self._generating = False
         self._reply_view: Markdown | None = None
         self._reply_prefix = ""  # plain completion: the prompt the reply continues (Markdown)
-        self._flush_timer = None
+        self._flush_timer: Timer  # set in on_mount
         self._unflushed: list[str] = []
         self._pacer = StreamPacer()
         self._reply_text: list[str] = []
@@ -173,6 +183,9 @@ class ChatScreen(AppScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-load")
     def _load(self, model: ChosenModel, settings, cancel: threading.Event) -> None:
         services = self.app.services
+        path = model.local_path
+        if path is None:  # load() is called for downloaded models only
+            raise LocalAIError(f"{model.title} is not downloaded yet")
         old, self.engine, self.session = self.engine, None, None
         if old is not None:
             old.close()
@@ -180,8 +193,8 @@ class ChatScreen(AppScreen):
         def progress(fraction: float) -> None:
             self._load_fraction = fraction  # read by the UI timer; no call into the UI from here
 
-        def load() -> tuple:
-            return model, settings, services.load_engine(model.local_path, settings, on_progress=progress, cancel=cancel)
+        def load() -> tuple[ChosenModel, LlamaSettings, Engine]:
+            return model, settings, services.load_engine(path, settings, on_progress=progress, cancel=cancel)
 
         deliver(self, self.Loaded, load)
 
@@ -199,7 +212,7 @@ class ChatScreen(AppScreen):
             self.notify(str(event.error), severity="error", title="Load")
         self.refresh_bindings()
 
-    def _loaded(self, model: ChosenModel, settings, engine) -> None:
+    def _loaded(self, model: ChosenModel, settings: LlamaSettings, engine: Engine) -> None:
         services = self.app.services
         self.engine = engine
         self.loaded_model = model
@@ -265,7 +278,13 @@ class ChatScreen(AppScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-reply")
     def _reply(self, text: str, stop: threading.Event) -> None:
         session = self.session
-        deliver(self, self.Replied, lambda: session.reply(text, stop=stop, on_text=self._pending.append))
+
+        def reply() -> Reply:
+            if session is None:  # _send checks; a reload may have dropped it since
+                raise LocalAIError("no model is loaded")
+            return session.reply(text, stop=stop, on_text=self._pending.append)
+
+        deliver(self, self.Replied, reply)
 
     @on(Replied)
     async def _replied(self, event: Replied) -> None:

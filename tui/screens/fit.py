@@ -9,6 +9,7 @@ and downloading it run in workers; this screen only shows what the core answers.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -37,6 +38,9 @@ from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_size
 from tui.widgets.memory_bar import MemoryBar, legend
 from tui.widgets.slider import Slider
+
+if TYPE_CHECKING:
+    from tui.core.fit.estimate import FitEstimate
 
 #: How often the download row shows the worker's latest progress report (seconds).
 DOWNLOAD_REFRESH_S = 0.25
@@ -75,7 +79,7 @@ class FitScreen(AppScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.estimate = None
+        self.estimate: FitEstimate | None = None
         self._cancel_download: threading.Event | None = None
         self._download_progress = None
 
@@ -139,11 +143,12 @@ class FitScreen(AppScreen):
         top = ngl_values[-1]
         ngl = top if settings.n_gpu_layers is None else min(settings.n_gpu_layers, top)
         ngl_slider = self.query_one("#slider-ngl", Slider)
-        ngl_slider.format_value = lambda n, top=top: f"{n}/{top}"
+        ngl_slider.format_value = lambda n: f"{n}/{top}"
         ngl_slider.set_values(ngl_values, ngl)
         moe = self.query_one("#slider-moe", Slider)
         moe.display = anatomy.is_moe
-        moe.format_value = lambda n, top=anatomy.n_layer: f"{n}/{top}"
+        n_layer = anatomy.n_layer
+        moe.format_value = lambda n: f"{n}/{n_layer}"
         moe.set_values(list(range(0, anatomy.n_layer + 1)), anatomy.n_layer if settings.cpu_moe else settings.n_cpu_moe)
         self._disable_gpu_layers(self.app.profile)
 
@@ -229,7 +234,7 @@ class FitScreen(AppScreen):
             bars.remove_children()
             bars.mount_all([MemoryBar(usage) for usage in usages])
         else:
-            for bar, usage in zip(existing, usages):
+            for bar, usage in zip(existing, usages, strict=True):
                 bar.usage = usage
         self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile))
         command = self.app.services.llama_server_command(model, estimate)

@@ -65,7 +65,7 @@ def device_titles(estimate, profile: HardwareProfile) -> list[str]:
 def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
     """One bar per device of the estimate (GPUs, then RAM): its parts in bytes against its capacity."""
     usages = []
-    for device, title in zip(estimate.devices, device_titles(estimate, profile)):
+    for device, title in zip(estimate.devices, device_titles(estimate, profile), strict=True):
         parts = tuple(MemoryPart(name, int(getattr(device, f"{field}_bytes"))) for field, name in BAR_PARTS)
         usages.append(MemoryUsage(title, parts, int(device.capacity_bytes), device.verdict))
     return usages
@@ -82,7 +82,7 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
         where = "GPU" if len(profile.gpus) == 1 else "GPUs"
         text.append(f" · {estimate.n_gpu_layers}/{estimate.n_layers_total} layers on the {where}")
     text.append(f" · KV cache {format_size(estimate.kv_cache_bytes)} for {format_context(estimate.n_ctx)} tokens")
-    short = [(title, -device.headroom_bytes) for device, title in zip(estimate.devices, device_titles(estimate, profile))
+    short = [(title, -device.headroom_bytes) for device, title in zip(estimate.devices, device_titles(estimate, profile), strict=True)
              if device.headroom_bytes < 0]
     if short:
         text.append("\n")

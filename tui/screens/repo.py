@@ -6,7 +6,7 @@ picking a label reads just its GGUF header over HTTP ranges, then opens the Fit 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -20,6 +20,10 @@ from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.units import format_context, format_rate, format_size
 from tui.widgets.verdict_style import verdict_text
+
+if TYPE_CHECKING:
+    from tui.core.hub.badges import FitBadge
+    from tui.core.hub.repo_files import QuantGroup, RepoQuants
 
 #: What each badge verdict (``tui.core.hub.badges.VERDICTS``) means, for the side panel.
 VERDICT_MEANINGS = {
@@ -80,8 +84,8 @@ class RepoScreen(AppScreen):
     def __init__(self, repo_id: str) -> None:
         super().__init__()
         self.repo_id = repo_id
-        self.quants = None
-        self.badges: dict[str, object] = {}
+        self.quants: RepoQuants | None = None
+        self.badges: dict[str, FitBadge] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Label(Text(self.repo_id, "bold"), id="repo-title")
@@ -144,6 +148,8 @@ class RepoScreen(AppScreen):
 
     def _fill_table(self) -> None:
         quants, badges = self.quants, self.badges
+        if quants is None:  # the file list has not arrived
+            return
         table = self.query_one("#repo-files", DataTable)
         cursor = table.cursor_row
         table.clear()
@@ -176,15 +182,15 @@ class RepoScreen(AppScreen):
 
     @on(DataTable.RowHighlighted, "#repo-files")
     def _explain_highlighted(self, event=None) -> None:
-        group = self._highlighted()
-        if group is None:
+        group, quants = self._highlighted(), self.quants
+        if group is None or quants is None:
             return
-        companions = [side for side in self.quants.side_files_for(group) if side.kind != "imatrix"]
+        companions = [side for side in quants.side_files_for(group) if side.kind != "imatrix"]
         head = badge_summary(self.badges.get(group.name), companions)
         explained = self.app.services.explain_label(group.label or "")
         self.query_one("#label-explained", Static).update(Text.assemble(head, explained))
 
-    def _highlighted(self):
+    def _highlighted(self) -> QuantGroup | None:
         if self.quants is None:
             return None
         table = self.query_one("#repo-files", DataTable)
@@ -200,11 +206,11 @@ class RepoScreen(AppScreen):
         self.action_pick()
 
     def action_pick(self) -> None:
-        group = self._highlighted()
-        if group is None:
+        group, quants = self._highlighted(), self.quants
+        if group is None or quants is None:
             return
         self.notify(f"Reading the header of {group.first_path}…", timeout=2)
-        self._read_header(group)
+        self._read_header(quants, group)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-header")
     def _read_header(self, group) -> None:

@@ -149,7 +149,7 @@ class MemoryBar(Widget):
 
         cells = bar_cells(usage.parts, usage.capacity_bytes, width)
         bar = Text(no_wrap=True, overflow="crop")
-        for i, (part, count) in enumerate(zip(usage.parts, cells)):
+        for i, count in enumerate(cells):
             glyph_index = i % len(PART_GLYPHS)
             bar.append(PART_GLYPHS[glyph_index] * count, self.get_component_rich_style(f"memory-bar--part-{glyph_index}"))
         free = width - sum(cells)

@@ -19,9 +19,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.core.fit.verdict import Verdict
+from tui.core.sizes import GiB
 from tui.widgets.verdict_style import VERDICT_BAR_COLOURS
-
-GiB = 1024**3
 
 #: What each step's verdict is called in the legend, in legend order (``Verdict.PARTIAL``: offloaded).
 LEGEND = {Verdict.FITS: "fits", Verdict.PARTIAL: "part in RAM", Verdict.NO_FIT: "does not fit"}
@@ -80,7 +79,7 @@ def render_sweep_plot(columns: Sequence[PlotColumn], width: int, height: int, ti
         elif row == 1:
             axis = "0"
         line = Text(f"{axis:>{AXIS_WIDTH - 2}} │", style="dim")
-        for column, filled in zip(columns, eighths):
+        for column, filled in zip(columns, eighths, strict=True):
             level = max(0, min(8, filled - (row - 1) * 8))
             style = VERDICT_BAR_COLOURS.get(column.state, "")
             if level:

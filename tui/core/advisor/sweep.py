@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tui.core.advisor.placement import BestPlacement, best_placement
 from tui.core.errors import LocalAIError
@@ -69,8 +70,8 @@ class SweepPoint:
         return estimate.n_gpu_layers < estimate.n_layers_total or self.placement.n_cpu_moe > 0 \
             or self.placement.all_experts_on_cpu
 
-    def to_dict(self) -> dict:
-        out: dict = {"n_ctx": self.n_ctx, "verdict": self.verdict, "fits": self.fits}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"n_ctx": self.n_ctx, "verdict": self.verdict, "fits": self.fits}
         if self.placement is None:
             out["error"] = self.error
             return out

@@ -51,8 +51,7 @@ from tui.core.fit.verdict import Verdict
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.gguf.ggml_types import ggml_type_named
 from tui.core.hardware.devices import HardwareProfile
-
-GiB = 1024**3
+from tui.core.sizes import GiB, MiB
 
 #: Free memory llama.cpp's ``--fit`` leaves on every device (common.h ``fit_params_target``).
 FIT_MARGIN_BYTES = 1 * GiB
@@ -361,7 +360,7 @@ def _warnings(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSe
         out.append(f"tied embeddings: the output layer on {placement.devices[placement.output_device].name} "
                    f"holds its own copy of token_embd ({_gib(placement.tied_copy_bytes)})")
     host = usages[cpu]
-    if host.weights_bytes and settings.use_mmap and host.weights_bytes > 64 * 1024 * 1024:
+    if host.weights_bytes and settings.use_mmap and host.weights_bytes > 64 * MiB:
         out.append(f"{_gib(host.weights_bytes)} of weights stay on the CPU, memory-mapped from the file: they "
                    "still need that much free RAM to run at full speed (without it the OS reads them from disk "
                    "on every token)")

@@ -70,7 +70,8 @@ def fit_badges(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSett
     reference = next(iter(exact.values()), None)
     if reference is None and groups and read_reference:
         reference = group_anatomy(quants, groups[0], client=client, network=True)
-        exact[groups[0].name] = reference
+        if reference is not None:
+            exact[groups[0].name] = reference
     if reference is None:
         return []
     badges = []

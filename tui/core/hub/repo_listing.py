@@ -67,7 +67,7 @@ class RepoListing:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RepoListing:
         files = tuple(HubFile(**f) for f in data.get("files", ()))
-        fields_ = {k: data.get(k) for k in cls.__dataclass_fields__ if k not in ("files", "stale_because")}
+        fields_: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__ if k not in ("files", "stale_because")}
         fields_["gated"] = fields_.get("gated") or False
         fields_["private"] = bool(fields_.get("private"))
         fields_["fetched_at"] = float(fields_.get("fetched_at") or 0.0)

@@ -72,7 +72,9 @@ def comparison_note(anatomy: Any, results: list[Any]) -> Text:
         text.append("It fits none of these boxes at this context.", "yellow")
     else:
         text.append("Fastest: ", "dim")
-        text.append(f"{winner.box.title} ~{format_rate(winner.placement.tokens_per_s)}", "bold")
+        placement = winner.placement
+        rate = format_rate(placement.tokens_per_s) if placement is not None else "?"
+        text.append(f"{winner.box.title} ~{rate}", "bold")
     if anatomy.is_moe:
         text.append(f". MoE: a token reads {anatomy.n_expert_used} of {anatomy.n_expert} experts, so experts "
                     "kept in RAM cost little; fast RAM and a modest GPU go far.", "dim")

@@ -28,6 +28,7 @@ from tui.screens.advisor.cells import (
     short_placement,
     status_text,
 )
+from tui.screens.base import local_ai_app
 from tui.units import format_context, format_gib, format_rate
 from tui.widgets.verdict_style import verdict_text
 
@@ -36,6 +37,8 @@ NO_MODEL = "No model yet: open one from Browse (F3) or with o on Fit (F4), or pi
 
 class ComparePane(TabPane):
     """Status, one row per box, and a note on why boxes differ for this model."""
+
+    app = local_ai_app()
 
     class Compared(Outcome[tuple]):
         """(model, box results): the chosen model on the current profile and the catalog picks."""

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Input, Label, Static, TabPane
 
 from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.advisor.cells import TAB_IDS, WIDE, add_columns, error_text, short_placement, status_text
+from tui.screens.base import local_ai_app
 from tui.units import format_context, format_count, format_gib, format_rate
 from tui.widgets.verdict_style import verdict_style
 
@@ -29,6 +30,8 @@ MIN_SPEEDS = (10.0, 20.0, 40.0, 1.0, 5.0)
 
 class RecommendPane(TabPane):
     """Search box, ranking status, the ranked repos and the highlighted repo's detail."""
+
+    app = local_ai_app()
 
     class RepoSized(Message):
         """One more repo of a ranking has been sized (posted from the ranking's threads)."""

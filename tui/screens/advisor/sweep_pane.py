@@ -16,12 +16,15 @@ from textual.widgets import Static, TabPane
 
 from tui.messages import Outcome, deliver
 from tui.screens.advisor.cells import TAB_IDS, error_text, plot_columns, status_text
+from tui.screens.base import local_ai_app
 from tui.units import format_context
 from tui.widgets.sweep_plot import SweepPlot
 
 
 class SweepPane(TabPane):
     """Status and the plot."""
+
+    app = local_ai_app()
 
     class Swept(Outcome[tuple]):
         """(model, box, sweep points): tokens/s and memory over the context steps on one box."""
