@@ -41,8 +41,12 @@ async def settle(pilot, timeout: float = 20.0) -> None:
 
     Event-driven (no fixed sleep), so a loaded machine only makes it take longer.
     """
+    from textual.widgets import Input, TextArea
+
     app = pilot.app
     await wait_for(pilot, lambda: all(w.is_finished for w in app.workers), timeout=timeout, what="the workers")
+    for box in [*app.screen.query(Input), *app.screen.query(TextArea)]:
+        box.cursor_blink = False  # a blinking cursor is shown or not depending on when the picture is taken
     await pilot.wait_for_scheduled_animations()
     await pilot.pause()  # the messages the workers posted
     await pilot.pause()  # and what handling them queued
