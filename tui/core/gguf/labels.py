@@ -446,6 +446,17 @@ def explain_label(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+def describe_label(label: str | None) -> str:
+    """``explain_label``'s text, or in its place why there is none (no label in the file name, an unknown
+    label): for a panel that shows something either way."""
+    if not label:
+        return "This file's name carries no quant label."
+    try:
+        return explain_label(label)
+    except LocalAIError as exc:
+        return str(exc)
+
+
 def explain_tensor_type(name: str) -> str:
     """Explanation of a ggml tensor type (as listed per tensor in a GGUF)."""
     quant = lookup_tensor_type(name)
