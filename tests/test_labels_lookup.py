@@ -240,3 +240,11 @@ def test_core_imports_no_textual():
 
     code = "import sys, tui.core.gguf.labels, tui.core.gguf.filenames; sys.exit('textual' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_label_panel_always_has_something_to_say():
+    from tui.core.gguf.labels import describe_label
+
+    assert describe_label("Q4_K_M") == explain_label("Q4_K_M")
+    assert describe_label("") == describe_label(None) == "This file's name carries no quant label."
+    assert describe_label("Q9_Z").startswith("unknown quant label 'Q9_Z'")
