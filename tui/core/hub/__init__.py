@@ -8,6 +8,7 @@ on disk, for offline use), ``repo_files`` (files grouped by quant label), ``mode
 model, local or on the Hub), ``remote_header`` (GGUF headers over HTTP ranges, cached on disk),
 ``size_anatomy`` (a label sized from a sibling's header and its file size), ``badges`` (fit
 verdicts per label), ``download`` (resumable, verified downloads into the HF cache),
-``model_download`` (every shard of a spec, its projector, the cached copy offline) and
-``library`` (models already on disk).
+``model_spec`` (the one way a typed model name is opened, local or Hub, and ``ChosenModel``),
+``model_download`` (the one way a model is downloaded: every shard, its projector, the cached
+copy offline) and ``library`` (models already on disk).
 """
