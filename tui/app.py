@@ -8,17 +8,20 @@ paints fast.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from functools import partial
 from importlib import resources
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.widget import Widget
+from textual.widgets import Input
 
 from tui.core.fit.settings import LlamaSettings
 from tui.core.hardware.devices import HardwareProfile
@@ -53,6 +56,9 @@ LOCALAI_THEME = Theme(
     boost="#3a3a3a",
     dark=True,
 )
+
+#: Longest wait for a widget to handle one key before the next key of a burst is read (seconds).
+KEY_SETTLE_S = 0.5
 
 #: Mode name -> what the header and the palette call it.
 MODE_TITLES = {"profile": "GPU profile", "browse": "Browse models", "fit": "Fit", "chat": "Chat", "advisor": "Advisor"}
@@ -106,6 +112,10 @@ class LocalAIApp(App[int]):
         Binding("f7", "switch_mode('advisor')", "Go to Advisor", id="go-advisor", show=False),
         Binding("f6,ctrl+l", "show_log", "Log", id="log", show=False),
         Binding("ctrl+q", "quit", "Quit", id="quit", show=False, priority=True),
+        # Focus moves in the app's key loop (priority), so keys typed after Tab reach the next field.
+        Binding("tab", "focus_next", "Next field", id="focus-next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Previous field", id="focus-previous", show=False, priority=True),
+        Binding("enter", "submit_input", "Submit", id="submit-input", show=False, priority=True),
     ]
 
     profile: reactive[HardwareProfile | None] = reactive(None, init=False)
@@ -147,6 +157,51 @@ class LocalAIApp(App[int]):
         elif self.current_mode != "profile":
             # The remembered profile (or this box) resolves in a thread: NVML may take a moment.
             self.load_profile()
+
+    # -- keys ------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """Route each key only after the key before it has taken effect (keys over SSH come in bursts).
+
+        Textual hands a key to the widget focused when the app reads it and reads the next one at
+        once. So that a burst reads as the same keys typed slowly: a key that moves focus acts here,
+        in the app's own loop (a priority binding such as Tab and Enter in a text box, or a screen's
+        ``focus_for_key``: typing on a table moves to its filter), and what a key sent to a widget is
+        waited for, up the widget's ancestors to its screen, before the next key is read (at most
+        ``KEY_SETTLE_S``: a busy widget never stalls the app).
+        """
+        if not isinstance(event, events.Key) or event.is_forwarded:
+            await super().on_event(event)
+            return
+        focus_for_key = getattr(self.screen, "focus_for_key", None)
+        if focus_for_key is not None:
+            focus_for_key(event)
+        target = self.focused or self.screen
+        await super().on_event(event)
+        # The widget has the key (or a priority binding posted messages to it): let them be handled.
+        await self._settle(target)
+
+    def action_submit_input(self) -> None:
+        """Enter in a text box submits what it holds now; ``on_event`` lets the screen act on it first."""
+        if isinstance(self.focused, Input):
+            self.focused.post_message(Input.Submitted(self.focused, self.focused.value))
+
+    async def _settle(self, target: Widget) -> None:
+        """Wait until ``target`` and each ancestor up to its screen has handled what it was sent so far."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + KEY_SETTLE_S
+        for node in target.ancestors_with_self:
+            if node is self:
+                break
+            done: asyncio.Future[None] = loop.create_future()
+            if not node.call_later(lambda done=done: done.done() or done.set_result(None)):
+                break
+            try:
+                await asyncio.wait_for(done, max(0.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                break
+            if isinstance(node, Screen):
+                break
 
     # -- choices (the screens call these; the reactives tell every header) -----------------
 
@@ -193,6 +248,8 @@ class LocalAIApp(App[int]):
         await self.switch_mode(mode)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "submit_input":
+            return isinstance(self.focused, Input)
         if action == "switch_mode" and parameters and parameters[0] == self.current_mode:
             return None  # shown dimmed: you are already there
         return True

@@ -28,6 +28,7 @@ from textual.widgets import DataTable, Input, Label, Static, TabbedContent, TabP
 from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 from tui.units import format_context, format_count, format_gib, format_rate
 from tui.widgets.sweep_plot import STATE_FITS, STATE_NO_FIT, STATE_OFFLOADED, PlotColumn, SweepPlot
 
@@ -191,7 +192,7 @@ class AdvisorScreen(AppScreen):
         self.watch(self.app, "profile", lambda _: self._inputs_changed(), init=False)
         self.watch(self.app, "model", lambda _: self._inputs_changed(), init=False)
         self._inputs_changed()
-        table.focus()
+        focus_now(table)
 
     def on_screen_resume(self) -> None:
         self._inputs_changed()  # the Fit screen may have changed the context or the model meanwhile
@@ -419,14 +420,14 @@ class AdvisorScreen(AppScreen):
         self.query_one("#advisor-tabs", TabbedContent).active = TAB_IDS[tab]
         target = {"recommend": "#advisor-recommend-table", "compare": "#advisor-compare-table"}.get(tab)
         if target:
-            self.query_one(target, DataTable).focus()
+            focus_now(self.query_one(target, DataTable))
 
     def action_focus_search(self) -> None:
         self.action_show_tab("recommend")
-        self.query_one("#advisor-search", Input).focus()
+        focus_now(self.query_one("#advisor-search", Input))
 
     def action_leave_search(self) -> None:
-        self.query_one("#advisor-recommend-table", DataTable).focus()
+        focus_now(self.query_one("#advisor-recommend-table", DataTable))
 
     @on(Input.Submitted, "#advisor-search")
     def _search_submitted(self, event: Input.Submitted) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 from tui.units import format_count, format_size
 
 #: Pause after the last keystroke before the Hub is asked (seconds).
@@ -42,14 +43,16 @@ class BrowseScreen(AppScreen):
 
     WHERE = "Browse"
     BINDINGS = [
-        Binding("slash", "focus_search", "Search", id="browse-search"),
+        # "/" and Escape move focus: priority bindings act in the app's key loop, so the keys typed
+        # after them (one burst over SSH) reach the widget they were meant for.
+        Binding("slash", "focus_search", "Search", id="browse-search", priority=True),
         Binding("s", "cycle_sort", "Sort", id="browse-sort"),
         Binding("t", "toggle_tab", "Hub/Local", id="browse-tab"),
         Binding("ctrl+t", "toggle_tab_anywhere", "Hub/Local", id="browse-tab-anywhere", show=False,
                 tooltip="Switch tabs even while typing in the search box"),
         Binding("r", "refresh", "Refresh", id="browse-refresh"),
         Binding("o", "open_model", "Open file", id="browse-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL in Fit"),
-        Binding("escape", "leave_search", "Results", id="browse-results", show=False),
+        Binding("escape", "leave_search", "Results", id="browse-results", show=False, priority=True),
     ]
 
     def __init__(self) -> None:
@@ -91,7 +94,7 @@ class BrowseScreen(AppScreen):
         self._show_sort()
         self.search("")
         self.list_local()
-        self.query_one("#search-input", Input).focus()
+        focus_now(self.query_one("#search-input", Input))
 
     # -- searching -------------------------------------------------------------------------
 
@@ -106,11 +109,12 @@ class BrowseScreen(AppScreen):
 
     @on(Input.Submitted, "#search-input")
     def _query_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the search box: search now (unless these words were just asked) and move to the results."""
         if self._debounce is not None:
             self._debounce.stop()
         if event.value.strip() != self._last_query or self._search_failed:
             self.search(event.value)
-        self.query_one("#results", DataTable).focus()
+        focus_now(self.query_one("#results", DataTable))
 
     def search(self, text: str) -> None:
         self._last_query = text.strip()
@@ -182,10 +186,10 @@ class BrowseScreen(AppScreen):
 
     def action_focus_search(self) -> None:
         self.query_one("#browse-tabs", TabbedContent).active = "hub-tab"
-        self.query_one("#search-input", Input).focus()
+        focus_now(self.query_one("#search-input", Input))
 
     def action_leave_search(self) -> None:
-        self.query_one("#results", DataTable).focus()
+        focus_now(self.query_one("#results", DataTable))
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
@@ -198,7 +202,7 @@ class BrowseScreen(AppScreen):
     def action_toggle_tab(self) -> None:
         tabs = self.query_one("#browse-tabs", TabbedContent)
         tabs.active = "local-tab" if tabs.active == "hub-tab" else "hub-tab"
-        self.query_one("#local" if tabs.active == "local-tab" else "#results", DataTable).focus()
+        focus_now(self.query_one("#local" if tabs.active == "local-tab" else "#results", DataTable))
 
     async def action_open_model(self) -> None:
         """Type a path or OWNER/REPO:LABEL: the Fit screen's open box does the rest."""
@@ -212,6 +216,8 @@ class BrowseScreen(AppScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_search":
             return self.focused is self.query_one("#search-input", Input)
+        if action == "focus_search":
+            return self.focused is not self.query_one("#search-input", Input)  # there "/" is typed
         if action in ("cycle_sort", "toggle_tab", "refresh", "open_model"):
             return not isinstance(self.focused, Input)  # letters type into the box there: hide these keys
         return True

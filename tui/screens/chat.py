@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.messages import ModelLoaded, ReplyFinished
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 from tui.screens.stream_pacer import MIN_INTERVAL_S, StreamPacer
 from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_rate, format_size
@@ -183,7 +184,7 @@ class ChatScreen(AppScreen):
         ))
         input_box = self.query_one("#chat-input", Input)
         input_box.disabled = False
-        input_box.focus()
+        focus_now(input_box)
         self.post_message(ModelLoaded(info))
 
     def action_cancel_load(self) -> None:

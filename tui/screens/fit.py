@@ -33,6 +33,7 @@ from tui.screens.fit_text import (
     options_line,
     verdict_line,
 )
+from tui.screens.focus import focus_now
 from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_size
 from tui.widgets.memory_bar import MemoryBar, legend
@@ -124,7 +125,7 @@ class FitScreen(AppScreen):
         self.query_one("#fit-model", Static).update(describe_model(model))
         self._apply_sliders()
         if not isinstance(self.focused, Slider):
-            self.query_one("#slider-ctx", Slider).focus()
+            focus_now(self.query_one("#slider-ctx", Slider))
         self.refresh_bindings()
 
     def _place_sliders(self, model: ChosenModel, settings) -> None:
@@ -267,13 +268,13 @@ class FitScreen(AppScreen):
 
     def action_open_model(self) -> None:
         self.query_one("#fit-open-row").display = True
-        self.query_one("#fit-open-input", Input).focus()
+        focus_now(self.query_one("#fit-open-input", Input))
         self.refresh_bindings()
 
     def action_close_open(self) -> None:
         self.query_one("#fit-open-row").display = False
         if self.app.model is not None:
-            self.query_one("#slider-ctx", Slider).focus()
+            focus_now(self.query_one("#slider-ctx", Slider))
         self.refresh_bindings()
 
     @on(Input.Submitted, "#fit-open-input")

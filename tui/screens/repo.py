@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 from tui.units import format_context, format_rate, format_size
 
 #: Colour of each badge verdict (``tui.core.hub.badges.VERDICTS``).
@@ -95,7 +96,7 @@ class RepoScreen(AppScreen):
         table.add_column("t/s", key="tps", width=4)
         self.query_one("#label-explained", Static).update(Text("Reading the repo's file list…", "dim"))
         self._list()
-        table.focus()
+        focus_now(table)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-list")
     def _list(self):
