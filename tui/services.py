@@ -228,11 +228,11 @@ class Services:
         return estimate_fit(anatomy, profile, settings)
 
     def auto_fit(self, anatomy, profile: HardwareProfile, settings):
-        """``AutoFit``: llama.cpp ``--fit``'s choice from ``settings`` (shorter context, experts on the CPU,
-        fewer GPU layers), the estimate for it, and what it changed, in words."""
-        from tui.core.fit.autofit import explain_auto_fit
+        """``AutoFit``: the best plan from the trained context down (``full_auto_fit``, the same search
+        as ``localai-tui fit -ngl auto``), its estimate, what it changed, or what is missing."""
+        from tui.core.fit.autofit import full_auto_fit
 
-        return explain_auto_fit(anatomy, profile, settings)
+        return full_auto_fit(anatomy, profile, settings)
 
     def llama_server_command(self, model, estimate) -> str:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH)."""

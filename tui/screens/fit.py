@@ -27,6 +27,7 @@ from tui.screens.fit_text import (
     context_steps,
     cycle,
     describe_model,
+    invalid_line,
     layer_steps,
     memory_usages,
     notes_text,
@@ -202,14 +203,24 @@ class FitScreen(AppScreen):
         try:
             self.estimate = self.app.services.estimate_fit(model.anatomy, profile, settings)
         except LocalAIError as exc:
-            self.estimate = None
-            self.query_one("#fit-options", Static).update(options_line(settings, None))
-            verdict.update(Text.assemble((str(exc), "bold red"), ("  (k, v and f change the cache and attention)", "dim")))
-            self.query_one("#fit-command", Static).update("")
-            self.refresh_bindings()
+            self._show_invalid(settings, exc)
             return
+        self._show_invalid(settings, None)
         self._show_estimate(model, profile, self.estimate)
         self.post_message(FitChanged(self.estimate, settings))
+
+    def _show_invalid(self, settings, error: LocalAIError | None) -> None:
+        """Settings llama.cpp refuses are an error state: no bars, no verdict that could read "fits",
+        no command; the reason and its fix instead. ``error`` None leaves that state."""
+        for part in ("#fit-bars", "#fit-legend", "#fit-command"):
+            self.query_one(part).display = error is None
+        if error is None:
+            return
+        self.estimate = None
+        self.query_one("#fit-options", Static).update(options_line(settings, None))
+        self.query_one("#fit-verdict", Static).update(invalid_line(error.message, error.hint))
+        self.query_one("#fit-notes", Static).update("")
+        self.refresh_bindings()
 
     def _show_estimate(self, model: ChosenModel, profile, estimate) -> None:
         self.query_one("#fit-options", Static).update(options_line(estimate.settings, estimate.flash_attn_enabled))
@@ -240,20 +251,21 @@ class FitScreen(AppScreen):
         self.recompute()
 
     def action_auto_fit(self) -> None:
-        """llama.cpp ``--fit`` from the model's own context with every layer on the GPU: what it settles on."""
+        """The best plan from the model's trained context down: the same search as ``fit -ngl auto``."""
         model, profile = self.app.model, self.app.profile
         if model is None or profile is None:
             return
-        start = self.app.settings.with_changes(n_ctx=max(512, model.anatomy.n_ctx_train or 0), n_gpu_layers=None,
-                                               n_cpu_moe=0, cpu_moe=False)
         try:
-            chosen = self.app.services.auto_fit(model.anatomy, profile, start)
+            chosen = self.app.services.auto_fit(model.anatomy, profile, self.app.settings)
         except LocalAIError as exc:
             self.notify(str(exc), severity="error", title="Auto-fit")
             return
         self.app.update_settings(chosen.settings)
         self._place_sliders(model, chosen.settings)
         self.recompute()
+        if chosen.missing:
+            self.notify(f"Nothing fits: {chosen.missing}", severity="warning", title="Auto-fit", timeout=8)
+            return
         changes = "; ".join(chosen.changes) or "everything fits at the trained context"
         self.notify(f"{changes} → {chosen.estimate.verdict}", title="Auto-fit", timeout=5)
 

@@ -96,6 +96,15 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
     return text
 
 
+def invalid_line(reason: str, fix: str | None) -> Text:
+    """``invalid: llama.cpp refuses these settings: <reason>`` and the fix (k, v, f change them)."""
+    text = Text.assemble(("invalid", "bold red"), ("  llama.cpp refuses these settings: ", "red"), (reason, "red"))
+    text.append("\n")
+    text.append(f"fix: {fix}" if fix else "change them", "yellow")
+    text.append("  (k, v and f change the cache and attention)", "dim")
+    return text
+
+
 def options_line(settings, flash_attn_enabled: bool | None) -> Text:
     """``K cache f16 (k)  V cache f16 (v)  Flash attention auto → on (f)``."""
     flash = settings.flash_attn
