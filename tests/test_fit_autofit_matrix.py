@@ -81,7 +81,7 @@ def test_cli_ngl_auto_is_the_shared_search_and_fits_whenever_anything_fits(capsy
 
 
 def test_the_search_prefers_offload_then_the_longest_context(headers):
-    """No plan with more offload fits at the 4096-token floor, and one more step of context does not fit."""
+    """No plan with more offload fits at the 4096-token floor, and the next whole k of context does not fit."""
     anatomy = load_model_anatomy(headers["llama-3.1-8b-q4_k_m"])
     profile = resolve_profile(["Apple M1 8GB"])
     chosen = full_auto_fit(anatomy, profile, LlamaSettings())
@@ -89,7 +89,7 @@ def test_the_search_prefers_offload_then_the_longest_context(headers):
     assert chosen.settings.n_ctx >= 4096
     more = chosen.settings.with_changes(n_ctx=4096, n_gpu_layers=29)
     assert not _fits(estimate_fit(anatomy, profile, more))
-    longer = chosen.settings.with_changes(n_ctx=chosen.settings.n_ctx + 256)
+    longer = chosen.settings.with_changes(n_ctx=chosen.settings.n_ctx // 1024 * 1024 + 1024)  # whole k above 4k
     assert not _fits(estimate_fit(anatomy, profile, longer))
 
 

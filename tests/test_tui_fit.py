@@ -102,17 +102,24 @@ async def test_cache_types_and_flash_attention_follow_llama_cpp_rules(qwen3_moe)
         await pilot.press("f", "f")  # auto -> on -> off
         assert app.settings.flash_attn == "off"
         assert app.screen.estimate is None
-        assert "requires flash attention" in str(app.screen.query_one("#fit-verdict").render())
+        verdict = str(app.screen.query_one("#fit-verdict").render())
+        assert "requires flash attention" in verdict and "invalid" in verdict and "fits" not in verdict
+        assert "-fa on" in verdict  # the fix
+        assert not app.screen.query_one("#fit-bars").display  # no bar saying "fits" for what llama.cpp refuses
         assert app.screen.check_action("copy_command", ()) is False
         await pilot.press("f")  # back to auto: an estimate again
         assert app.screen.estimate is not None and app.screen.estimate.flash_attn_enabled
+        assert app.screen.query_one("#fit-bars").display
 
 
 async def test_a_cpu_only_profile_sets_the_gpu_layers_slider_aside(stories_model):
     app, _ = _fit_app(str(stories_model), profile=CPU_BOX)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="an estimate")
-        assert app.screen.query_one("#slider-ngl", Slider).disabled
+        assert not app.screen.query_one("#slider-ngl", Slider).display  # finding 10: no GPU, no GPU sliders
+        assert not app.screen.query_one("#slider-moe", Slider).display
+        command = str(app.screen.query_one("#fit-command").render())
+        assert "-ngl" not in command and "llama-server" in command
         (ram,) = app.screen.query(MemoryBar)
         assert ram.usage.title == "RAM" and ram.usage.capacity_bytes == 16 * GiB
         assert "all 6 layers on the CPU" in str(app.screen.query_one("#fit-verdict").render())

@@ -60,6 +60,9 @@ LOCALAI_THEME = Theme(
 #: Longest wait for a widget to handle one key before the next key of a burst is read (seconds).
 KEY_SETTLE_S = 0.5
 
+#: Pause after the last settings change before the model's settings are written (seconds).
+SETTINGS_SAVE_DELAY_S = 1.0
+
 #: Mode name -> what the header and the palette call it.
 MODE_TITLES = {"profile": "GPU profile", "browse": "Browse models", "fit": "Fit", "chat": "Chat", "advisor": "Advisor"}
 
@@ -146,8 +149,12 @@ class LocalAIApp(App[int]):
         else:
             self.DEFAULT_MODE = "browse"
         super().__init__()
-        if settings is not None:  # flags typed on the command line (``chat MODEL -c 8192 ...``)
+        # Flags typed on the command line (``chat MODEL -c 8192 ...``) win, for that model, this session.
+        self._typed_settings = settings if model else None
+        if settings is not None:
             self.set_reactive(LocalAIApp.settings, settings)
+        self._model_settings = None  # ModelSettingsStore, read when the first model is chosen
+        self._save_timer = None
         self.register_theme(LOCALAI_THEME)
         self.theme = "localai"
 
@@ -209,12 +216,52 @@ class LocalAIApp(App[int]):
         self.profile = profile
 
     def choose_model(self, model: ChosenModel, *, go_to: str | None = "fit") -> None:
+        """Make ``model`` the current one, with its own settings: those typed on the command line
+        for the model named there, else the ones remembered for it, else the defaults."""
+        same = self.model is not None and self.model.settings_key == model.settings_key
+        if not same:
+            self._remember_settings()
+            self.settings = self._settings_for(model)
         self.model = model
         if go_to:
             self.switch_mode(go_to)
 
+    def _store(self):  # type: ignore[no-untyped-def]
+        if self._model_settings is None:
+            from tui.core.fit.model_settings import ModelSettingsStore
+
+            self._model_settings = ModelSettingsStore()
+        return self._model_settings
+
+    def _settings_for(self, model: ChosenModel) -> LlamaSettings:
+        from tui.core.fit.model_settings import default_settings
+
+        if self._typed_settings is not None:
+            typed, self._typed_settings = self._typed_settings, None
+            return typed
+        remembered = self._store().get(model.settings_key)
+        return remembered if remembered is not None else default_settings(model.anatomy.n_ctx_train)
+
     def update_settings(self, settings: LlamaSettings) -> None:
+        """The current model's settings changed (Fit's sliders and keys): show them everywhere and
+        remember them for this model (written a moment later, once the sliders rest)."""
         self.settings = settings
+        if self.model is not None and self._store().put(self.model.settings_key, settings):
+            if self._save_timer is not None:
+                self._save_timer.stop()
+            self._save_timer = self.set_timer(SETTINGS_SAVE_DELAY_S, self._save_settings)
+
+    def _remember_settings(self) -> None:
+        if self.model is not None and self._store().put(self.model.settings_key, self.settings):
+            self._save_settings()
+
+    def _save_settings(self) -> None:
+        if self._model_settings is not None:
+            self._model_settings.save()
+
+    def on_unmount(self) -> None:
+        self._remember_settings()
+        self._save_settings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="profile")
     def load_profile(self) -> None:

@@ -235,15 +235,17 @@ class Services:
         return full_auto_fit(anatomy, profile, settings)
 
     def llama_server_command(self, model, estimate) -> str:
-        """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH)."""
+        """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH);
+        without a GPU in the estimate, no offload flags."""
         from tui.core.fit.llama_args import llama_server_command
 
+        cpu_only = not estimate.gpu_devices
         if model.local_path is not None:
-            return llama_server_command(str(model.local_path), estimate.settings, source="path")
+            return llama_server_command(str(model.local_path), estimate.settings, source="path", cpu_only=cpu_only)
         if model.repo_id:
             name = f"{model.repo_id}:{model.label}" if model.label else model.repo_id
-            return llama_server_command(name, estimate.settings, source="hf")
-        return llama_server_command(model.spec, estimate.settings, source="path")
+            return llama_server_command(name, estimate.settings, source="hf", cpu_only=cpu_only)
+        return llama_server_command(model.spec, estimate.settings, source="path", cpu_only=cpu_only)
 
 
 def _downloaded_copy(repo_id: str, first_path: str) -> Path | None:

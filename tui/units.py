@@ -17,6 +17,24 @@ def format_gib(n_bytes: int | float) -> str:
     return f"{value:.1f}"
 
 
+def format_gib_pair(used: int, capacity: int, margin: int = 0) -> tuple[str, str]:
+    """``used`` and ``capacity`` in GiB with as many decimals (1 to 3) as it takes for the figures
+    shown to tell the same story as the bytes: whether ``used`` fits, and whether it leaves
+    ``margin`` free (21.3 / 22.3 would read as 1.0 GiB free when 0.98 is: ``21.32 / 22.30``)."""
+    for decimals in (1, 2, 3):
+        shown_used = round(used / GiB, decimals)
+        shown_cap = round(capacity / GiB, decimals)
+        agrees = (shown_used <= shown_cap) == (used <= capacity)
+        if margin:
+            gap = round(shown_cap - shown_used, decimals)
+            agrees = agrees and (gap >= round(margin / GiB, decimals)) == (used + margin <= capacity)
+        if agrees or decimals == 3:
+            if decimals == 1:
+                return format_gib(used), format_gib(capacity)
+            return f"{used / GiB:.{decimals}f}", f"{capacity / GiB:.{decimals}f}"
+    raise AssertionError("unreachable")
+
+
 def format_size(n_bytes: int | float | None) -> str:
     """Bytes in the unit people expect: ``812 MiB``, ``4.37 GiB``, ``1.1 MiB``."""
     if n_bytes is None:

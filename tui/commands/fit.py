@@ -91,7 +91,7 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings) -> int:
         elif not auto.changes:
             notes.append("-ngl auto: every layer fits on the GPU with the margin")
     estimate = estimate_fit(anatomy, profile, settings)
-    command = llama_server_args(args.model, estimate.settings)
+    command = llama_server_args(args.model, estimate.settings, cpu_only=profile.is_cpu_only)
     if args.json:
         out = estimate.to_dict()
         out["model"] = args.model

@@ -35,6 +35,10 @@ from tui.widgets.sweep_plot import STATE_FITS, STATE_NO_FIT, STATE_OFFLOADED, Pl
 #: Slowest acceptable decode speeds the ``m`` key cycles through (tokens/s).
 MIN_SPEEDS = (10.0, 20.0, 40.0, 1.0, 5.0)
 
+#: Contexts the ``c`` key cycles through for the ranking (tokens); None is ``recommend``'s default:
+#: 4096 tokens, or the model's trained context when that is smaller.
+ADVISOR_CONTEXTS: tuple[int | None, ...] = (None, 8192, 16384, 32768, 65536, 131072)
+
 #: Verdict colours (the fit engine's words).
 VERDICT_STYLES = {"fits": "green", "tight": "yellow", "does not fit": "red"}
 
@@ -132,6 +136,8 @@ class AdvisorScreen(AppScreen):
         Binding("slash", "focus_search", "Search", id="advisor-search"),
         Binding("m", "cycle_min_speed", "Min t/s", id="advisor-min-speed",
                 tooltip="The slowest decode speed a label may have to be recommended"),
+        Binding("c", "cycle_context", "Context", id="advisor-context",
+                tooltip="The context the ranking sizes for (default: 4k, or the model's if less, as recommend)"),
         Binding("r", "refresh", "Refresh", id="advisor-refresh"),
         Binding("escape", "leave_search", "Results", id="advisor-leave-search", show=False),
     ]
@@ -146,6 +152,7 @@ class AdvisorScreen(AppScreen):
     def __init__(self) -> None:
         super().__init__()
         self.min_speed = MIN_SPEEDS[0]
+        self.context: int | None = ADVISOR_CONTEXTS[0]
         self.recommendation = None
         self.box_results: list = []
         self.sweep_points: list = []
@@ -210,7 +217,7 @@ class AdvisorScreen(AppScreen):
         if profile is None:
             self._status("#advisor-recommend-status", "Choose a hardware profile (F2) to rank models for it.")
             return
-        key = (profile, self.app.settings.n_ctx, self._query, self.min_speed)
+        key = (profile, self.context, self._query, self.min_speed)
         if key == self._ranked_for and not force:
             return
         self._ranked_for = key
@@ -219,7 +226,7 @@ class AdvisorScreen(AppScreen):
         self._cancel = threading.Event()
         what = f"'{self._query}'" if self._query else "the most downloaded GGUF repos"
         self._status("#advisor-recommend-status", f"Sizing {what} for {profile.name}… (headers only)")
-        self._rank(profile, self.app.settings, self._query, self.min_speed, self._cancel)
+        self._rank(profile, self.context, self._query, self.min_speed, self._cancel)
 
     def _compare_if_stale(self, force: bool = False) -> None:
         model, profile, settings = self.app.model, self.app.profile, self.app.settings
@@ -241,14 +248,14 @@ class AdvisorScreen(AppScreen):
     # -- which model -------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="advisor-rank")
-    def _rank(self, profile, settings, query: str, min_speed: float, cancel: threading.Event):
+    def _rank(self, profile, n_ctx: int | None, query: str, min_speed: float, cancel: threading.Event):
         from tui.advisor_services import recommend_for
 
         def progress(done: int, total: int, repo_id: str) -> None:
             if not cancel.is_set():
                 self.post_message(self.RepoSized(done, total, repo_id))
 
-        return recommend_for(self.app.services, profile, settings, query, min_speed, on_progress=progress,
+        return recommend_for(self.app.services, profile, n_ctx, query, min_speed, on_progress=progress,
                              cancel=cancel)
 
     def on_advisor_screen_repo_sized(self, event: RepoSized) -> None:
@@ -440,18 +447,25 @@ class AdvisorScreen(AppScreen):
         self._show_wants()
         self._rank_if_stale()
 
+    def action_cycle_context(self) -> None:
+        self.context = ADVISOR_CONTEXTS[(ADVISOR_CONTEXTS.index(self.context) + 1) % len(ADVISOR_CONTEXTS)]
+        self._show_wants()
+        self._rank_if_stale()
+
     def action_refresh(self) -> None:
         self._rank_if_stale(force=True)
         self._compare_if_stale(force=True)
 
     def _show_wants(self) -> None:
+        context = format_context(self.context) if self.context else "≤4k"
         self.query_one("#advisor-wants", Label).update(
-            Text.assemble((" ≥", "dim"), (f"{self.min_speed:g} t/s", "bold"), (" (m)", "dim")))
+            Text.assemble((" ≥", "dim"), (f"{self.min_speed:g} t/s", "bold"), (" (m) ", "dim"),
+                          (context, "bold"), (" ctx (c)", "dim")))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_search":
             return self.focused is self.query_one("#advisor-search", Input)
-        if action in ("show_tab", "cycle_min_speed", "refresh", "focus_search"):
+        if action in ("show_tab", "cycle_min_speed", "cycle_context", "refresh", "focus_search"):
             return not isinstance(self.focused, Input)  # typed letters and digits go into the search box
         return True
 

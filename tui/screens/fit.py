@@ -19,11 +19,12 @@ from textual.widgets import Input, Label, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
 from tui.core.errors import LocalAIError
-from tui.core.fit.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES
+from tui.core.fit.settings import DEFAULT_N_CTX, FLASH_ATTN_MODES, KV_CACHE_TYPES
 from tui.messages import FitChanged
 from tui.screens.base import AppScreen
 from tui.screens.fit_text import (
     BAR_PARTS,
+    context_label,
     context_steps,
     cycle,
     describe_model,
@@ -59,11 +60,13 @@ class FitScreen(AppScreen):
 
     WHERE = "Fit"
     AUTO_FOCUS = ""  # the context slider takes focus once a model is shown; the hidden open box never does
+    # k, v and f are named on the options line ("K cache f16 (k) ..."), so the footer leaves them out
+    # and keeps room at 80 columns for the keys that say nothing elsewhere (F1 and the palette list all).
     BINDINGS = [
         Binding("a", "auto_fit", "Auto-fit", id="fit-auto", tooltip="The most context and GPU layers that fit"),
-        Binding("k", "cycle_cache('k')", "K cache", id="fit-cache-k", tooltip="Next K cache type (-ctk)"),
-        Binding("v", "cycle_cache('v')", "V cache", id="fit-cache-v", tooltip="Next V cache type (-ctv)"),
-        Binding("f", "cycle_flash_attn", "Flash attn", id="fit-flash", tooltip="auto, on, off (-fa)"),
+        Binding("k", "cycle_cache('k')", "K cache", id="fit-cache-k", tooltip="Next K cache type (-ctk)", show=False),
+        Binding("v", "cycle_cache('v')", "V cache", id="fit-cache-v", tooltip="Next V cache type (-ctv)", show=False),
+        Binding("f", "cycle_flash_attn", "Flash attn", id="fit-flash", tooltip="auto, on, off (-fa)", show=False),
         Binding("y", "copy_command", "Copy cmd", id="fit-copy", tooltip="Copy the llama-server command (OSC 52)"),
         Binding("d", "download", "Download", id="fit-download", tooltip="Download the file(s) into the HF cache"),
         Binding("x", "cancel_download", "Cancel", id="fit-cancel", tooltip="Stop the download (it resumes later)"),
@@ -132,8 +135,12 @@ class FitScreen(AppScreen):
     def _place_sliders(self, model: ChosenModel, settings) -> None:
         """Give each slider the model's stops and put its thumb where ``settings`` say (no Changed)."""
         anatomy = model.anatomy
-        ctx_values = context_steps(anatomy.n_ctx_train, settings.n_ctx)
-        self.query_one("#slider-ctx", Slider).set_values(ctx_values, min(settings.n_ctx, ctx_values[-1]))
+        trained = anatomy.n_ctx_train
+        n_ctx = settings.n_ctx or trained or DEFAULT_N_CTX  # -c 0: the trained context
+        ctx_values = context_steps(trained, n_ctx)
+        ctx_slider = self.query_one("#slider-ctx", Slider)
+        ctx_slider.format_value = lambda n, trained=trained: context_label(n, trained)
+        ctx_slider.set_values(ctx_values, min(n_ctx, ctx_values[-1]))
         ngl_values = layer_steps(anatomy.n_layer)
         top = ngl_values[-1]
         ngl = top if settings.n_gpu_layers is None else min(settings.n_gpu_layers, top)
@@ -141,7 +148,6 @@ class FitScreen(AppScreen):
         ngl_slider.format_value = lambda n, top=top: f"{n}/{top}"
         ngl_slider.set_values(ngl_values, ngl)
         moe = self.query_one("#slider-moe", Slider)
-        moe.display = anatomy.is_moe
         moe.format_value = lambda n, top=anatomy.n_layer: f"{n}/{top}"
         moe.set_values(list(range(0, anatomy.n_layer + 1)), anatomy.n_layer if settings.cpu_moe else settings.n_cpu_moe)
         self._disable_gpu_layers(self.app.profile)
@@ -151,11 +157,11 @@ class FitScreen(AppScreen):
         self.recompute()
 
     def _disable_gpu_layers(self, profile) -> None:
-        """No GPU in the profile: the GPU-layers slider has nothing to say, so it steps aside."""
+        """No GPU in the profile: the GPU-layers and MoE sliders have nothing to say, so they are hidden."""
         cpu_only = profile is not None and profile.is_cpu_only
-        ngl = self.query_one("#slider-ngl", Slider)
-        ngl.disabled = cpu_only
-        ngl.tooltip = "This profile has no GPU: every layer runs on the CPU" if cpu_only else None
+        model = self.app.model
+        self.query_one("#slider-ngl", Slider).display = not cpu_only
+        self.query_one("#slider-moe", Slider).display = not cpu_only and model is not None and model.anatomy.is_moe
 
     def open_spec(self, spec: str) -> None:
         self.query_one("#fit-empty-text", Static).update(f"Reading the header of {spec}…")

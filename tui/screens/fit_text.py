@@ -30,13 +30,20 @@ _ALWAYS_NOTE = "not measured"
 
 def context_steps(n_ctx_train: int, current: int | None = None) -> list[int]:
     """The context slider's stops: the usual sizes up to the trained context, that context itself,
-    and ``current`` when it is none of those (auto-fit picks multiples of 256)."""
+    and ``current`` when it is none of those (auto-fit picks multiples of 256; ``-c 256`` on the
+    command line may sit below the usual floor)."""
     limit = n_ctx_train if n_ctx_train and n_ctx_train > 0 else 4096
     floor = 512 if limit >= 512 else 128
     steps = {n for n in CONTEXT_STEPS if floor <= n <= limit} | {limit}
-    if current and floor <= current <= limit:
+    if current and 0 < current <= limit:  # a context typed on the command line (-c 256) is kept as typed
         steps.add(current)
     return sorted(steps)
+
+
+def context_label(n_ctx: int, n_ctx_train: int) -> str:
+    """``8k``, or ``128k (trained)`` at the model's trained context (what ``-c 0`` asks for)."""
+    text = format_context(n_ctx)
+    return f"{text} (trained)" if n_ctx_train and n_ctx == n_ctx_train else text
 
 
 def layer_steps(n_layer: int) -> list[int]:
@@ -68,7 +75,8 @@ def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
     usages = []
     for device, title in zip(estimate.devices, device_titles(estimate, profile)):
         parts = tuple(MemoryPart(name, int(getattr(device, f"{field}_bytes"))) for field, name in BAR_PARTS)
-        usages.append(MemoryUsage(title, parts, int(device.capacity_bytes), device.verdict))
+        usages.append(MemoryUsage(title, parts, int(device.capacity_bytes), device.verdict,
+                                  int(getattr(estimate, "margin_bytes", 0))))
     return usages
 
 

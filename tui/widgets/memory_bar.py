@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.units import format_gib
+from tui.units import format_gib, format_gib_pair
 
 #: Verdict words (``tui.core.fit.estimate``'s and the badges') that share a colour class.
 VERDICT_CLASSES = {"does not fit": "no-fit", "partial": "spills"}
@@ -37,6 +37,7 @@ class MemoryUsage:
     parts: tuple[MemoryPart, ...]
     capacity_bytes: int
     verdict: str = "fits"  # shown after the figures; its colour class: fits | tight | no-fit (else tight)
+    margin_bytes: int = 0  # what the verdict keeps free: the figures get the decimals to show it
 
     @property
     def total_bytes(self) -> int:
@@ -113,7 +114,8 @@ class MemoryBar(Widget):
         The parts' sizes (GiB, keyed by the bar's glyphs) are dropped first when the line is
         too narrow, then the verdict word; the title gives way last but one, the total never.
         """
-        figures = f"{format_gib(usage.total_bytes)} / {format_gib(usage.capacity_bytes)} GiB"
+        used, capacity = format_gib_pair(usage.total_bytes, usage.capacity_bytes, usage.margin_bytes)
+        figures = f"{used} / {capacity} GiB"
         verdict = f" {usage.verdict}" if usage.verdict else ""
         parts = Text()
         for i, part in enumerate(usage.parts):

@@ -187,9 +187,14 @@ class _Search:
         return levels[best] if self.all_fit(levels[best]) else None
 
 
-def _contexts(limit: int, step: int = N_CTX_PAD) -> list[int]:
-    """Context sizes the search may pick: multiples of ``step`` up to ``limit`` (and ``limit`` itself)."""
-    sizes = list(range(step, limit + 1, step)) if limit >= step else []
+#: Above the ``min_context`` floor the search grows the context in whole kibitokens (8k, 13k, not 7936).
+ROUND_CONTEXT = 1024
+
+
+def _contexts(limit: int, floor: int, step: int = N_CTX_PAD) -> list[int]:
+    """Context sizes the search may pick: multiples of ``step`` (llama.cpp's padding) up to ``floor``,
+    multiples of ``ROUND_CONTEXT`` above it, and ``limit`` itself."""
+    sizes = [n for n in range(step, limit + 1, step) if n <= floor or n % ROUND_CONTEXT == 0]
     if not sizes or sizes[-1] != limit:
         sizes.append(limit)
     return sizes
@@ -270,7 +275,7 @@ def _best_plan(search: _Search, settings: LlamaSettings, *, fit_layers: bool, fi
     limit = settings.n_ctx
     if not fit_context:
         return search.plan_at(settings, limit, fit_layers)
-    sizes = _contexts(limit)
+    sizes = _contexts(limit, min(min_context, limit))
     floor_index = max(0, bisect_right(sizes, min(min_context, limit)) - 1)
     at_floor = search.plan_at(settings, sizes[floor_index], fit_layers)
     if at_floor is not None:
