@@ -186,6 +186,10 @@ async def test_pick_a_small_file_in_the_repo_screen_download_it_and_chat(hub_env
         await pilot.press("c")
         await wait_for(pilot, lambda: app.current_mode == "chat" and app.screen.session is not None, timeout=30,
                        what="the downloaded model to load")
+        # Finding 7: Browse's Local tab, listed when the app started, shows the download without r.
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.current_mode == "browse" and any(
+            m.path == app.model.local_path for m in app.screen.local_models), timeout=20, what="the Local tab")
 
 
 async def test_download_progress_shows_bytes_rate_eta_and_cancel_keeps_the_partial_file(hub_env, hf_home):

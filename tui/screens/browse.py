@@ -96,6 +96,11 @@ class BrowseScreen(AppScreen):
         self.list_local()
         focus_now(self.query_one("#search-input", Input))
 
+    def on_screen_resume(self) -> None:
+        """Back on Browse (after a download on Fit, say): the Local tab lists what is on disk now."""
+        if self.is_mounted:
+            self.list_local()
+
     # -- searching -------------------------------------------------------------------------
 
     def on_descendant_focus(self) -> None:
@@ -202,6 +207,7 @@ class BrowseScreen(AppScreen):
     def action_toggle_tab(self) -> None:
         tabs = self.query_one("#browse-tabs", TabbedContent)
         tabs.active = "local-tab" if tabs.active == "hub-tab" else "hub-tab"
+        self.refresh_bindings()
         focus_now(self.query_one("#local" if tabs.active == "local-tab" else "#results", DataTable))
 
     async def action_open_model(self) -> None:
@@ -218,6 +224,8 @@ class BrowseScreen(AppScreen):
             return self.focused is self.query_one("#search-input", Input)
         if action == "focus_search":
             return self.focused is not self.query_one("#search-input", Input)  # there "/" is typed
+        if action == "cycle_sort" and self.query_one("#browse-tabs", TabbedContent).active == "local-tab":
+            return False  # the sort is the Hub's: on the Local tab s changes nothing
         if action in ("cycle_sort", "toggle_tab", "refresh", "open_model"):
             return not isinstance(self.focused, Input)  # letters type into the box there: hide these keys
         return True

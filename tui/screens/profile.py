@@ -104,6 +104,11 @@ class ProfileScreen(AppScreen):
         focus_now(table)
         self._show_picked()
 
+    def on_screen_resume(self) -> None:
+        """Back on this screen: a custom profile saved meanwhile (here or with ``gpus --save``) is listed."""
+        if self._rows:
+            self._load_catalog()
+
     # -- detection and catalog (workers) ---------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detect")
@@ -285,8 +290,7 @@ class ProfileScreen(AppScreen):
         label = self.query_one("#profile-picked", Label)
         words = self._filter_words()
         if words and self.query_one("#catalog", DataTable).row_count == 0:
-            label.update(Text(f"No device matches '{' '.join(words)}': change the filter, or escape then n "
-                              "for a custom profile", "yellow"))
+            label.update(Text(f"No device matches '{' '.join(words)}' (esc, then n: a custom profile)", "yellow"))
         elif not self._picked:
             label.update("Enter: size for the highlighted device · space: add it to a multi-GPU box")
         else:
@@ -312,6 +316,7 @@ class ProfileScreen(AppScreen):
 
         def saved(profile: HardwareProfile | None) -> None:
             if profile is not None:
+                self._load_catalog()  # list it with the others from now on
                 self._select([profile.name])
 
         await self.app.push_screen(CustomProfileScreen(self._detected), saved)
