@@ -108,3 +108,28 @@ async def test_profile_filter_finds_saved_custom_profiles_and_says_when_nothing_
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.profile is not None, what="the custom profile")
         assert app.profile.name == "box1" and [g.name for g in app.profile.gpus] == ["My Card", "My Card"]
+
+
+async def test_f1_and_the_palette_list_every_key_and_action_of_chat():
+    """Finding 11: F1 on Chat names enter, escape, ctrl+c and ctrl+x (even while they do nothing);
+    the palette lists each screen action, Quit once."""
+    from textual.command import CommandPalette
+
+    from tui.screens.help import key_rows
+
+    app = LocalAIApp(services=FixedServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.switch_mode("chat")
+        await pilot.pause()
+        keys = " ".join(key for key, _, _ in key_rows(app.screen))
+        for key in ("enter", "esc", "ctrl+c", "ctrl+x"):
+            assert key in keys.replace("^", "ctrl+").lower(), key
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert titles.count("Quit") == 1
+        for title in ("Cancel load", "Send the message", "Stop", "Settings"):
+            assert title in titles, title
+        await app.switch_mode("fit")
+        await pilot.pause()
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Chat" in titles and "Auto-fit" in titles
+        assert not isinstance(app.screen, CommandPalette)

@@ -304,22 +304,30 @@ class LocalAIApp(App[int]):
     # -- command palette: every action by name ---------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action of the screen and the app by name (those unavailable now say so), the
+        screen's own ``palette_commands`` (its sliders, say), the modes, then Textual's own (once each)."""
+        from tui.screens.help import screen_actions
+
         seen: set[str] = set()
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not isinstance(active.node, (Screen, App)):
-                continue  # a widget's own keys (cursor moves, text editing) are not app actions
-            if not active.enabled or not binding.description or binding.action in seen:
-                continue
-            seen.add(binding.action)
-            key = self.get_key_display(binding)
-            help_text = binding.tooltip or f"key: {key}"
-            namespace = active.node
-            yield SystemCommand(binding.description, help_text, partial(self._run_bound_action, namespace, binding.action))
+        titles: set[str] = set()
+        for action in screen_actions(screen):
+            seen.add(action.action)
+            titles.add(action.description)
+            help_text = action.tooltip or f"key: {action.keys}"
+            if not action.usable:
+                help_text = f"{help_text} (not available now)"
+            yield SystemCommand(action.description, help_text,
+                                partial(self._run_bound_action, action.node, action.action))
+        for title, help_text, callback in getattr(screen, "palette_commands", lambda: ())():
+            titles.add(title)
+            yield SystemCommand(title, help_text, callback)
         for mode, title in MODE_TITLES.items():
             if f"switch_mode('{mode}')" not in seen:
+                titles.add(f"Go to {title}")
                 yield SystemCommand(f"Go to {title}", f"Switch to the {title} screen", partial(self.switch_mode, mode))
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title not in titles:
+                yield command
 
     async def _run_bound_action(self, namespace, action: str) -> None:
         await self.run_action(action, namespace)

@@ -56,6 +56,8 @@ class ChatScreen(AppScreen):
     """The conversation above, the meter and the prompt below."""
 
     WHERE = "Chat"
+    #: Keys the message box handles for this screen (F1 lists them with the bindings).
+    EXTRA_KEYS = (("enter", "send the message"),)
     BINDINGS = [
         Binding("escape,ctrl+c", "stop", "Stop", id="chat-stop", priority=True,
                 tooltip="Stop the reply (ctrl+c too: tmux holds a lone escape for escape-time)"),
@@ -66,6 +68,12 @@ class ChatScreen(AppScreen):
         Binding("ctrl+r", "reload", "Reload", id="chat-reload", tooltip="Load the model again with the Fit settings"),
         Binding("ctrl+x", "cancel_load", "Cancel load", id="chat-cancel-load"),
     ]
+
+    def palette_commands(self):  # type: ignore[no-untyped-def]
+        """"Send the message" for the command palette (Enter in the message box does the same)."""
+        box = self.query_one("#chat-input", Input)
+        yield "Send the message", "What enter in the message box does", lambda: box.post_message(
+            Input.Submitted(box, box.value))
 
     def __init__(self) -> None:
         super().__init__()

@@ -9,6 +9,7 @@ and downloading it run in workers; this screen only shows what the core answers.
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 from rich.text import Text
 from textual import on, work
@@ -74,6 +75,14 @@ class FitScreen(AppScreen):
         Binding("o", "open_model", "Open", id="fit-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL"),
         Binding("escape", "close_open", "Close", id="fit-open-close", show=False),
     ]
+
+    def palette_commands(self):  # type: ignore[no-untyped-def]
+        """The sliders by name for the command palette (each focuses its slider; arrows then move it)."""
+        for slider_id, title in (("slider-ctx", "Context slider"), ("slider-ngl", "GPU layers slider"),
+                                 ("slider-moe", "MoE on CPU slider")):
+            slider = self.query_one(f"#{slider_id}", Slider)
+            if slider.display and self.app.model is not None:
+                yield title, "Focus it: arrows, home/end or typed numbers move it", partial(focus_now, slider)
 
     def __init__(self) -> None:
         super().__init__()
