@@ -65,8 +65,9 @@ async def test_sliders_recompute_at_once_and_chat_launches(stories_model):
         assert _parts(gpu)["KV cache"] < kv_before  # a smaller context, a smaller KV cache
         assert "-c 512" in screen_text(app)
 
-        await pilot.press(*"1000", "enter")  # a typed number snaps to the nearest stop
+        await pilot.press(*"1000", "enter")  # a typed number snaps to the nearest stop, and says so
         assert app.settings.n_ctx == 1024
+        assert any("1000 is not one of the context stops: 1k" in n.message for n in app._notifications)
 
         ngl = screen.query_one("#slider-ngl", Slider)
         assert ngl.values[-1] == app.model.anatomy.n_layer + 1  # all blocks plus the output layer

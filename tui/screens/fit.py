@@ -185,6 +185,10 @@ class FitScreen(AppScreen):
     @on(Slider.Changed)
     def _slider_moved(self, event: Slider.Changed) -> None:
         event.stop()
+        if event.typed is not None:
+            slider = event.slider
+            self.notify(f"{event.typed} is not one of the {slider.label.lower()} stops: "
+                        f"{slider.format_value(event.value)}, the nearest", title=slider.label, timeout=4)
         self._apply_sliders()
 
     def _apply_sliders(self) -> None:
