@@ -61,6 +61,35 @@ def format_rate(tokens_per_s: float | None) -> str:
     return f"{tokens_per_s:.2f} t/s"
 
 
+def format_rate_compact(tokens_per_s: float | None) -> str:
+    """Tokens per second in at most 4 characters, every digit kept: ``26k``, ``2596``, ``45.6``, ``4.56``."""
+    if tokens_per_s is None or tokens_per_s <= 0:
+        return "-"
+    if tokens_per_s >= 9999.5:
+        return f"{tokens_per_s / 1000:.0f}k"
+    if tokens_per_s >= 99.95:
+        return f"{tokens_per_s:.0f}"
+    if tokens_per_s >= 9.995:
+        return f"{tokens_per_s:.1f}"
+    return f"{tokens_per_s:.2f}"
+
+
+def ellipsize_middle(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, cut in the middle so both ends stay. For ``owner/name`` the owner
+    stays whole while it takes at most half the room, and the name keeps more of its tail, where
+    repos differ (``mradermacher/Qwe…ruct-i1-GGUF`` vs ``Qwen/Qwen2.5-0…ruct-GGUF``)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    owner, slash, name = text.partition("/")
+    if slash and len(owner) + 1 <= width // 2:
+        return f"{owner}/{ellipsize_middle(name, width - len(owner) - 1)}"
+    head = (width - 1) // 3
+    tail = width - 1 - head
+    return f"{text[:head]}…{text[len(text) - tail:]}"
+
+
 def format_count(n: int | None) -> str:
     """A large count as people say it: ``1.2M``, ``34.5k``, ``812``."""
     if n is None:

@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
 from tui.screens.focus import focus_now
-from tui.units import format_count, format_size
+from tui.units import ellipsize_middle, format_count, format_size
 
 #: Pause after the last keystroke before the Hub is asked (seconds).
 SEARCH_DEBOUNCE_S = 0.35
@@ -134,10 +134,12 @@ class BrowseScreen(AppScreen):
         self.results = list(page.results)
         table = self.query_one("#results", DataTable)
         table.clear()
+        width = table.columns["repo"].width if "repo" in table.columns else 40
         for result in self.results:
-            repo = Text(result.repo_id)
-            if result.gated:
-                repo.append(" (gated)", "yellow")
+            gated = " (gated)" if result.gated else ""
+            repo = Text(ellipsize_middle(result.repo_id, max(8, width - len(gated))))
+            if gated:
+                repo.append(gated, "yellow")
             table.add_row(repo, format_count(result.downloads), format_count(result.likes),
                           short_date(result.last_modified), result.architecture or "-",
                           format_count(result.n_params) if result.n_params else "-", key=result.repo_id)

@@ -183,7 +183,7 @@ class ProfileScreen(AppScreen):
             table.add_row(Text(profile.name), vram, f"{bandwidth:.0f}", gpus[0].backend if gpus else "CPU", "custom",
                           key=f"{CUSTOM_KEY}{profile.name}")
         for row in self._matching_rows():
-            vram = "-" if row.is_cpu else f"{row.vram_gib:g} GiB"
+            vram = "-" if row.is_cpu else f"{row.vram_gib:.3g} GiB"  # 5.33, not 5.33333 cut by the column
             table.add_row(row.name, vram, f"{row.bandwidth_gbps:.0f}", row.backend, row.category, key=str(row.number))
         if self._rows:
             self._show_picked()

@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
 from tui.screens.focus import focus_now
-from tui.units import format_context, format_rate, format_size
+from tui.units import format_context, format_rate, format_rate_compact, format_size
 
 #: Colour of each badge verdict (``tui.core.hub.badges.VERDICTS``).
 VERDICT_STYLES = {"fits": "green", "tight": "yellow", "partial": "yellow", "no-fit": "red"}
@@ -129,7 +129,7 @@ class RepoScreen(AppScreen):
             if badge is not None:
                 mark = "*" if badge.source == "size" else ""
                 verdict = Text(badge.verdict + mark, VERDICT_STYLES.get(badge.verdict, ""))
-                rate = format_rate(badge.tokens_per_s).replace(" t/s", "") if badge.tokens_per_s else "-"
+                rate = format_rate_compact(badge.tokens_per_s)
             else:
                 verdict, rate = Text("…" if self.app.profile is not None else "-", "dim"), "-"
             table.add_row(row_name(group), format_size(group.size_bytes), str(group.shards), bpw, verdict, rate,
