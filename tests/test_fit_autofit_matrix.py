@@ -114,7 +114,7 @@ def test_invalid_combination_is_an_error_with_the_fix_in_json(capsys, headers):
     """Finding 3: a quantized V cache with flash attention off is refused by llama.cpp: never "fits"."""
     out = _cli_fit(capsys, headers["llama-3.1-8b-q4_k_m"], "--gpu", "RTX 3060 12GB", "--ram", "32",
                    "-ctv", "q8_0", "-fa", "off")
-    assert out["verdict"] == "invalid" and out["fits"] is False
+    assert out["verdict"] == "refused" and out["fits"] is False
     assert "flash attention" in out["error"] and "-fa on" in out["fix"]
 
 

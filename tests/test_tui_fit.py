@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 from tui.messages import FitChanged
 from tui.widgets.memory_bar import MemoryBar
 from tui.widgets.slider import Slider
@@ -83,7 +83,7 @@ async def test_sliders_recompute_at_once_and_chat_launches(stories_model):
         assert app.settings.cache_type_k == "bf16" and screen.estimate is not None
         await pilot.press("y")
         assert app.clipboard.startswith("llama-server -m ")
-        assert "-c 1024" in app.clipboard and "-ctk bf16" in app.clipboard and str(stories_model) in app.clipboard
+        assert "-c 1024" in app.clipboard and "-ctk bf16" in app.clipboard and str(stories_model.resolve()) in app.clipboard
 
         await pilot.press("c")
         await wait_for(pilot, lambda: app.current_mode == "chat", what="the chat screen")
@@ -104,7 +104,7 @@ async def test_cache_types_and_flash_attention_follow_llama_cpp_rules(qwen3_moe)
         assert app.settings.flash_attn == "off"
         assert app.screen.estimate is None
         verdict = str(app.screen.query_one("#fit-verdict").render())
-        assert "requires flash attention" in verdict and "invalid" in verdict and "fits" not in verdict
+        assert "requires flash attention" in verdict and "refused" in verdict and "fits" not in verdict
         assert "-fa on" in verdict  # the fix
         assert not app.screen.query_one("#fit-bars").display  # no bar saying "fits" for what llama.cpp refuses
         assert app.screen.check_action("copy_command", ()) is False
@@ -195,7 +195,7 @@ async def test_pick_a_small_file_in_the_repo_screen_download_it_and_chat(hub_env
 
 async def test_download_progress_shows_bytes_rate_eta_and_cancel_keeps_the_partial_file(hub_env, hf_home):
     """``--model OWNER/REPO:LABEL`` opens at Fit; d downloads with progress, x cancels, d resumes."""
-    from tui.units import MiB
+    from tui.core.sizes import MiB
 
     hub_env.throttle_bps = 2 * MiB
     app = LocalAIApp(model="ggml-org/models:Q4_0", services=FixedServices(hub_endpoint=hub_env.url), profile=ONE_GPU)

@@ -13,12 +13,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 from tui.commands.fit_flags import add_fit_flags, add_profile_flags, settings_from_args, wants_auto_layers
+from tui.core.sizes import GiB, MiB
 
 if TYPE_CHECKING:
     from tui.core.fit.estimate import FitEstimate
     from tui.core.hardware.devices import HardwareProfile
-
-GiB = 1024**3
 
 #: Context the command assumes when -c is not given (tokens), unless the model's is smaller.
 DEFAULT_CONTEXT = 4096
@@ -43,10 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.errors import LocalAIError
-    from tui.core.fit.estimate import VERDICT_INVALID
+    from tui.core.fit.verdict import Verdict
     from tui.core.hardware.profiles import resolve_profile
+    from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)
@@ -66,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             raise
         # llama.cpp refuses these settings (a quantized V cache without flash attention, ...): the
         # JSON says so with the fix, never a verdict that suggests it would run.
-        print(json.dumps({"model": args.model, "profile": profile.name, "verdict": VERDICT_INVALID, "fits": False,
+        print(json.dumps({"model": args.model, "profile": profile.name, "verdict": Verdict.REFUSED, "fits": False,
                           "error": exc.message, "fix": exc.hint}, indent=2))
         return exc.exit_code
 
@@ -78,7 +77,7 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings) -> int:
     from tui.core.fit.estimate import estimate_fit
     from tui.core.fit.llama_args import llama_server_args, shell_command
 
-    notes = []
+    notes: list[str] = []
     auto = None
     if wants_auto_layers(args):
         # Without -c the context is searched too, from the trained one down: the Fit screen's "a".
@@ -107,9 +106,6 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings) -> int:
         print("llama-server command:")
         print("  " + shell_command(command))
     return 0
-
-
-MiB = 1024**2
 
 
 def _unit(estimate: FitEstimate) -> tuple[str, int]:
@@ -145,7 +141,7 @@ def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str 
                      size(d.total_bytes), size(d.capacity_bytes), size(d.headroom_bytes), d.verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1])] + [r[-1]]
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)] + [r[-1]]
         lines.append("  ".join(cells).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))

@@ -12,7 +12,9 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Input, Label
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware.devices import GiB, HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
+from tui.core.sizes import GiB
+from tui.screens.base import local_ai_app
 from tui.screens.focus import focus_now
 from tui.screens.form import FormScreen
 
@@ -59,6 +61,8 @@ class CustomProfileScreen(FormScreen):
     """Enter on the last field (or ctrl+s) saves; Escape cancels. Dismisses with the saved profile or None."""
 
     LAST_FIELD = f"custom-{FIELDS[-1][0]}"
+    app = local_ai_app()
+
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="custom-cancel"),
         Binding("ctrl+s", "save", "Save", id="custom-save"),
