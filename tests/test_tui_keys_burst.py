@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Input
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import FIXED_BOX, FixedServices, burst, wait_for
 from tui.app import LocalAIApp
 from tui.screens.custom_profile import CustomProfileScreen

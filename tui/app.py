@@ -20,9 +20,11 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Input
 
+from tui.core.fit.model_settings import ModelSettingsStore
 from tui.core.fit.settings import LlamaSettings
 from tui.core.hardware.devices import HardwareProfile
 from tui.services import Services
@@ -155,8 +157,8 @@ class LocalAIApp(App[int]):
         self._typed_settings = settings if model else None
         if settings is not None:
             self.set_reactive(LocalAIApp.settings, settings)
-        self._model_settings = None  # ModelSettingsStore, read when the first model is chosen
-        self._save_timer = None
+        self._model_settings: ModelSettingsStore | None = None  # read when the first model is chosen
+        self._save_timer: Timer | None = None
         self.register_theme(LOCALAI_THEME)
         self.theme = "localai"
 
@@ -228,10 +230,8 @@ class LocalAIApp(App[int]):
         if go_to:
             self.switch_mode(go_to)
 
-    def _store(self):  # type: ignore[no-untyped-def]
+    def _store(self) -> ModelSettingsStore:
         if self._model_settings is None:
-            from tui.core.fit.model_settings import ModelSettingsStore
-
             self._model_settings = ModelSettingsStore()
         return self._model_settings
 

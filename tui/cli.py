@@ -32,11 +32,11 @@ class CommandParser(argparse.ArgumentParser):
     Subcommand parsers are made with this class too (``add_subparsers`` uses the parent's class).
     """
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
 
-    def error(self, message: str):  # type: ignore[no-untyped-def]
+    def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

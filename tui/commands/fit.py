@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         return exc.exit_code
 
 
-def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings) -> int:  # type: ignore[no-untyped-def]
+def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings) -> int:
     import json
 
     from tui.core.fit.autofit import auto_gpu_layers, full_auto_fit

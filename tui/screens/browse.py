@@ -154,7 +154,8 @@ class BrowseScreen(AppScreen):
         self.results = list(page.results)
         table = self.query_one("#results", DataTable)
         table.clear()
-        width = table.columns["repo"].width if "repo" in table.columns else 40
+        repo_column = next((c for c in table.columns.values() if c.key.value == "repo"), None)
+        width = repo_column.width if repo_column is not None else 40
         for result in self.results:
             gated = " (gated)" if result.gated else ""
             repo = Text(ellipsize_middle(result.repo_id, max(8, width - len(gated))))

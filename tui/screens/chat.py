@@ -80,7 +80,7 @@ class ChatScreen(AppScreen):
         Binding("ctrl+x", "cancel_load", "Cancel load", id="chat-cancel-load"),
     ]
 
-    def palette_commands(self):  # type: ignore[no-untyped-def]
+    def palette_commands(self):
         """"Send the message" for the command palette (Enter in the message box does the same)."""
         box = self.query_one("#chat-input", Input)
         yield "Send the message", "What enter in the message box does", lambda: box.post_message(

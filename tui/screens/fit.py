@@ -80,7 +80,7 @@ class FitScreen(AppScreen):
         Binding("escape", "close_open", "Close", id="fit-open-close", show=False),
     ]
 
-    def palette_commands(self):  # type: ignore[no-untyped-def]
+    def palette_commands(self):
         """The sliders by name for the command palette (each focuses its slider; arrows then move it)."""
         for slider_id, title in (("slider-ctx", "Context slider"), ("slider-ngl", "GPU layers slider"),
                                  ("slider-moe", "MoE on CPU slider")):
@@ -155,7 +155,7 @@ class FitScreen(AppScreen):
         n_ctx = settings.n_ctx or trained or DEFAULT_N_CTX  # -c 0: the trained context
         ctx_values = context_steps(trained, n_ctx)
         ctx_slider = self.query_one("#slider-ctx", Slider)
-        ctx_slider.format_value = lambda n, trained=trained: context_label(n, trained)
+        ctx_slider.format_value = partial(context_label, n_ctx_train=trained)
         ctx_slider.set_values(ctx_values, min(n_ctx, ctx_values[-1]))
         ngl_values = layer_steps(anatomy.n_layer)
         top = ngl_values[-1]

@@ -58,7 +58,7 @@ def screen_actions(screen: Screen) -> list[KeyAction]:
                 if not binding.description or (id(target), action) in seen:
                     continue
                 seen.add((id(target), action))
-                name, params = parse(action)[:2]
+                _, name, params = parse(action)
                 keys = [k.strip() for k in binding.key.split(",") if not k.strip().startswith("super+")]
                 shown = ", ".join(app.get_key_display(Binding(k, binding.action)) for k in keys)
                 out.append(KeyAction(shown, binding.description, target, action,
