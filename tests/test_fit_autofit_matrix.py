@@ -16,11 +16,11 @@ from tests.gguf_factory import make_header_only
 from tests.tui_fixtures import FixedServices, wait_for
 from tui.app import LocalAIApp
 from tui.cli import main
-from tui.commands.model_arg import load_model_anatomy
 from tui.core.fit.autofit import full_auto_fit, offload_levels
 from tui.core.fit.estimate import FIT_MARGIN_BYTES, estimate_fit
 from tui.core.fit.settings import LlamaSettings
 from tui.core.hardware.profiles import resolve_profile
+from tui.core.hub.model_spec import load_model_anatomy
 
 MODELS = ("llama-3.1-8b-q4_k_m", "qwen3-30b-a3b-q4_k_m", "gpt-oss-20b-mxfp4", "gemma-3-27b-q4_k_m",
           "deepseek-v2-lite-q4_k_m")

@@ -54,12 +54,21 @@ async def test_cpu_only_and_detected_keys():
     app = LocalAIApp(services=FixedServices())
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen._detection_done, what="detection")
-        # The fixed box has no GPU: "use this box" is hidden, CPU-only is offered.
-        assert app.screen.check_action("use_detected", ()) is False
         await pilot.press("c")
         await wait_for(pilot, lambda: app.profile is not None, what="the profile")
         assert app.profile.is_cpu_only
     assert load_hardware_settings().selected_gpu == ("cpu",)
+
+
+async def test_d_on_a_box_without_a_gpu_says_so_and_uses_its_cpu_and_ram():
+    """Finding 15: d (this box) with no NVIDIA GPU is not silent."""
+    app = LocalAIApp(services=FixedServices())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen._detection_done, what="detection")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.profile is not None, what="the profile")
+        assert app.profile.is_cpu_only and app.profile.ram_bytes == FIXED_BOX.ram_bytes
+        assert any("No NVIDIA GPU found" in str(n.message) for n in app._notifications)
 
 
 async def test_custom_profile_form_checks_numbers_and_saves():

@@ -137,7 +137,8 @@ def describe_model(model: ChosenModel) -> Text:
     text.append(model.title, style="bold")
     text.append(f"  {anatomy.architecture} · {format_count(anatomy.n_params)} params · ")
     text.append(f"{format_size(anatomy.file_size or anatomy.tensor_bytes)} · {anatomy.bits_per_weight:.2f} bpw")
-    text.append(f" · {anatomy.n_layer} layers · trained ctx {format_context(anatomy.n_ctx_train)}")
+    text.append(f" · {anatomy.n_layer} layers + output = {anatomy.n_layer + 1}")  # the -ngl slider's count
+    text.append(f" · trained ctx {format_context(anatomy.n_ctx_train)}")
     if anatomy.is_moe:
         text.append(f" · MoE {anatomy.n_expert_used}/{anatomy.n_expert} experts")
     if not model.is_local:

@@ -239,7 +239,7 @@ class ProfileScreen(AppScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "use_detected":
-            return self._detected is not None and not self._detected.is_cpu_only
+            return self._detected is not None
         if action == "clear_gpus":
             return bool(self._picked)
         in_filter = self.focused is self.query_one("#profile-filter-input", Input)
@@ -280,6 +280,8 @@ class ProfileScreen(AppScreen):
         self.app.switch_mode("fit" if self.app.model is not None else "browse")
 
     def action_use_detected(self) -> None:
+        if self._detected is not None and self._detected.is_cpu_only:
+            self.notify("No NVIDIA GPU found on this box: sizing for its CPU and RAM", timeout=4)
         self._select(["auto"])
 
     def action_use_cpu_only(self) -> None:

@@ -392,8 +392,14 @@ def _warnings(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSe
         out.append(f"context {context.n_ctx_seq} is beyond the model's trained {anatomy.n_ctx_train} tokens: "
                    "quality may degrade")
     if layout.swa_cells and not settings.swa_full:
-        out.append(f"sliding-window layers keep {layout.swa_cells} cells (window {anatomy.sliding_window} + "
-                   f"batch {context.n_ubatch}); --swa-full would give them the whole context")
+        window, batch = anatomy.sliding_window, context.n_ubatch
+        if layout.swa_cells < context.n_ctx_seq:
+            out.append(f"sliding-window layers keep only {layout.swa_cells} of the {context.n_ctx_seq} cells: their "
+                       f"{window}-token window plus one {batch}-token batch, padded to 256 (llama_kv_cache_iswa); "
+                       "--swa-full would give them the whole context")
+        else:
+            out.append(f"sliding-window layers (a {window}-token window) hold the whole {context.n_ctx_seq}-cell "
+                       f"context here: it is no longer than the window plus one {batch}-token batch")
     if settings.n_gpu_layers is not None and settings.n_gpu_layers > anatomy.n_layer + 1 and not profile.is_cpu_only:
         out.append(f"-ngl {settings.n_gpu_layers} is more than the model's {anatomy.n_layer + 1} layers: all offloaded")
     if profile.is_cpu_only and settings.n_gpu_layers:
