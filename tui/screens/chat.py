@@ -213,8 +213,13 @@ class ChatScreen(AppScreen):
         self.query_one("#chat-load-row").display = False
         if not self._generating:
             self._flush_timer.pause()
+        from tui.core.engine.errors import LoadCancelledError
+
         if event.error is None:
             self._loaded(*event.result)
+        elif isinstance(event.error, LoadCancelledError):  # asked for (ctrl+x): not an error
+            self._status(Text("Loading cancelled. ctrl+r loads the model again; F4 changes its settings first."))
+            self.notify("Load cancelled", timeout=3)
         else:
             self._status(Text.assemble(("Could not load the model: ", "bold red"), str(event.error),
                                        "\nF4 changes the settings, ctrl+r tries again, F6 shows llama.cpp's log."))
@@ -250,6 +255,10 @@ class ChatScreen(AppScreen):
     @on(Input.Submitted, "#chat-input")
     def _submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
+        if text and self.session is None:  # kept in the box, and the person told why
+            self.notify("No model is loaded yet: wait for the load, or open one (F3 browses, F4 opens a file)",
+                        severity="warning", timeout=4)
+            return
         if not text or self.session is None or self._generating:
             return
         event.input.value = ""
