@@ -231,3 +231,16 @@ def test_context_stops_run_from_512_to_the_trained_context():
     assert context_steps(40960, current=13056) == sorted(context_steps(40960) + [13056])  # auto-fit's pick
     assert context_steps(256) == [128, 256]  # a model trained on less gets smaller stops
     assert context_steps(0) == [512, 1024, 2048, 3072, 4096]  # unknown: up to the app's default
+
+
+async def test_batch_and_swa_full_keys_change_the_estimate_and_the_command(stories_model):
+    """Finding 15: -ub, -b and --swa-full have keys on the Fit screen, shown on the options lines."""
+    app, _ = _fit_app(str(stories_model))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="an estimate")
+        await pilot.press("u", "b", "w")
+        assert (app.settings.n_ubatch, app.settings.n_batch, app.settings.swa_full) == (1024, 4096, True)
+        options = str(app.screen.query_one("#fit-options").render())
+        assert "-ub 1024 (u)" in options and "-b 4096 (b)" in options and "--swa-full on (w)" in options
+        command = str(app.screen.query_one("#fit-command").render())
+        assert "-ub 1024" in command and "-b 4096" in command and "--swa-full" in command

@@ -25,6 +25,8 @@ from tui.messages import FitChanged, ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.fit_text import (
     BAR_PARTS,
+    BATCH_STEPS,
+    UBATCH_STEPS,
     context_label,
     context_steps,
     cycle,
@@ -32,6 +34,7 @@ from tui.screens.fit_text import (
     invalid_line,
     layer_steps,
     memory_usages,
+    next_step,
     notes_text,
     options_line,
     verdict_line,
@@ -65,13 +68,18 @@ class FitScreen(AppScreen):
 
     WHERE = "Fit"
     AUTO_FOCUS = ""  # the context slider takes focus once a model is shown; the hidden open box never does
-    # k, v and f are named on the options line ("K cache f16 (k) ..."), so the footer leaves them out
+    # k, v, f, u, b and w are named on the options lines ("K cache f16 (k) ..."), so the footer leaves them out
     # and keeps room at 80 columns for the keys that say nothing elsewhere (F1 and the palette list all).
     BINDINGS = [
         Binding("a", "auto_fit", "Auto-fit", id="fit-auto", tooltip="The most context and GPU layers that fit"),
         Binding("k", "cycle_cache('k')", "K cache", id="fit-cache-k", tooltip="Next K cache type (-ctk)", show=False),
         Binding("v", "cycle_cache('v')", "V cache", id="fit-cache-v", tooltip="Next V cache type (-ctv)", show=False),
         Binding("f", "cycle_flash_attn", "Flash attn", id="fit-flash", tooltip="auto, on, off (-fa)", show=False),
+        Binding("u", "cycle_ubatch", "Micro-batch", id="fit-ubatch", show=False,
+                tooltip="Next physical batch size (-ub): bigger ones grow the compute buffers"),
+        Binding("b", "cycle_batch", "Batch", id="fit-batch", show=False, tooltip="Next logical batch size (-b)"),
+        Binding("w", "toggle_swa_full", "SWA full", id="fit-swa-full", show=False,
+                tooltip="--swa-full: give sliding-window layers the whole context"),
         Binding("y", "copy_command", "Copy cmd", id="fit-copy", tooltip="Copy the llama-server command (OSC 52)"),
         Binding("d", "download", "Download", id="fit-download", tooltip="Download the file(s) into the HF cache"),
         Binding("x", "cancel_download", "Cancel", id="fit-cancel", tooltip="Stop the download (it resumes later)"),
@@ -279,6 +287,24 @@ class FitScreen(AppScreen):
         self.app.update_settings(self.app.settings.with_changes(**{name: cycle(KV_CACHE_TYPES, current)}))
         self.recompute()
 
+    def action_cycle_ubatch(self) -> None:
+        """``u``: the next physical batch size (``-ub``): bigger ones grow the compute buffers."""
+        settings = self.app.settings
+        self.app.update_settings(settings.with_changes(n_ubatch=next_step(UBATCH_STEPS, settings.n_ubatch)))
+        self.recompute()
+
+    def action_cycle_batch(self) -> None:
+        """``b``: the next logical batch size (``-b``)."""
+        settings = self.app.settings
+        self.app.update_settings(settings.with_changes(n_batch=next_step(BATCH_STEPS, settings.n_batch)))
+        self.recompute()
+
+    def action_toggle_swa_full(self) -> None:
+        """``w``: ``--swa-full``, a whole-context cache for sliding-window layers (what context shifting needs)."""
+        settings = self.app.settings
+        self.app.update_settings(settings.with_changes(swa_full=not settings.swa_full))
+        self.recompute()
+
     def action_cycle_flash_attn(self) -> None:
         settings = self.app.settings
         self.app.update_settings(settings.with_changes(flash_attn=cycle(FLASH_ATTN_MODES, settings.flash_attn)))
@@ -380,7 +406,7 @@ class FitScreen(AppScreen):
         downloading = self._cancel_download is not None
         if action == "close_open":
             return self.query_one("#fit-open-row").display
-        if action in ("auto_fit", "cycle_cache", "cycle_flash_attn"):
+        if action in ("auto_fit", "cycle_cache", "cycle_flash_attn", "cycle_ubatch", "cycle_batch", "toggle_swa_full"):
             return model is not None
         if action == "copy_command":
             return model is not None and self.estimate is not None

@@ -112,15 +112,31 @@ def invalid_line(reason: str, fix: str | None) -> Text:
     return text
 
 
+#: Physical batch sizes (``-ub``) the ``u`` key cycles through: llama.cpp's default (512) first.
+UBATCH_STEPS = (512, 1024, 2048, 4096, 128, 256)
+
+#: Logical batch sizes (``-b``) the ``b`` key cycles through: llama.cpp's default (2048) first.
+BATCH_STEPS = (2048, 4096, 8192, 512, 1024)
+
+
+def next_step(steps: tuple[int, ...], current: int) -> int:
+    """The stop after ``current`` (wrapping); the first when ``current`` is none of them."""
+    return steps[(steps.index(current) + 1) % len(steps)] if current in steps else steps[0]
+
+
 def options_line(settings, flash_attn_enabled: bool | None) -> Text:
-    """``K cache f16 (k)  V cache f16 (v)  Flash attention auto → on (f)``."""
+    """``K cache f16 (k)  V cache f16 (v)  Flash attention auto → on (f)`` and, on a second line, the
+    batches and the sliding-window cache (``-ub 512 (u)  -b 2048 (b)  --swa-full off (w)``)."""
     flash = settings.flash_attn
     if flash == "auto" and flash_attn_enabled is not None:
         flash = f"auto → {'on' if flash_attn_enabled else 'off'}"
     return Text.assemble(
         ("K cache ", "dim"), (settings.cache_type_k, "bold"), (" (k)  ", "dim"),
         ("V cache ", "dim"), (settings.cache_type_v, "bold"), (" (v)  ", "dim"),
-        ("Flash attention ", "dim"), (flash, "bold"), (" (f)", "dim"),
+        ("Flash attention ", "dim"), (flash, "bold"), (" (f)", "dim"), "\n",
+        ("-ub ", "dim"), (str(settings.n_ubatch), "bold"), (" (u)  ", "dim"),
+        ("-b ", "dim"), (str(settings.n_batch), "bold"), (" (b)  ", "dim"),
+        ("--swa-full ", "dim"), ("on" if settings.swa_full else "off", "bold"), (" (w)", "dim"),
     )
 
 
