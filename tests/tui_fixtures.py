@@ -71,3 +71,24 @@ def screen_text(app) -> str:
 def log_dir_for_snapshots() -> Path:
     """A fixed, absent log folder: the log screen's 'no log yet' line then reads the same everywhere."""
     return Path("/nonexistent/localai-tui/log")
+
+
+#: Key names for the characters a burst may hold (Textual's names for keys that are not letters or digits).
+_KEY_NAMES = {"\t": "tab", "\r": "enter", "\n": "enter", " ": "space", "/": "slash", ".": "full_stop",
+              ",": "comma", "-": "minus", ":": "colon", "_": "underscore", "\x1b": "escape"}
+
+
+async def burst(pilot, text: str) -> None:
+    """Deliver ``text`` as one read from a terminal (a paste, or keys over SSH arriving together).
+
+    ``pilot.press`` waits for the app to go idle after every key, which no terminal does; here
+    every ``Key`` event is queued on the app before the first is handled, then the app settles.
+    Tab is ``\\t``, Enter ``\\r``, Escape ``\\x1b``.
+    """
+    from textual import events
+
+    for char in text:
+        key = _KEY_NAMES.get(char, char)
+        pilot.app.post_message(events.Key(key, char))
+    await pilot.pause()
+    await pilot.pause()

@@ -201,15 +201,16 @@ class Services:
         return estimate_fit(anatomy, profile, settings)
 
     def auto_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> AutoFit:
-        """``AutoFit``: llama.cpp ``--fit``'s choice from ``settings`` (shorter context, experts on the CPU,
-        fewer GPU layers), the estimate for it, and what it changed, in words."""
-        from tui.core.fit.autofit import explain_auto_fit
+        """``AutoFit``: the best plan from the trained context down (``full_auto_fit``, the same search
+        as ``localai-tui fit -ngl auto``), its estimate, what it changed, or what is missing."""
+        from tui.core.fit.autofit import full_auto_fit
 
-        return explain_auto_fit(anatomy, profile, settings)
+        return full_auto_fit(anatomy, profile, settings)
 
     def llama_server_command(self, model: ChosenModel, estimate: FitEstimate) -> str:
-        """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH)."""
+        """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH);
+        without a GPU in the estimate, no offload flags."""
         from tui.core.fit.llama_args import llama_server_command
 
         name, source = model.server_model_arg()
-        return llama_server_command(name, estimate.settings, source=source)
+        return llama_server_command(name, estimate.settings, source=source, cpu_only=not estimate.gpu_devices)

@@ -20,8 +20,9 @@ from textual.widgets import DataTable, Input, Label, TabbedContent, TabPane
 
 from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 from tui.screens.open_model import open_model_spec
-from tui.units import format_count, format_size
+from tui.units import ellipsize_middle, format_count, format_size
 
 #: Pause after the last keystroke before the Hub is asked (seconds).
 SEARCH_DEBOUNCE_S = 0.35
@@ -45,7 +46,9 @@ class BrowseScreen(AppScreen):
 
     WHERE = "Browse"
     BINDINGS = [
-        Binding("slash", "focus_search", "Search", id="browse-search"),
+        # "/" and Escape move focus: priority bindings act in the app's key loop, so the keys typed
+        # after them (one burst over SSH) reach the widget they were meant for.
+        Binding("slash", "focus_search", "Search", id="browse-search", priority=True),
         Binding("s", "cycle_sort", "Sort", id="browse-sort"),
         Binding("t", "toggle_tab", "Hub/Local", id="browse-tab"),
         Binding("ctrl+t", "toggle_tab_anywhere", "Hub/Local", id="browse-tab-anywhere", show=False,
@@ -53,7 +56,7 @@ class BrowseScreen(AppScreen):
         Binding("r", "refresh", "Refresh", id="browse-refresh"),
         Binding("n", "more_results", "More", id="browse-more", tooltip="Load the next page of results"),
         Binding("o", "open_model", "Open file", id="browse-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL in Fit"),
-        Binding("escape", "leave_search", "Results", id="browse-results", show=False),
+        Binding("escape", "leave_search", "Results", id="browse-results", show=False, priority=True),
     ]
 
     class Searched(Outcome[Any]):
@@ -105,7 +108,12 @@ class BrowseScreen(AppScreen):
         self._show_sort()
         self.search("")
         self.list_local()
-        self.query_one("#search-input", Input).focus()
+        focus_now(self.query_one("#search-input", Input))
+
+    def on_screen_resume(self) -> None:
+        """Back on Browse (after a download on Fit, say): the Local tab lists what is on disk now."""
+        if self.is_mounted:
+            self.list_local()
 
     # -- searching -------------------------------------------------------------------------
 
@@ -120,11 +128,12 @@ class BrowseScreen(AppScreen):
 
     @on(Input.Submitted, "#search-input")
     def _query_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the search box: search now (unless these words were just asked) and move to the results."""
         if self._debounce is not None:
             self._debounce.stop()
         if event.value.strip() != self._last_query or self._search_failed:
             self.search(event.value)
-        self.query_one("#results", DataTable).focus()
+        focus_now(self.query_one("#results", DataTable))
 
     def search(self, text: str) -> None:
         self._last_query = text.strip()
@@ -153,15 +162,18 @@ class BrowseScreen(AppScreen):
         if not append:
             self.results = []
             table.clear()
+        repo_column = next((c for c in table.columns.values() if c.key.value == "repo"), None)
+        width = repo_column.width if repo_column is not None else 40
         shown = {r.repo_id for r in self.results}
         for result in page.results:
             if result.repo_id in shown:
                 continue  # the Hub's order moved between two pages: a repo is listed once
             shown.add(result.repo_id)
             self.results.append(result)
-            repo = Text(result.repo_id)
-            if result.gated:
-                repo.append(" (gated)", "yellow")
+            gated = " (gated)" if result.gated else ""
+            repo = Text(ellipsize_middle(result.repo_id, max(8, width - len(gated))))
+            if gated:
+                repo.append(gated, "yellow")
             table.add_row(repo, format_count(result.downloads), format_count(result.likes),
                           short_date(result.last_modified), result.architecture or "-",
                           format_count(result.n_params) if result.n_params else "-", key=result.repo_id)
@@ -248,10 +260,10 @@ class BrowseScreen(AppScreen):
 
     def action_focus_search(self) -> None:
         self.query_one("#browse-tabs", TabbedContent).active = "hub-tab"
-        self.query_one("#search-input", Input).focus()
+        focus_now(self.query_one("#search-input", Input))
 
     def action_leave_search(self) -> None:
-        self.query_one("#results", DataTable).focus()
+        focus_now(self.query_one("#results", DataTable))
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
@@ -264,7 +276,8 @@ class BrowseScreen(AppScreen):
     def action_toggle_tab(self) -> None:
         tabs = self.query_one("#browse-tabs", TabbedContent)
         tabs.active = "local-tab" if tabs.active == "hub-tab" else "hub-tab"
-        self.query_one("#local" if tabs.active == "local-tab" else "#results", DataTable).focus()
+        self.refresh_bindings()
+        focus_now(self.query_one("#local" if tabs.active == "local-tab" else "#results", DataTable))
 
     async def action_open_model(self) -> None:
         """Type a path or OWNER/REPO:LABEL: the Fit screen's open box does the rest."""
@@ -282,6 +295,10 @@ class BrowseScreen(AppScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_search":
             return self.focused is self.query_one("#search-input", Input)
+        if action == "focus_search":
+            return self.focused is not self.query_one("#search-input", Input)  # there "/" is typed
+        if action == "cycle_sort" and self.query_one("#browse-tabs", TabbedContent).active == "local-tab":
+            return False  # the sort is the Hub's: on the Local tab s changes nothing
         if action in ("cycle_sort", "toggle_tab", "refresh", "open_model", "more_results"):
             if isinstance(self.focused, Input):
                 return False  # letters type into the box there: hide these keys

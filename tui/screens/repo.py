@@ -18,7 +18,8 @@ from textual.widgets import DataTable, Label, Static
 from tui.core.fit.verdict import Verdict
 from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
-from tui.units import format_context, format_rate, format_size
+from tui.screens.focus import focus_now
+from tui.units import format_context, format_rate, format_rate_compact, format_size
 from tui.widgets.verdict_style import verdict_text
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class RepoScreen(AppScreen):
         table.add_column("t/s", key="tps", width=4)
         self.query_one("#label-explained", Static).update(Text("Reading the repo's file list…", "dim"))
         self._list()
-        table.focus()
+        focus_now(table)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-list")
     def _list(self) -> None:
@@ -161,7 +162,7 @@ class RepoScreen(AppScreen):
             if badge is not None:
                 mark = "*" if badge.source == "size" else ""
                 verdict = verdict_text(badge.verdict, short=True, suffix=mark)
-                rate = format_rate(badge.tokens_per_s).replace(" t/s", "") if badge.tokens_per_s else "-"
+                rate = format_rate_compact(badge.tokens_per_s)
             else:
                 verdict, rate = Text("…" if self.app.profile is not None else "-", "dim"), "-"
             table.add_row(row_name(group), format_size(group.size_bytes), str(group.shards), bpw, verdict, rate,

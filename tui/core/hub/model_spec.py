@@ -57,6 +57,15 @@ class ChosenModel:
         return self.spec
 
     @property
+    def settings_key(self) -> str:
+        """Which remembered settings are this model's (``tui.core.fit.model_settings.model_key``):
+        the file's name and size, the same for a Hub pick, its download and a local copy."""
+        from tui.core.fit.model_settings import model_key
+
+        name = self.filename or (self.local_path.name if self.local_path is not None else self.spec)
+        return model_key(name, self.anatomy.file_size or self.anatomy.tensor_bytes)
+
+    @property
     def is_local(self) -> bool:
         return self.local_path is not None and self.local_path.exists()
 
