@@ -46,7 +46,7 @@ from tui.core.fit.kv_cache import (
 from tui.core.fit.llama_args import settings_args
 from tui.core.fit.placement import Placement, place_weights, profile_devices
 from tui.core.fit.settings import LlamaSettings
-from tui.core.fit.speed import SpeedEstimate, decode_speed
+from tui.core.fit.speed import SpeedEstimate, decode_speed, ram_pressure
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.gguf.ggml_types import ggml_type_named
 from tui.core.hardware.devices import HardwareProfile
@@ -60,6 +60,10 @@ VERDICT_FITS = "fits"
 VERDICT_TIGHT = "tight"
 VERDICT_NO = "does not fit"
 _VERDICT_RANK = {VERDICT_FITS: 0, VERDICT_TIGHT: 1, VERDICT_NO: 2}
+
+#: CPU-resident weights read per token above which RAM pressure slows decode (bytes): below it the
+#: CPU only looks up embedding rows, and pages the GPU's share of the file never re-reads.
+HOST_READ_PAGING_BYTES = 64 * 1024 * 1024
 
 #: Architectures llama.cpp runs without flash attention whatever is asked (llama_init_from_model).
 NO_FLASH_ATTN_ARCHS = frozenset({"grok"})
@@ -119,6 +123,7 @@ class FitEstimate:
     llama_cpp_args: tuple[str, ...]
     margin_bytes: int = FIT_MARGIN_BYTES
     speed_context_tokens: int = 0  # cached tokens the speed assumes
+    ram_overflow_bytes: int = 0  # > 0: the plan overflows free RAM and pages from disk (speed says so)
     kv_cache_bytes: int = 0  # all devices
     weights_bytes: int = 0  # all devices (tied-embedding copy included)
     placement: Placement | None = field(default=None, compare=False, repr=False)
@@ -152,6 +157,8 @@ class FitEstimate:
             "margin_bytes": self.margin_bytes,
             "est_tokens_per_s": round(self.est_tokens_per_s, 2),
             "speed_context_tokens": self.speed_context_tokens,
+            "pages_from_disk": self.ram_overflow_bytes > 0,
+            "ram_overflow_bytes": self.ram_overflow_bytes,
             "flash_attn_enabled": self.flash_attn_enabled,
             "weights_bytes": self.weights_bytes,
             "kv_cache_bytes": self.kv_cache_bytes,
@@ -272,8 +279,12 @@ def output_buffer_bytes(anatomy: ModelAnatomy, settings: LlamaSettings) -> int:
 
 
 def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                 *, margin_bytes: int = FIT_MARGIN_BYTES) -> FitEstimate:
-    """Memory per device, verdicts, speed and the llama-server flags for running ``anatomy`` on ``profile``."""
+                 *, margin_bytes: int = FIT_MARGIN_BYTES, depth: int | None = None) -> FitEstimate:
+    """Memory per device, verdicts, speed and the llama-server flags for running ``anatomy`` on ``profile``.
+
+    ``depth``: tokens already in the KV cache when decode speed is quoted (llama-bench ``-d``);
+    None means half the context.
+    """
     try:
         settings.validate()
     except ValueError as exc:
@@ -319,9 +330,20 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
             headroom_bytes=capacity - total, verdict=_verdict(total, capacity, margin_bytes),
         ))
 
-    speed = decode_speed(profile, placement, layout)
+    host = usages[cpu]
+    reads_host = placement.read_per_token[cpu] > HOST_READ_PAGING_BYTES
+    overflow = 0 if profile.unified_memory or not reads_host else ram_pressure(
+        profile, host.total_bytes, anatomy.file_size or anatomy.tensor_bytes, host.weights_bytes, settings.use_mmap)
+    speed = decode_speed(profile, placement, layout, depth, anatomy=anatomy, n_threads=settings.n_threads,
+                         pages_from_disk=overflow > 0)
     verdict = max((u.verdict for u in usages), key=_VERDICT_RANK.__getitem__)
     warnings = notes + _warnings(anatomy, profile, settings, placement, layout, usages, cpu)
+    if overflow > 0 and host.verdict != VERDICT_NO:
+        warnings.append(f"RAM pressure: the plan needs {_gib(overflow)} more than the free RAM (with mmap the "
+                        "page cache holds the whole model file): weights will be re-read from disk every token, "
+                        "so it runs far below the memory-bound speed")
+        if verdict == VERDICT_FITS:
+            verdict = VERDICT_TIGHT
     return FitEstimate(
         devices=tuple(usages),
         n_ctx=context.n_ctx,
@@ -336,6 +358,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         llama_cpp_args=tuple(settings_args(settings)),
         margin_bytes=margin_bytes,
         speed_context_tokens=speed.context_tokens,
+        ram_overflow_bytes=overflow,
         kv_cache_bytes=layout.total_bytes,
         weights_bytes=sum(placement.weights),
         placement=placement,

@@ -170,7 +170,8 @@ def _read_device(nvml, nvml_index: int, cuda_index: int, driver: str | None):
     efficiency = match.efficiency if match else backend_efficiency("CUDA")
     spec = GpuSpec(name=name, vram_bytes=total, bandwidth_gbps=round(bandwidth, 1), free_bytes=free,
                    used_bytes=used, backend="CUDA", index=cuda_index, driver=driver, efficiency=efficiency,
-                   notes="; ".join(notes))
+                   notes="; ".join(notes), memory=match.memory if match else "",
+                   fp16_tflops=match.fp16_tflops if match else None)
     return spec, match
 
 
