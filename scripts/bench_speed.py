@@ -81,7 +81,7 @@ def _params(c: SpeedConstants) -> list[tuple[str, str, str]]:
     # literature: the calibration rows cannot separate them.
     for b in ("CUDA", "Metal", "Vulkan", "ROCm"):
         out += [("backend", b, "token_s"), ("backend", b, "layer_s")]
-    out += [("backend", "CUDA", "expert_s"), ("backend", "CUDA", "hop_s")]
+    out += [("backend", "CUDA", "expert_s"), ("backend", "CUDA", "hop_s"), ("backend", "CPU", "expert_s")]
     out += [("efficiency", "gddr", "CUDA"), ("efficiency", "hbm", "CUDA"), ("efficiency", "apple", "Metal"),
             ("efficiency", "apple_ultra", "Metal"), ("efficiency", "unified", "CUDA"), ("efficiency", "cpu", "CPU"),
             ("efficiency", "gddr", "Vulkan"), ("efficiency", "gddr", "ROCm")]
@@ -125,7 +125,12 @@ def loss(cases: list[SpeedCase], c: SpeedConstants) -> float:
 
 
 def fit(cases: list[SpeedCase], start: SpeedConstants, rounds: int = 4) -> SpeedConstants:
-    """Coordinate descent in log space over the per-class / per-backend constants."""
+    """Coordinate descent in log space over the per-class / per-backend constants.
+
+    Rows whose figure includes prompt time (llmfit "bench avg") measure something else than
+    decode: they are reported, never fitted.
+    """
+    cases = [c for c in cases if c.decode_only]
     c = start
     best = loss(cases, c)
     for _ in range(rounds):
@@ -180,7 +185,7 @@ def kfold(cases: list[SpeedCase], k: int = 5, seed: int = 0) -> list[list[int]]:
 
 def by_class(cases: list[SpeedCase], rs: list[float]) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {}
-    for case, r in zip(cases, rs):
+    for case, r in zip(cases, rs, strict=True):
         out.setdefault(predict(case)[1], []).append(r)
     return out
 
@@ -219,7 +224,7 @@ def main() -> int:
         return 0
     rs = ratios(cases)
     if args.rows:
-        for case, r in zip(cases + extra, rs + ratios(extra)):
+        for case, r in zip(cases + extra, rs + ratios(extra), strict=True):
             print(f"{case.id:5s} {case.device[:34]:34s} {case.anatomy.name[:16]:16s} {case.backend:6s} "
                   f"measured {case.measured:8.2f}  estimated {case.measured * r:8.2f}  ratio {r:5.2f}")
         print()

@@ -43,6 +43,12 @@ class SpeedCase:
     measured: float
     backend: str
     source: str
+    test: str = ""
+
+    @property
+    def decode_only(self) -> bool:
+        """A pure decode figure (llama-bench tg, server decode); "avg" figures include prompt time."""
+        return "avg" not in self.test
 
 
 def _config(text: str) -> dict[str, str]:
@@ -116,6 +122,8 @@ def load_cases(path: Path = CALIBRATION) -> list[SpeedCase]:
             ram = _float(row["ram_gib"]) or (None if "channel" in row["profile_used"] and "DDR" in parts[-1]
                                               and len(parts) == 1 else 512.0)
             profile = resolve_profile(parts, _float(row["vram_gib"]), ram)
+            # the measured box's CPU, not this one: its class's typical core count (speed.toml)
+            profile = profile.with_changes(cpu_threads=None)
             ngl = (row["n_gpu_layers"] or "").strip()
             settings = LlamaSettings(
                 n_ctx=4096, n_gpu_layers=None if ngl in ("", "99", "999", "all") else int(ngl),
@@ -124,7 +132,7 @@ def load_cases(path: Path = CALIBRATION) -> list[SpeedCase]:
             )
             depth = int(float(row["kv_depth_avg"] or 0))
             out.append(SpeedCase(row["id"], row["group"], row["device"], profile, anatomy, settings, depth,
-                                 float(row["measured_tokens_per_s"]), backend, row["source"]))
+                                 float(row["measured_tokens_per_s"]), backend, row["source"], row["test"]))
     return out
 
 

@@ -172,3 +172,41 @@ def test_devices_add_up_and_unknown_bandwidth_gives_zero():
     assert full.tokens_per_s > s.tokens_per_s  # offloading everything is faster
     blind = gpu.with_changes(ram_bandwidth_gbps=0.0)
     assert speed(a, blind, LlamaSettings(n_ctx=1024, n_gpu_layers=2)).tokens_per_s == 0.0
+
+
+def test_prompt_processing_is_compute_bound_and_ttft_grows_with_the_prompt():
+    from tui.core.fit.speed_prompt import prompt_speed
+
+    a = make_anatomy(n_layer=8, n_embd=2048, n_ff=8192)
+    gpu = HardwareProfile(name="g", gpus=(GpuSpec("G", 24 * GiB, 1000.0, fp16_tflops=100.0),), ram_bytes=64 * GiB)
+    placement = place_weights(a, gpu, LlamaSettings())
+    short = prompt_speed(gpu, placement, a, 512)
+    long = prompt_speed(gpu, placement, a, 8192)
+    assert long.ttft_s > short.ttft_s * 10
+    faster = prompt_speed(gpu.with_changes(gpus=(replace(gpu.gpus[0], fp16_tflops=400.0),)), placement, a, 8192)
+    assert faster.tokens_per_s > long.tokens_per_s * 2
+    est = estimate_fit(a, gpu, LlamaSettings(), prompt_tokens=8192)
+    assert est.to_dict()["est_ttft_s"] == pytest.approx(long.ttft_s, rel=1e-3, abs=1e-3)
+    assert est.est_prompt_tokens_per_s > est.est_tokens_per_s
+
+
+def test_every_speed_carries_its_class_range_or_says_it_has_none():
+    from tui.core.fit.speed_range import format_speed, speed_range
+
+    a = make_anatomy(n_layer=4)
+    est = estimate_fit(a, HardwareProfile(name="g", gpus=(GpuSpec("G", 24 * GiB, 1000.0),), ram_bytes=64 * GiB),
+                       LlamaSettings())
+    low, high = est.est_tokens_per_s_range or (0, 0)
+    assert low < est.est_tokens_per_s < high
+    assert speed_range(100.0, "no-such-class") is None
+    assert "no data" in format_speed(100.0, "no-such-class")
+    assert format_speed(45.0, "gddr").startswith("~45 t/s (")
+
+
+def test_depth_slows_decode_through_kv_reads():
+    a = make_anatomy(n_layer=8, n_embd=2048, n_head=16, n_head_kv=16, n_ff=4096)
+    profile = HardwareProfile(name="g", gpus=(GpuSpec("G", 24 * GiB, 1000.0),), ram_bytes=64 * GiB)
+    shallow = estimate_fit(a, profile, LlamaSettings(n_ctx=32768), depth=0)
+    deep = estimate_fit(a, profile, LlamaSettings(n_ctx=32768), depth=30000)
+    assert deep.speed_context_tokens == 30000
+    assert deep.est_tokens_per_s < shallow.est_tokens_per_s

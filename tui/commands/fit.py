@@ -36,8 +36,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a .gguf file (any shard), or OWNER/REPO:LABEL on the Hugging Face Hub")
     add_profile_flags(parser)
     add_fit_flags(parser)
+    speed = parser.add_argument_group("speed")
+    speed.add_argument("-d", "--depth", dest="depth", type=_count, default=None, metavar="N",
+                       help="quote decode speed with N tokens already in the context (llama-bench -d; "
+                            "default: half the context)")
+    speed.add_argument("--prompt-tokens", dest="prompt_tokens", type=_count, default=512, metavar="N",
+                       help="prompt length for prompt-processing speed and time to first token (default: 512)")
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(func=run)
+
+
+def _count(text: str) -> int:
+    """A whole number of tokens, 0 or more (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of tokens") from None
+    if not 0 <= value <= 100_000_000:
+        raise argparse.ArgumentTypeError(f"{value} tokens is out of range (0 to 100000000)")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         notes.extend(f"-ngl auto: {change}" for change in fitted.changes)
         if not fitted.changes:
             notes.append("-ngl auto: every layer fits on the GPU with the margin")
-    estimate = estimate_fit(anatomy, profile, settings)
+    estimate = estimate_fit(anatomy, profile, settings, depth=args.depth, prompt_tokens=max(1, args.prompt_tokens))
     command = llama_server_args(args.model, estimate.settings)
     if args.json:
         out = estimate.to_dict()
@@ -86,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
 MiB = 1024**2
 
 
+def _seconds(value: float) -> str:
+    return f"{value * 1e3:.0f} ms" if value < 1 else f"{value:.1f} s"
+
+
 def _unit(estimate: FitEstimate) -> tuple[str, int]:
     """GiB, or MiB for a small model (every device's total under 1 GiB), whose figures would read 0.00."""
     largest = max((d.total_bytes for d in estimate.devices), default=0)
@@ -95,6 +116,8 @@ def _unit(estimate: FitEstimate) -> tuple[str, int]:
 def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str | None = None,
                     notes: list[str] | None = None) -> str:
     """The per-device table (GiB), the verdict and speed, and the warnings, as plain text."""
+    from tui.core.fit.speed_range import format_speed
+
     s = estimate.settings
     lines = []
     if title:
@@ -126,9 +149,15 @@ def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str 
     lines.append(f"({unit}; headroom = capacity - total; 'fits' leaves at least "
                  f"{estimate.margin_bytes / GiB:g} GiB free, 'tight' fits without that margin)")
     lines.append("")
-    speed = f"{estimate.est_tokens_per_s:.1f} tokens/s" if estimate.est_tokens_per_s else "unknown (no bandwidth)"
-    lines.append(f"verdict: {estimate.verdict}   |   decode: ~{speed} at {estimate.speed_context_tokens} tokens "
+    speed = (format_speed(estimate.est_tokens_per_s, estimate.speed_class) if estimate.est_tokens_per_s
+             else "unknown (no bandwidth)")
+    if estimate.ram_overflow_bytes:
+        speed += " (pages from disk: RAM pressure)"
+    lines.append(f"verdict: {estimate.verdict}   |   decode: {speed} at {estimate.speed_context_tokens} tokens "
                  "of context")
+    if estimate.est_prompt_tokens_per_s:
+        lines.append(f"prompt: ~{estimate.est_prompt_tokens_per_s:,.0f} tokens/s for {estimate.prompt_tokens} tokens"
+                     f"   |   time to first token ~{_seconds(estimate.est_ttft_s)}")
     for note in (notes or []):
         lines.append(f"note: {note}")
     for w in estimate.warnings:

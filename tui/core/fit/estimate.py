@@ -47,6 +47,8 @@ from tui.core.fit.llama_args import settings_args
 from tui.core.fit.placement import Placement, place_weights, profile_devices
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.speed import SpeedEstimate, decode_speed, ram_pressure
+from tui.core.fit.speed_prompt import prompt_speed
+from tui.core.fit.speed_range import speed_range
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.gguf.ggml_types import ggml_type_named
 from tui.core.hardware.devices import HardwareProfile
@@ -60,6 +62,9 @@ VERDICT_FITS = "fits"
 VERDICT_TIGHT = "tight"
 VERDICT_NO = "does not fit"
 _VERDICT_RANK = {VERDICT_FITS: 0, VERDICT_TIGHT: 1, VERDICT_NO: 2}
+
+#: Prompt length the time to first token is quoted for when none is asked (llama-bench's pp512).
+DEFAULT_PROMPT_TOKENS = 512
 
 #: CPU-resident weights read per token above which RAM pressure slows decode (bytes): below it the
 #: CPU only looks up embedding rows, and pages the GPU's share of the file never re-reads.
@@ -124,6 +129,11 @@ class FitEstimate:
     margin_bytes: int = FIT_MARGIN_BYTES
     speed_context_tokens: int = 0  # cached tokens the speed assumes
     ram_overflow_bytes: int = 0  # > 0: the plan overflows free RAM and pages from disk (speed says so)
+    est_tokens_per_s_range: tuple[float, float] | None = None  # from the class's residuals; None: no data
+    speed_class: str = ""
+    prompt_tokens: int = 0
+    est_prompt_tokens_per_s: float = 0.0
+    est_ttft_s: float = 0.0
     kv_cache_bytes: int = 0  # all devices
     weights_bytes: int = 0  # all devices (tied-embedding copy included)
     placement: Placement | None = field(default=None, compare=False, repr=False)
@@ -157,6 +167,12 @@ class FitEstimate:
             "margin_bytes": self.margin_bytes,
             "est_tokens_per_s": round(self.est_tokens_per_s, 2),
             "speed_context_tokens": self.speed_context_tokens,
+            "est_tokens_per_s_range": ([round(x, 2) for x in self.est_tokens_per_s_range]
+                                       if self.est_tokens_per_s_range else None),
+            "speed_class": self.speed_class,
+            "prompt_tokens": self.prompt_tokens,
+            "est_prompt_tokens_per_s": round(self.est_prompt_tokens_per_s, 1),
+            "est_ttft_s": round(self.est_ttft_s, 3),
             "pages_from_disk": self.ram_overflow_bytes > 0,
             "ram_overflow_bytes": self.ram_overflow_bytes,
             "flash_attn_enabled": self.flash_attn_enabled,
@@ -279,11 +295,13 @@ def output_buffer_bytes(anatomy: ModelAnatomy, settings: LlamaSettings) -> int:
 
 
 def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                 *, margin_bytes: int = FIT_MARGIN_BYTES, depth: int | None = None) -> FitEstimate:
+                 *, margin_bytes: int = FIT_MARGIN_BYTES, depth: int | None = None,
+                 prompt_tokens: int = DEFAULT_PROMPT_TOKENS) -> FitEstimate:
     """Memory per device, verdicts, speed and the llama-server flags for running ``anatomy`` on ``profile``.
 
     ``depth``: tokens already in the KV cache when decode speed is quoted (llama-bench ``-d``);
-    None means half the context.
+    None means half the context. ``prompt_tokens``: the prompt whose processing speed and time to
+    first token are quoted.
     """
     try:
         settings.validate()
@@ -336,6 +354,8 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         profile, host.total_bytes, anatomy.file_size or anatomy.tensor_bytes, host.weights_bytes, settings.use_mmap)
     speed = decode_speed(profile, placement, layout, depth, anatomy=anatomy, n_threads=settings.n_threads,
                          pages_from_disk=overflow > 0)
+    prompt = prompt_speed(profile, placement, anatomy, prompt_tokens, depth=0, n_ubatch=settings.n_ubatch,
+                          n_threads=settings.n_threads)
     verdict = max((u.verdict for u in usages), key=_VERDICT_RANK.__getitem__)
     warnings = notes + _warnings(anatomy, profile, settings, placement, layout, usages, cpu)
     if overflow > 0 and host.verdict != VERDICT_NO:
@@ -359,6 +379,11 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         margin_bytes=margin_bytes,
         speed_context_tokens=speed.context_tokens,
         ram_overflow_bytes=overflow,
+        est_tokens_per_s_range=speed_range(speed.tokens_per_s, speed.speed_class),
+        speed_class=speed.speed_class,
+        prompt_tokens=prompt.n_tokens,
+        est_prompt_tokens_per_s=prompt.tokens_per_s,
+        est_ttft_s=prompt.ttft_s,
         kv_cache_bytes=layout.total_bytes,
         weights_bytes=sum(placement.weights),
         placement=placement,

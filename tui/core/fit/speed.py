@@ -27,6 +27,7 @@ Constants and their sources: ``tui/data/speed.toml``. Bandwidths are GB/s; sizes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 from tui.core.fit.cache import cached_for
 from tui.core.fit.kv_cache import CacheLayout, kv_bytes_read_per_token
@@ -142,7 +143,7 @@ def device_boundaries(placement: Placement) -> int:
     The input lookup (on the CPU) feeding the first GPU is part of every offloaded run's fixed cost.
     """
     order = [*placement.layer_device, placement.output_device]
-    return sum(1 for a, b in zip(order, order[1:]) if a != b)
+    return sum(1 for a, b in pairwise(order) if a != b)
 
 
 def hop_seconds(boundaries: int, activation_bytes: float, link: Link, hop_s: float) -> float:

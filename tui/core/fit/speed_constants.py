@@ -88,6 +88,7 @@ def parse_constants(data: dict[str, Any]) -> SpeedConstants:
         gpu_ceiling_backends=frozenset(str(b) for b in compute.get("gpu_ceiling_backends", ["Metal"])),
         ram_reserve_bytes=int(float(data["ram"]["reserve_gib"]) * 1024**3),
         disk_gbps=float(data["ram"]["disk_gbps"]),
+        extra={"prompt": dict(data.get("prompt", {}))},
     )
 
 
