@@ -329,9 +329,21 @@ def ram_setup_note(setup: RamSetup) -> str:
 
 
 def detect_profile(host: HostInfo | None = None, detection: GpuDetection | None = None) -> HardwareProfile:
-    """This machine as a profile (``source="detected"``): its NVIDIA GPUs, or Apple silicon, or CPU-only."""
+    """This machine as a profile (``source="detected"``): its NVIDIA GPUs, or Apple silicon, or CPU-only.
+
+    Speed terms measured here by ``localai-tui gpus --calibrate`` come with it (``calibration``).
+    """
+    from tui.core.hardware.speed_store import load_calibration, machine_fingerprint
+
     host = host or detect_host()
     detection = detection or probe_nvidia_gpus()
+    profile = _detected_profile(host, detection)
+    fingerprint = machine_fingerprint(host.cpu_name, host.physical_cores, host.ram_bytes, profile.gpus)
+    return profile.with_changes(calibration=load_calibration(fingerprint),
+                                extra={**profile.extra, "fingerprint": fingerprint})
+
+
+def _detected_profile(host: HostInfo, detection: GpuDetection) -> HardwareProfile:
     ram = assumed_ram_setup()
     common = dict(ram_bytes=host.ram_bytes, ram_free_bytes=host.ram_available_bytes, source="detected",
                   cpu_threads=host.physical_cores, ram_bandwidth_gbps=ram.bandwidth_gbps,
