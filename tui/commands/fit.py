@@ -85,8 +85,13 @@ def run(args: argparse.Namespace) -> int:
             notes.append("-ngl auto: every layer fits on the GPU with the margin")
     estimate = estimate_fit(anatomy, profile, settings, depth=args.depth, prompt_tokens=max(1, args.prompt_tokens))
     command = llama_server_args(args.model, estimate.settings)
+    measured = measured_speed(anatomy, args.model, profile)
+    if measured is not None:
+        notes.append(f"measured {measured.tg_tokens_per_s:.1f} tokens/s on this machine (bench, "
+                     f"{measured.measured_at})")
     if args.json:
         out = estimate.to_dict()
+        out["measured_tokens_per_s"] = round(measured.tg_tokens_per_s or 0.0, 2) if measured else None
         out["model"] = args.model
         out["profile"] = profile.name
         out["llama_server_command"] = command
@@ -101,6 +106,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 MiB = 1024**2
+
+
+def measured_speed(anatomy, model: str, profile: HardwareProfile):
+    """This machine's latest bench run of this model (a ``BenchRecord``), when ``profile`` is this machine."""
+    from tui.commands.model_arg import local_model_path
+    from tui.core.hardware.speed_store import anatomy_key, latest_bench
+
+    fingerprint = profile.extra.get("fingerprint")
+    local = local_model_path(model.strip())
+    if not fingerprint or local is None:
+        return None
+    return latest_bench(str(fingerprint), anatomy_key(anatomy, str(local)))
 
 
 def _seconds(value: float) -> str:

@@ -134,3 +134,8 @@ def latest_bench(fingerprint: str, key: str) -> BenchRecord | None:
 
 def now_text() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def anatomy_key(anatomy: Any, file_name: str) -> str:
+    """``model_key`` for a loaded anatomy (``ModelAnatomy``) read from ``file_name``."""
+    return model_key(file_name, int(anatomy.file_size or anatomy.tensor_bytes), anatomy.file_type)
