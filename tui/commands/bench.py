@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             sys.stderr.write("\r\033[K")
         info = engine.info()
-        stored = _store_run(info.path, engine.settings, results)
+        _store_run(info.path, engine.settings, results)
         if args.json:
             print(json.dumps({"model": info.path, "info": asdict(info), "backend": backend_name(),
                               "results": [r.to_dict() for r in results]}, indent=2))
