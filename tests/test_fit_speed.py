@@ -13,7 +13,8 @@ from tui.core.fit.placement import place_weights
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.speed import cpu_class, decode_speed, device_boundaries, gpu_class, hop_seconds
 from tui.core.fit.speed_constants import Link, speed_constants
-from tui.core.hardware.devices import DeviceCalibration, GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import DeviceCalibration, GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
 CPU = HardwareProfile(name="cpu", ram_bytes=64 * GiB, ram_bandwidth_gbps=100.0, efficiency=0.5, cpu_threads=64)
 

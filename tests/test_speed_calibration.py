@@ -10,7 +10,7 @@ import pytest
 from tui.core.engine.calibrate import PROBES, ProbeTiming, solve_terms
 from tui.core.gguf.anatomy import load_anatomy
 from tui.core.gguf.synthetic import SyntheticShape, write_sparse_llama
-from tui.core.hardware.devices import DeviceCalibration, GiB
+from tui.core.hardware.devices import DeviceCalibration
 from tui.core.hardware.speed_store import (
     BenchRecord,
     anatomy_key,
@@ -20,6 +20,7 @@ from tui.core.hardware.speed_store import (
     record_bench,
     save_calibration,
 )
+from tui.core.sizes import GiB
 
 STORIES = Path(__file__).resolve().parent.parent.parent / "shared" / "models" / "stories260K.gguf"
 
