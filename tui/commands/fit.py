@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
 def measured_speed(anatomy, model: str, profile: HardwareProfile):
     """This machine's latest bench run of this model (a ``BenchRecord``), when ``profile`` is this machine."""
-    from tui.commands.model_arg import local_model_path
     from tui.core.hardware.speed_store import anatomy_key, latest_bench
+    from tui.core.hub.model_spec import local_model_path
 
     fingerprint = profile.extra.get("fingerprint")
     local = local_model_path(model.strip())

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from tui.core.toml_io import read_packaged_toml
 
 
 @dataclass(frozen=True)
@@ -95,5 +91,4 @@ def parse_constants(data: dict[str, Any]) -> SpeedConstants:
 @lru_cache(maxsize=1)
 def speed_constants() -> SpeedConstants:
     """The packaged constants (read once)."""
-    text = resources.files("tui").joinpath("data/speed.toml").read_text(encoding="utf-8")
-    return parse_constants(tomllib.loads(text))
+    return parse_constants(read_packaged_toml("speed.toml"))

@@ -8,12 +8,8 @@ measured/estimated decode speed on the published calibration rows, cross-validat
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from tui.core.toml_io import read_packaged_toml
 
 #: Said instead of a range when no published measurement covers the device's class.
 NO_DATA = "no published measurements for this class of device: unchecked"
@@ -21,8 +17,7 @@ NO_DATA = "no published measurements for this class of device: unchecked"
 
 @lru_cache(maxsize=1)
 def _ranges() -> dict[str, tuple[float, float, int]]:
-    text = resources.files("tui").joinpath("data/speed_ranges.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    data = read_packaged_toml("speed_ranges.toml")
     return {k: (float(v["low"]), float(v["high"]), int(v["rows"])) for k, v in data.items()}
 
 

@@ -228,8 +228,9 @@ def _with_backend(arg: str, customs: list[HardwareProfile]) -> _Resolved:
     if backend is None or backend == "CPU":
         gpu_backends = ", ".join(b for b in BACKENDS if b != "CPU")
         raise LocalAIError(f"--gpu '{arg}': '{wanted}' is not a GPU backend", hint=f"one of {gpu_backends}")
-    kind, value = _resolve_one(name.strip(), customs)
-    if kind != "device" or value.is_cpu or value.unified_memory and backend not in ("Vulkan", value.backend):
+    _kind, value = _resolve_one(name.strip(), customs)
+    if not isinstance(value, CatalogDevice) or value.is_cpu or (
+            value.unified_memory and backend not in ("Vulkan", value.backend)):
         raise LocalAIError(f"--gpu '{arg}': a backend can be chosen for a catalog GPU only",
                            hint="e.g. --gpu 'RTX 3090@Vulkan'")
     return "device", replace(value, backend=backend, efficiency=backend_efficiency(backend))

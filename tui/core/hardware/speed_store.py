@@ -46,7 +46,7 @@ def machine_fingerprint(cpu_name: str, physical_cores: int, ram_bytes: int, gpus
 
 def save_calibration(fingerprint: str, devices: Sequence[DeviceCalibration]) -> Path:
     """Replace this machine's measured terms (other machines' entries are kept)."""
-    from tui.core.hardware.profile_store import read_toml, write_toml_atomically
+    from tui.core.toml_io import read_toml, write_toml_atomically
 
     path = calibration_path()
     data = read_toml(path)
@@ -59,7 +59,7 @@ def save_calibration(fingerprint: str, devices: Sequence[DeviceCalibration]) -> 
 
 def load_calibration(fingerprint: str) -> tuple[DeviceCalibration, ...]:
     """The measured terms of the machine with ``fingerprint`` (empty when never calibrated or unreadable)."""
-    from tui.core.hardware.profile_store import read_toml
+    from tui.core.toml_io import read_toml
 
     try:
         data = read_toml(calibration_path())
