@@ -98,6 +98,15 @@ class Services:
             return ChatSession(engine, system_prompt=system_prompt)
         return ChatSession(engine, system_prompt=system_prompt, sampling=sampling)
 
+    def chat_store(self):
+        """The saved conversations (one store per app, opened on first use)."""
+        store = getattr(self, "_chat_store", None)
+        if store is None:
+            from tui.core.chats.store import ChatStore
+
+            store = self._chat_store = ChatStore()
+        return store
+
     def default_sampling(self):
         from tui.core.engine.sampling import SamplingSettings
 
