@@ -62,7 +62,7 @@ async def test_a_full_context_asks_and_dropping_turns_leaves_a_marker(stories_mo
             box = chat.query_one("#chat-input", PromptArea)
             box.value = f"Message number {turn} about cats."
             box.action_submit()
-            await wait_for(pilot, lambda: not chat.generating and (type(app.screen).__name__ == "ContextFullScreen"
+            await wait_for(pilot, lambda turn=turn: not chat.generating and (type(app.screen).__name__ == "ContextFullScreen"
                                                                    or len(chat.session.messages) == 2 * (turn + 1)),
                            timeout=30, what="the reply or the question")
             if type(app.screen).__name__ == "ContextFullScreen":
@@ -172,3 +172,29 @@ async def test_quit_reopen_resume_rename_and_export(stories_model, tmp_path):
     with ChatStore() as store:
         (summary,) = store.list()
         assert summary.title == "Bedtime" and summary.n_messages == 4
+
+
+async def test_a_long_saved_conversation_opens_with_its_last_turns_and_the_rest_on_request(stories_model):
+    with ChatStore() as store:
+        cid = store.create("Long", "scripted.gguf")
+        for n in range(30):
+            store.add_message(cid, "user", f"question {n}")
+            store.add_message(cid, "assistant", f"answer **{n}**")
+    app = LocalAIApp(model=str(stories_model), open_chat=True, services=ScriptedServices(), profile=FIXED_BOX,
+                     resume=cid)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = app.screen
+        await _loaded(pilot, chat)
+        await wait_for(pilot, lambda: len(chat.session.messages) == 60, what="the resumed history")
+        await pilot.pause()
+        assert len(chat.query(ChatTurn)) == 8  # the last exchanges at once
+        button = chat.query_one(".chat-earlier")
+        assert "Show 52 earlier messages" in str(button.label)
+        button.press()
+        await wait_for(pilot, lambda: len(chat.query(ChatTurn)) == 60, what="the earlier messages")
+        assert [t.role for t in chat.query(ChatTurn)][:2] == ["user", "assistant"]
+        assert "question 0" in str(chat.query(ChatTurn).first().body.render())
+        # Regenerate still replaces the last exchange only.
+        await pilot.press("ctrl+g")
+        await wait_for(pilot, lambda: not chat.generating and len(chat.session.messages) == 60, what="the reply")
+        assert chat.session.messages[-2].content == "question 29"

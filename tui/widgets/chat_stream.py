@@ -19,11 +19,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
-from textual.widgets import Label, Static
+from textual.widgets import Button, Label, Static
 
 from tui.core.engine.metrics import FINISH_STOP, describe_finish
 from tui.units import format_duration, format_rate
-from tui.widgets.chat_turn import ReplyTurn, reply_turn, thinking_title, user_turn
+from tui.widgets.chat_turn import ReplyTurn, reply_turn, saved_reply_turn, thinking_title, user_turn
 from tui.widgets.memory_label import MemoryLabel
 from tui.widgets.rate_meter import RateMeter
 from tui.widgets.stream_pacer import MIN_INTERVAL_S, StreamPacer
@@ -32,6 +32,8 @@ from tui.widgets.stream_pacer import MIN_INTERVAL_S, StreamPacer
 FLUSH_S = MIN_INTERVAL_S
 #: How often the tokens/s figure and sparkline refresh (per second).
 METER_HZ = 4
+#: Saved messages shown at once when a conversation opens; earlier ones wait behind a button.
+HISTORY_WINDOW = 8
 
 
 def reply_stats_line(stats: Any) -> Text:
@@ -103,6 +105,7 @@ class ChatStream(Vertical):
         self._pacer = StreamPacer()
         self._exchanges: list[list[Widget]] = []
         self._streaming: _Streaming | None = None
+        self._earlier: tuple[list[Any], str, bool] | None = None  # saved messages not mounted yet
         self._last_meter = 0.0
         self._meter_mark = (0, 0.0)
         self.thinking_collapsed = True
@@ -148,7 +151,29 @@ class ChatStream(Vertical):
     # -- the turns -------------------------------------------------------------------
 
     def show_history(self, messages: Sequence[Any], model_title: str, plain: bool) -> None:
-        """A saved conversation, in one mount (``messages``: StoredMessage, or anything with role/content)."""
+        """A saved conversation (``messages``: StoredMessage, or anything with role/content): the last
+        ``HISTORY_WINDOW`` messages at once, the earlier ones behind a button, so a long one opens fast."""
+        start = max(0, len(messages) - HISTORY_WINDOW)
+        while 0 < start < len(messages) and messages[start].role != "user":
+            start -= 1  # whole exchanges
+        self._earlier = (list(messages[:start]), model_title, plain)
+        log = self.log
+        if start:
+            log.mount(Button(f"Show {start} earlier messages", classes="chat-earlier", compact=True))
+        self._mount_history(messages[start:], model_title, plain)
+        log.scroll_end(animate=False)
+        log.anchor()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if not event.button.has_class("chat-earlier") or self._earlier is None:
+            return
+        event.stop()
+        earlier, model_title, plain = self._earlier
+        self._earlier = None
+        event.button.remove()
+        self._mount_history(earlier, model_title, plain, before=0)
+
+    def _mount_history(self, messages: Sequence[Any], model_title: str, plain: bool, before: int | None = None) -> None:
         widgets: list[Widget] = []
         exchanges: list[list[Widget]] = []
         pending_user: str | None = None
@@ -161,22 +186,25 @@ class ChatStream(Vertical):
                     widgets.append(turn)
                 continue
             content = message.content + (" _(interrupted)_" if getattr(message, "interrupted", False) else "")
-            done = reply_turn(model_title, pending_user if plain else None, text=content,
-                              thinking=getattr(message, "thinking", ""), thinking_collapsed=self.thinking_collapsed)
             stats = getattr(message, "stats", None) or {}
-            if done.thinking.display:
-                done.thinking.title = thinking_title(stats.get("n_thinking_tokens", 0),
-                                                     stats.get("thinking_seconds", 0.0), done=True)
+            turn = saved_reply_turn(
+                model_title, content, pending_user if plain else None, thinking=getattr(message, "thinking", ""),
+                thinking_title_text=thinking_title(stats.get("n_thinking_tokens", 0),
+                                                   stats.get("thinking_seconds", 0.0), done=True),
+                thinking_collapsed=self.thinking_collapsed)
             if plain or not exchanges:
                 exchanges.append([])
-            exchanges[-1].append(done.turn)
-            widgets.append(done.turn)
+            exchanges[-1].append(turn)
+            widgets.append(turn)
             pending_user = None
-            self.last_reply = message.content
-        self._exchanges += exchanges
-        self.log.mount_all(widgets)
-        self.log.scroll_end(animate=False)
-        self.log.anchor()
+            if before is None:
+                self.last_reply = message.content
+        if before is None:
+            self._exchanges += exchanges
+            self.log.mount_all(widgets)
+        else:
+            self._exchanges[:0] = exchanges
+            self.log.mount_all(widgets, before=before)
 
     def show_marker(self, text: str) -> None:
         """A visible line in the log (the oldest turns left out of the context, a resumed chat)."""
@@ -195,6 +223,7 @@ class ChatStream(Vertical):
     def clear(self) -> None:
         self.log.remove_children()
         self._exchanges = []
+        self._earlier = None
         self.query_one("#chat-stats", Static).update("")
         self.query_one(RateMeter).reset()
         self.last_reply = ""

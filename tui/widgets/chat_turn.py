@@ -116,6 +116,22 @@ def user_turn(text: str) -> ChatTurn:
     return ChatTurn("user", "You", Static(text, markup=False, classes="user"))
 
 
+def saved_reply_turn(model_title: str, text: str, prompt: str | None = None, *, thinking: str = "",
+                     thinking_title_text: str = "", thinking_collapsed: bool = True) -> ChatTurn:
+    """A reply from a saved conversation: Rich's Markdown in one Static, far cheaper to mount than
+    the streaming Markdown widget (one widget per block), so a long conversation opens at once."""
+    from rich.markdown import Markdown as RichMarkdown
+
+    body = Static(RichMarkdown(completion_prefix(prompt) + text if prompt is not None else text),
+                  classes="reply saved")
+    before = ThinkingBlock(thinking, title=thinking_title_text or "thinking", collapsed=thinking_collapsed) \
+        if thinking else None
+    if prompt is None:
+        return ChatTurn("assistant", model_title, body, before=before)
+    return ChatTurn("completion", f"You + {model_title} (no chat template: the model continues your text)", body,
+                    before=before)
+
+
 @dataclass(frozen=True)
 class ReplyTurn:
     """A reply's widgets: the turn, the Markdown its answer streams into (after ``prefix``), its thinking."""
