@@ -36,8 +36,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="a .gguf file (any shard), or OWNER/REPO:LABEL on the Hugging Face Hub")
     add_profile_flags(parser)
     add_fit_flags(parser)
+    parser.add_argument("--mmproj", metavar="FILE|auto", default=None,
+                        help="count a vision projector too: its .gguf file, or 'auto' (the repo's mmproj file "
+                             "on the Hub, or one next to a local model), as llama-server's --fit does")
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(func=run)
+
+
+def resolve_projector(spec: str, mmproj: str | None):
+    """``--mmproj FILE|auto`` -> a ``ProjectorSize`` (or None without the flag)."""
+    from pathlib import Path
+
+    from tui.commands.model_arg import local_model_path
+    from tui.core.errors import LocalAIError
+    from tui.core.fit.projector import projector_next_to, read_local_projector
+
+    if mmproj is None:
+        return None
+    if mmproj.strip().lower() != "auto":
+        return read_local_projector(Path(mmproj).expanduser())
+    local = local_model_path(spec)
+    if local is not None:
+        found = projector_next_to(local)
+        if found is None:
+            raise LocalAIError(f"no mmproj*.gguf file next to {local.name}", hint="give the file: --mmproj FILE")
+        return read_local_projector(found)
+    from tui.core.hub.model_ref import require_hub_ref
+    from tui.core.hub.projector import read_hub_projector
+
+    return read_hub_projector(require_hub_ref(spec))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.core.hardware.profiles import resolve_profile
 
     anatomy = load_model_anatomy(args.model)
+    projector = resolve_projector(args.model, args.mmproj)
     profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)
     try:
         settings = settings_from_args(args)
@@ -66,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         notes.extend(f"-ngl auto: {change}" for change in fitted.changes)
         if not fitted.changes:
             notes.append("-ngl auto: every layer fits on the GPU with the margin")
-    estimate = estimate_fit(anatomy, profile, settings)
+    estimate = estimate_fit(anatomy, profile, settings, projector=projector)
     command = llama_server_args(args.model, estimate.settings)
     if args.json:
         out = estimate.to_dict()
@@ -112,10 +140,13 @@ def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str 
     def size(n: int) -> str:
         return f"{n / scale:.2f}"
 
-    header = ("device", "weights", "KV", "compute", "overhead", "total", "capacity", "headroom", "verdict")
+    projector = estimate.projector is not None
+    header = ("device", "weights", *(("mmproj",) if projector else ()), "KV", "compute", "overhead", "total",
+              "capacity", "headroom", "verdict")
     rows = [header]
     for d in estimate.devices:
-        rows.append((d.name, size(d.weights_bytes), size(d.kv_bytes), size(d.compute_bytes), size(d.overhead_bytes),
+        rows.append((d.name, size(d.weights_bytes), *((size(d.projector_bytes),) if projector else ()),
+                     size(d.kv_bytes), size(d.compute_bytes), size(d.overhead_bytes),
                      size(d.total_bytes), size(d.capacity_bytes), size(d.headroom_bytes), d.verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, r in enumerate(rows):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tui.core.errors import LocalAIError
@@ -45,6 +46,7 @@ from tui.core.fit.kv_cache import (
 )
 from tui.core.fit.llama_args import settings_args
 from tui.core.fit.placement import Placement, place_weights, profile_devices
+from tui.core.fit.projector import ProjectorSize
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.speed import SpeedEstimate, decode_speed
 from tui.core.gguf.anatomy import ModelAnatomy
@@ -79,12 +81,14 @@ class DeviceUsage:
     capacity_bytes: int
     headroom_bytes: int
     verdict: str
+    projector_bytes: int = 0  # a vision projector's weights (mmproj), part of total_bytes
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "kind": self.kind,
             "weights_bytes": self.weights_bytes,
+            "projector_bytes": self.projector_bytes,
             "kv_bytes": self.kv_bytes,
             "compute_bytes": self.compute_bytes,
             "overhead_bytes": self.overhead_bytes,
@@ -124,6 +128,7 @@ class FitEstimate:
     placement: Placement | None = field(default=None, compare=False, repr=False)
     layout: CacheLayout | None = field(default=None, compare=False, repr=False)
     speed: SpeedEstimate | None = field(default=None, compare=False, repr=False)
+    projector: ProjectorSize | None = None
 
     def device(self, name: str) -> DeviceUsage:
         for d in self.devices:
@@ -155,6 +160,7 @@ class FitEstimate:
             "flash_attn_enabled": self.flash_attn_enabled,
             "weights_bytes": self.weights_bytes,
             "kv_cache_bytes": self.kv_cache_bytes,
+            "projector": self.projector.to_dict() if self.projector is not None else None,
             "warnings": list(self.warnings),
             "llama_cpp_args": list(self.llama_cpp_args),
             "settings": {
@@ -272,8 +278,11 @@ def output_buffer_bytes(anatomy: ModelAnatomy, settings: LlamaSettings) -> int:
 
 
 def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                 *, margin_bytes: int = FIT_MARGIN_BYTES) -> FitEstimate:
-    """Memory per device, verdicts, speed and the llama-server flags for running ``anatomy`` on ``profile``."""
+                 *, margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> FitEstimate:
+    """Memory per device, verdicts, speed and the llama-server flags for running ``anatomy`` on ``profile``.
+
+    ``projector``: a vision model's mmproj file, whose weights go on the first GPU (or the CPU)
+    as llama.cpp's clip.cpp places them (tui/core/fit/projector.py)."""
     try:
         settings.validate()
     except ValueError as exc:
@@ -302,6 +311,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
 
     usages = []
     gpu_totals = 0
+    projector_device = next((dev for dev, device in enumerate(devices) if device.is_gpu), cpu)
     for dev, device in enumerate(devices):
         if device.is_gpu:
             gpu = profile.gpus[device.gpu]
@@ -310,18 +320,24 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         else:
             overhead = cpu_traits().overhead_bytes + output_buffer_bytes(anatomy, settings)
             capacity = profile.ram_available_bytes - (gpu_totals if profile.unified_memory else 0)
-        total = placement.weights[dev] + kv[dev] + compute[dev] + overhead
+        projector_bytes = projector.weights_bytes if projector is not None and dev == projector_device else 0
+        total = placement.weights[dev] + kv[dev] + compute[dev] + overhead + projector_bytes
         if device.is_gpu:
             gpu_totals += total
         usages.append(DeviceUsage(
             name=device.name, kind=device.kind, weights_bytes=placement.weights[dev], kv_bytes=kv[dev],
             compute_bytes=compute[dev], overhead_bytes=overhead, total_bytes=total, capacity_bytes=capacity,
             headroom_bytes=capacity - total, verdict=_verdict(total, capacity, margin_bytes),
+            projector_bytes=projector_bytes,
         ))
 
     speed = decode_speed(profile, placement, layout)
     verdict = max((u.verdict for u in usages), key=_VERDICT_RANK.__getitem__)
     warnings = notes + _warnings(anatomy, profile, settings, placement, layout, usages, cpu)
+    if projector is not None:
+        warnings.append(f"vision projector {Path(projector.name).name}: {_gib(projector.weights_bytes)} of weights on "
+                        f"{devices[projector_device].name}; the compute buffer for an image (clip's warm-up graph) "
+                        "is not counted")
     return FitEstimate(
         devices=tuple(usages),
         n_ctx=context.n_ctx,
@@ -341,6 +357,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         placement=placement,
         layout=layout,
         speed=speed,
+        projector=projector,
     )
 
 

@@ -1,0 +1,55 @@
+"""A vision model's projector in the fit: ``fit MODEL --mmproj FILE|auto`` counts the projector's
+weights (clip.cpp's per-tensor sum) on the first GPU, from the loopback fake Hub's real-shaped
+mmproj headers or a local file."""
+
+from __future__ import annotations
+
+import json
+
+from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
+from tui.cli import main
+
+
+def _fit_json(capsys, *argv: str) -> dict:
+    assert main(["fit", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_auto_counts_the_repos_projector_on_the_gpu(hub_env, capsys):
+    spec = "unsloth/Qwen2.5-VL-7B-Instruct-GGUF:Q4_K_M"
+    plain = _fit_json(capsys, spec, "--gpu", "RTX 3090")
+    with_proj = _fit_json(capsys, spec, "--gpu", "RTX 3090", "--mmproj", "auto")
+    projector = with_proj["projector"]
+    assert projector["file"].endswith("/mmproj-F16.gguf")  # F16 first among F16/BF16/F32
+    assert projector["projector_type"] == "qwen2.5vl_merger" and projector["has_vision"]
+    gpu, gpu_plain = with_proj["devices"][0], plain["devices"][0]
+    assert gpu["projector_bytes"] == projector["weights_bytes"] > 100 * 1024**2
+    assert gpu["total_bytes"] == gpu_plain["total_bytes"] + projector["weights_bytes"]
+    assert with_proj["devices"][-1]["projector_bytes"] == 0
+    assert any("vision projector mmproj-F16.gguf" in w for w in with_proj["warnings"])
+    assert plain["projector"] is None
+
+
+def test_auto_for_a_repo_without_a_projector_says_so(hub_env, capsys):
+    assert main(["fit", "ggml-org/models:Q4_0", "--mmproj", "auto"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("localai-tui: error: ggml-org/models has no vision projector (mmproj) file for Q4_0")
+    assert len(err.splitlines()) == 1
+
+
+def test_a_local_projector_file_and_one_that_is_not(tmp_path, capsys, stories_model):
+    from tests.hub_fixtures import ggufs
+    from tests.hub_fixtures.catalog import TINY_VISION
+
+    proj = ggufs.build_mmproj_gguf(TINY_VISION, "F16")
+    path = tmp_path / "mmproj-tiny-F16.gguf"
+    path.write_bytes(proj.header + b"\0" * (proj.size - len(proj.header)))
+    data = _fit_json(capsys, str(stories_model), "--gpu", "RTX 3090", "--mmproj", str(path))
+    assert data["projector"]["weights_bytes"] > 0 and data["devices"][0]["projector_bytes"] == data["projector"]["weights_bytes"]
+    assert main(["fit", str(stories_model), "--mmproj", str(stories_model)]) == 1
+    assert "is not a vision projector" in capsys.readouterr().err
+    # auto beside a local model
+    model = tmp_path / "model.gguf"
+    model.write_bytes(stories_model.read_bytes())
+    data = _fit_json(capsys, str(model), "--mmproj", "auto")
+    assert data["projector"]["file"] == str(path)
