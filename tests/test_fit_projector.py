@@ -53,3 +53,50 @@ def test_a_local_projector_file_and_one_that_is_not(tmp_path, capsys, stories_mo
     model.write_bytes(stories_model.read_bytes())
     data = _fit_json(capsys, str(model), "--mmproj", "auto")
     assert data["projector"]["file"] == str(path)
+
+
+def test_repo_badges_count_the_projector(hub_env):
+    """A card with room for the model and its 1 GiB margin but not the projector too: the badge says so."""
+    from tui.core.fit.estimate import FIT_MARGIN_BYTES, estimate_fit
+    from tui.core.fit.settings import LlamaSettings
+    from tui.core.hardware.profiles import resolve_profile
+    from tui.core.hub.badges import fit_badges, group_anatomy, group_projector
+    from tui.core.hub.repo_files import group_repo_files
+    from tui.core.hub.repo_listing import fetch_repo_listing
+
+    quants = group_repo_files(fetch_repo_listing("unsloth/Qwen2.5-VL-7B-Instruct-GGUF"))
+    group = next(g for g in quants.groups if g.label == "Q4_K_M")
+    anatomy = group_anatomy(quants, group)
+    projector = group_projector(quants, group)
+    settings = LlamaSettings(n_ctx=4096)
+    roomy = resolve_profile(["RTX 3090"], None, None)
+    alone = estimate_fit(anatomy, roomy, settings).devices[0]
+    vram_gib = (alone.total_bytes + FIT_MARGIN_BYTES + projector.weights_bytes // 2) / 1024**3
+    card = resolve_profile(["RTX 3090"], vram_gib, None)
+    assert estimate_fit(anatomy, card, settings).verdict == "fits"  # the model alone would fit
+    badge = {b.group_name: b for b in fit_badges(quants, card, settings, read_headers=True)}[group.name]
+    assert badge.verdict != "fits"
+
+
+async def test_the_fit_screen_counts_the_projector_and_downloads_it_with_the_model(hub_env, hf_home):
+    """ggml-org/tinygemma3-GGUF at Fit: the projector is a part of the GPU's bar; d fetches it too."""
+    from tests.tui_fixtures import FixedServices, wait_for
+    from tui.app import LocalAIApp
+    from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+    from tui.widgets.memory_bar import MemoryBar
+
+    box = HardwareProfile("one GPU", gpus=(GpuSpec("RTX 3060 12GB", 12 * GiB, 360.0),), ram_bytes=32 * GiB)
+    app = LocalAIApp(model="ggml-org/tinygemma3-GGUF:Q8_0", services=FixedServices(hub_endpoint=hub_env.url),
+                     profile=box)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.model is not None and app.screen.estimate is not None, timeout=30,
+                       what="the estimate")
+        model = app.model
+        assert model.projector is not None and model.projector_file.path == "mmproj-tinygemma3.gguf"
+        gpu = app.screen.estimate.devices[0]
+        assert gpu.projector_bytes == model.projector.weights_bytes > 0
+        bar = app.screen.query(MemoryBar).first()
+        assert ("projector (mmproj)", gpu.projector_bytes) in [(p.name, p.n_bytes) for p in bar.usage.parts]
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.model.is_local, timeout=30, what="the download")
+        assert (app.model.local_path.parent / "mmproj-tinygemma3.gguf").exists()

@@ -129,7 +129,8 @@ class Services:
 
         local = local_model_path(spec)
         if local is not None:
-            return ChosenModel(spec=spec, anatomy=load_model_anatomy(spec), local_path=local.resolve())
+            return ChosenModel(spec=spec, anatomy=load_model_anatomy(spec), local_path=local.resolve(),
+                               projector=_local_projector(local))
         from tui.core.hub.library import find_cached_model
         from tui.core.hub.model_ref import require_hub_ref
         from tui.core.hub.remote_header import read_hub_model_anatomy
@@ -142,9 +143,21 @@ class Services:
             return ChosenModel(spec=spec, anatomy=found.anatomy, local_path=cached.path if cached else None,
                                repo_id=ref.repo_id, label=ref.label, filename=cached.path.name if cached else None)
         group = resolved.group
+        projector, projector_file = self._hub_projector(resolved.quants, group)
         return ChosenModel(spec=resolved.spec, anatomy=found.anatomy, repo_id=resolved.repo_id,
                            filename=group.first_path, label=group.label, commit=resolved.commit,
-                           files=tuple(group.files), local_path=_downloaded_copy(resolved.repo_id, group.first_path))
+                           files=tuple(group.files), local_path=_downloaded_copy(resolved.repo_id, group.first_path),
+                           projector=projector, projector_file=projector_file)
+
+    def _hub_projector(self, quants, group):
+        """(ProjectorSize, HubFile) of the row's vision projector, or (None, None) for a text-only repo."""
+        from tui.core.hub.badges import group_projector
+        from tui.core.hub.model_ref import best_mmproj
+
+        side = best_mmproj(quants, group)
+        if side is None:
+            return None, None
+        return group_projector(quants, group, client=self.hub_client()), side.file
 
     # -- the Hub ---------------------------------------------------------------------------
 
@@ -207,9 +220,11 @@ class Services:
         listing = quants.listing
         anatomy, _ = read_group_anatomy(listing.repo_id, listing.commit, group.files, client=self.hub_client())
         spec = f"{listing.repo_id}:{group.label}" if group.label else f"{listing.repo_id}/{group.first_path}"
+        projector, projector_file = self._hub_projector(quants, group)
         return ChosenModel(spec=spec, anatomy=anatomy, repo_id=listing.repo_id, filename=group.first_path,
                            label=group.label, commit=listing.commit, files=tuple(group.files),
-                           local_path=_downloaded_copy(listing.repo_id, group.first_path))
+                           local_path=_downloaded_copy(listing.repo_id, group.first_path),
+                           projector=projector, projector_file=projector_file)
 
     def download_model(self, model, *, progress=None, cancel=None):
         """Download every shard of ``model`` (pinned to the commit its header was read at) into the HF cache.
@@ -223,25 +238,26 @@ class Services:
         if not model.repo_id or not model.commit or not model.files:
             raise LocalAIError(f"{model.title} does not name Hub files to download",
                                hint="open it from Browse, or give OWNER/REPO:LABEL")
-        files = download_files_of(model.files)
+        files = download_files_of(model.files + ((model.projector_file,) if model.projector_file else ()))
         result = download_files(model.repo_id, model.commit, files, revision="main", progress=progress,
                                 cancel=cancel, client=self.hub_client())
         return model.downloaded_to(result.paths[0])
 
     # -- fit -------------------------------------------------------------------------------
 
-    def estimate_fit(self, anatomy, profile: HardwareProfile, settings):
-        """``FitEstimate``: memory per device (bytes), the verdict, tokens/s and llama.cpp's flags (< 1 ms)."""
+    def estimate_fit(self, anatomy, profile: HardwareProfile, settings, projector=None):
+        """``FitEstimate``: memory per device (bytes), the verdict, tokens/s and llama.cpp's flags (< 1 ms);
+        ``projector`` (a vision model's mmproj) counts on the first GPU as llama-server's ``--fit`` counts it."""
         from tui.core.fit.estimate import estimate_fit
 
-        return estimate_fit(anatomy, profile, settings)
+        return estimate_fit(anatomy, profile, settings, projector=projector)
 
-    def auto_fit(self, anatomy, profile: HardwareProfile, settings):
+    def auto_fit(self, anatomy, profile: HardwareProfile, settings, projector=None):
         """``AutoFit``: llama.cpp ``--fit``'s choice from ``settings`` (shorter context, experts on the CPU,
         fewer GPU layers), the estimate for it, and what it changed, in words."""
         from tui.core.fit.autofit import explain_auto_fit
 
-        return explain_auto_fit(anatomy, profile, settings)
+        return explain_auto_fit(anatomy, profile, settings, projector=projector)
 
     def llama_server_command(self, model, estimate) -> str:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH)."""
@@ -253,6 +269,19 @@ class Services:
             name = f"{model.repo_id}:{model.label}" if model.label else model.repo_id
             return llama_server_command(name, estimate.settings, source="hf")
         return llama_server_command(model.spec, estimate.settings, source="path")
+
+
+def _local_projector(model_path: Path):
+    """The projector next to a local model file, if one is there and readable (else None)."""
+    from tui.core.fit.projector import projector_next_to, read_local_projector
+
+    found = projector_next_to(model_path)
+    if found is None:
+        return None
+    try:
+        return read_local_projector(found)
+    except LocalAIError:
+        return None
 
 
 def _downloaded_copy(repo_id: str, first_path: str) -> Path | None:

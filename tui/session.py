@@ -5,6 +5,8 @@ Plain data, no Textual: the app keeps one ``ChosenModel`` and every screen reads
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,8 @@ class ChosenModel:
     label: str | None = None       # quant label, e.g. Q4_K_M
     commit: str | None = None      # the Hub commit the header was read at (downloads pin to it)
     files: tuple = ()              # the Hub files (``HubFile``) of every shard, in order: what a download fetches
+    projector: Any = None          # a vision model's projector (``ProjectorSize``): counted in the fit
+    projector_file: Any = None     # its ``HubFile``, downloaded with the model
 
     @property
     def title(self) -> str:

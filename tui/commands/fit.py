@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         settings = settings.with_changes(n_ctx=min(DEFAULT_CONTEXT, trained))
     notes = []
     if wants_auto_layers(args):
-        fitted = auto_gpu_layers(anatomy, profile, settings)
+        fitted = auto_gpu_layers(anatomy, profile, settings, projector=projector)
         settings = fitted.settings
         notes.extend(f"-ngl auto: {change}" for change in fitted.changes)
         if not fitted.changes:

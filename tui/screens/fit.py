@@ -199,7 +199,7 @@ class FitScreen(AppScreen):
             verdict.update("Choose a hardware profile (F2) to size this model.")
             return
         try:
-            self.estimate = self.app.services.estimate_fit(model.anatomy, profile, settings)
+            self.estimate = self.app.services.estimate_fit(model.anatomy, profile, settings, model.projector)
         except LocalAIError as exc:
             self.estimate = None
             self.query_one("#fit-options", Static).update(options_line(settings, None))
@@ -246,7 +246,7 @@ class FitScreen(AppScreen):
         start = self.app.settings.with_changes(n_ctx=max(512, model.anatomy.n_ctx_train or 0), n_gpu_layers=None,
                                                n_cpu_moe=0, cpu_moe=False)
         try:
-            chosen = self.app.services.auto_fit(model.anatomy, profile, start)
+            chosen = self.app.services.auto_fit(model.anatomy, profile, start, model.projector)
         except LocalAIError as exc:
             self.notify(str(exc), severity="error", title="Auto-fit")
             return

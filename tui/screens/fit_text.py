@@ -68,6 +68,8 @@ def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
     usages = []
     for device, title in zip(estimate.devices, device_titles(estimate, profile)):
         parts = tuple(MemoryPart(name, int(getattr(device, f"{field}_bytes"))) for field, name in BAR_PARTS)
+        if getattr(device, "projector_bytes", 0):  # a vision model's projector, only where there is one
+            parts += (MemoryPart("projector (mmproj)", int(device.projector_bytes)),)
         usages.append(MemoryUsage(title, parts, int(device.capacity_bytes), device.verdict))
     return usages
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from tui.core.fit.estimate import FIT_MARGIN_BYTES, FitEstimate, estimate_fit
 from tui.core.fit.kv_cache import N_CTX_PAD
+from tui.core.fit.projector import ProjectorSize
 from tui.core.fit.settings import LlamaSettings
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
@@ -50,7 +51,7 @@ def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int | None:
 
 
 def max_gpu_layers(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                   margin_bytes: int = FIT_MARGIN_BYTES) -> int:
+                   margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> int:
     """Most layers to offload (0 .. n_layer + 1, output layer counted) with every GPU keeping the margin.
 
     Only GPU memory limits this (offloading more relieves the host). 0 when not even the
@@ -61,14 +62,15 @@ def max_gpu_layers(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Ll
 
     def ok(n: int) -> bool:
         return _gpus_fit(estimate_fit(anatomy, profile, settings.with_changes(n_gpu_layers=n),
-                                      margin_bytes=margin_bytes), margin_bytes)
+                                      margin_bytes=margin_bytes, projector=projector), margin_bytes)
 
     best = _largest(0, anatomy.n_layer + 1, ok)
     return best or 0
 
 
 def max_context(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                step: int = N_CTX_PAD, limit: int | None = None, margin_bytes: int = FIT_MARGIN_BYTES) -> int:
+                step: int = N_CTX_PAD, limit: int | None = None, margin_bytes: int = FIT_MARGIN_BYTES,
+                projector: ProjectorSize | None = None) -> int:
     """Largest context (tokens, a multiple of ``step``, at most ``limit`` or the trained context)
     that fits on every device, GPUs and host, with the margin. 0 if even ``step`` tokens do not."""
     limit = limit or anatomy.n_ctx_train or 131072
@@ -76,14 +78,14 @@ def max_context(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llama
 
     def ok(k: int) -> bool:
         return _all_fit(estimate_fit(anatomy, profile, settings.with_changes(n_ctx=k * step),
-                                     margin_bytes=margin_bytes), margin_bytes)
+                                     margin_bytes=margin_bytes, projector=projector), margin_bytes)
 
     best = _largest(1, top, ok)
     return best * step if best else 0
 
 
 def min_cpu_moe(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                margin_bytes: int = FIT_MARGIN_BYTES) -> int | None:
+                margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> int | None:
     """Fewest leading layers whose expert tensors stay on the CPU (``--n-cpu-moe``) so that every
     layer is on the GPU and every GPU keeps the margin. None when the model has no experts, there
     is no GPU, or it does not fit even with every expert on the CPU."""
@@ -93,7 +95,7 @@ def min_cpu_moe(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llama
 
     def fits_with(n: int) -> bool:
         return _gpus_fit(estimate_fit(anatomy, profile, base.with_changes(n_cpu_moe=n),
-                                      margin_bytes=margin_bytes), margin_bytes)
+                                      margin_bytes=margin_bytes, projector=projector), margin_bytes)
 
     # GPU memory shrinks as n grows: find the smallest n that fits
     lo, hi = 0, anatomy.n_layer
@@ -119,15 +121,15 @@ class AutoFit:
 
 def auto_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, *,
              fit_layers: bool = True, fit_context: bool = True, min_context: int = 4096,
-             margin_bytes: int = FIT_MARGIN_BYTES) -> LlamaSettings:
+             margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> LlamaSettings:
     """Settings adjusted until they fit (see ``explain_auto_fit``); ``settings`` unchanged if they already do."""
     return explain_auto_fit(anatomy, profile, settings, fit_layers=fit_layers, fit_context=fit_context,
-                            min_context=min_context, margin_bytes=margin_bytes).settings
+                            min_context=min_context, margin_bytes=margin_bytes, projector=projector).settings
 
 
 def explain_auto_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, *,
                      fit_layers: bool = True, fit_context: bool = True, min_context: int = 4096,
-                     margin_bytes: int = FIT_MARGIN_BYTES) -> AutoFit:
+                     margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> AutoFit:
     """Adjust ``settings`` until they fit, in llama.cpp ``--fit``'s order of preference.
 
     1. Unchanged if every device already keeps the margin.
@@ -138,34 +140,35 @@ def explain_auto_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: 
     4. ``fit_layers``: the most GPU layers that fit.
     """
     changes: list[str] = []
-    estimate = estimate_fit(anatomy, profile, settings, margin_bytes=margin_bytes)
+    estimate = estimate_fit(anatomy, profile, settings, margin_bytes=margin_bytes, projector=projector)
     if _all_fit(estimate, margin_bytes):
         return AutoFit(settings, estimate, ())
     if fit_context:
         floor = min(min_context, settings.n_ctx)
-        best = max_context(anatomy, profile, settings, limit=settings.n_ctx, margin_bytes=margin_bytes)
+        best = max_context(anatomy, profile, settings, limit=settings.n_ctx, margin_bytes=margin_bytes,
+                           projector=projector)
         if best >= floor and best < settings.n_ctx:
             settings = settings.with_changes(n_ctx=best)
             changes.append(f"context reduced to {best} tokens")
-            estimate = estimate_fit(anatomy, profile, settings, margin_bytes=margin_bytes)
+            estimate = estimate_fit(anatomy, profile, settings, margin_bytes=margin_bytes, projector=projector)
             if _all_fit(estimate, margin_bytes):
                 return AutoFit(settings, estimate, tuple(changes))
     if fit_layers and not profile.is_cpu_only and not _gpus_fit(estimate, margin_bytes):
-        n_moe = min_cpu_moe(anatomy, profile, settings, margin_bytes)
+        n_moe = min_cpu_moe(anatomy, profile, settings, margin_bytes, projector)
         if n_moe is not None and not settings.cpu_moe:
             settings = settings.with_changes(n_gpu_layers=None, n_cpu_moe=n_moe)
             changes.append(f"experts of the first {n_moe} layers kept on the CPU (--n-cpu-moe {n_moe}), "
                            "all layers on the GPU")
         else:
-            n = max_gpu_layers(anatomy, profile, settings, margin_bytes)
+            n = max_gpu_layers(anatomy, profile, settings, margin_bytes, projector)
             settings = settings.with_changes(n_gpu_layers=n)
             changes.append(f"{n} of {anatomy.n_layer + 1} layers on the GPU (-ngl {n})")
-        estimate = estimate_fit(anatomy, profile, settings, margin_bytes=margin_bytes)
+        estimate = estimate_fit(anatomy, profile, settings, margin_bytes=margin_bytes, projector=projector)
     return AutoFit(settings, estimate, tuple(changes))
 
 
 def auto_gpu_layers(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, *,
-                    margin_bytes: int = FIT_MARGIN_BYTES) -> AutoFit:
+                    margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> AutoFit:
     """``-ngl auto``: keep the context the user chose and offload what fits.
 
     Every layer if it all fits; for a MoE model, all layers with the experts of the first
@@ -173,4 +176,4 @@ def auto_gpu_layers(anatomy: ModelAnatomy, profile: HardwareProfile, settings: L
     the GPU); otherwise the most whole layers.
     """
     return explain_auto_fit(anatomy, profile, settings.with_changes(n_gpu_layers=None),
-                            fit_context=False, margin_bytes=margin_bytes)
+                            fit_context=False, margin_bytes=margin_bytes, projector=projector)

@@ -9,7 +9,9 @@ llama.cpp ``--fit``'s offloading at the same context (``tui.core.fit.autofit``: 
 * otherwise from its file size and the repo's architecture: one sibling's header (the first
   label's, read once if none is cached) retyped to the label's size (``size_anatomy``).
 
-``source`` says which: "header" (exact) or "size" (estimated).
+``source`` says which: "header" (exact) or "size" (estimated). A vision repo's projector (its
+``mmproj`` file, the one ``best_mmproj`` picks for the row) counts too, as llama-server's ``--fit``
+counts it: its header is read once per repo (a few KiB, cached on disk).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.fit.projector import ProjectorSize
 from tui.core.fit.settings import LlamaSettings
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
@@ -76,15 +79,38 @@ def fit_badges(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSett
     if reference is None:
         return []
     badges = []
+    projectors: dict[str, ProjectorSize | None] = {}
     for group in groups:
+        projector = group_projector(quants, group, projectors, client=client)
         anatomy = exact.get(group.name)
         source = "header"
         if anatomy is None:
             from tui.core.hub.size_anatomy import anatomy_for_size
 
             anatomy, source = anatomy_for_size(reference, group.size_bytes, group.shards), "size"
-        badges.append(badge_for(group, anatomy, profile, settings, source))
+        badges.append(badge_for(group, anatomy, profile, settings, source, projector))
     return badges
+
+
+def group_projector(quants: RepoQuants, group: QuantGroup, seen: dict[str, ProjectorSize | None] | None = None, *,
+                    client: HubClient | None = None) -> ProjectorSize | None:
+    """The projector that serves ``group`` (None for a text-only repo); ``seen`` caches by file."""
+    from tui.core.fit.projector import projector_from_header
+    from tui.core.hub.model_ref import best_mmproj
+    from tui.core.hub.remote_header import RemoteShard, read_remote_headers
+
+    side = best_mmproj(quants, group)
+    if side is None:
+        return None
+    if seen is not None and side.path in seen:
+        return seen[side.path]
+    listing = quants.listing
+    (header,), _ = read_remote_headers(listing.repo_id, listing.commit, [RemoteShard(side.path, side.file.size)],
+                                       client=client)
+    projector = projector_from_header(header, f"{listing.repo_id}/{side.path}")
+    if seen is not None:
+        seen[side.path] = projector
+    return projector
 
 
 def group_anatomy(quants: RepoQuants, group: QuantGroup, *, client: HubClient | None = None,
@@ -102,15 +128,15 @@ def group_anatomy(quants: RepoQuants, group: QuantGroup, *, client: HubClient | 
 
 
 def badge_for(group: QuantGroup, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-              source: str) -> FitBadge:
+              source: str, projector: ProjectorSize | None = None) -> FitBadge:
     """The verdict as asked (``settings``), else with llama.cpp ``--fit``'s offloading at the same context."""
     from tui.core.fit.autofit import explain_auto_fit
     from tui.core.fit.estimate import VERDICT_FITS, VERDICT_TIGHT, estimate_fit
 
-    estimate = estimate_fit(anatomy, profile, settings)
+    estimate = estimate_fit(anatomy, profile, settings, projector=projector)
     verdict, detail = {VERDICT_FITS: FITS, VERDICT_TIGHT: TIGHT}.get(estimate.verdict), ""
     if verdict is None and not profile.is_cpu_only:
-        adjusted = explain_auto_fit(anatomy, profile, settings, fit_context=False)
+        adjusted = explain_auto_fit(anatomy, profile, settings, fit_context=False, projector=projector)
         if adjusted.estimate.verdict in (VERDICT_FITS, VERDICT_TIGHT):
             estimate, verdict, detail = adjusted.estimate, PARTIAL, "; ".join(adjusted.changes)
     if verdict is None:
