@@ -5,10 +5,9 @@ Plain data, no Textual: the app keeps one ``ChosenModel`` and every screen reads
 
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tui.core.gguf.anatomy import ModelAnatomy
 
