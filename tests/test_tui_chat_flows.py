@@ -198,3 +198,20 @@ async def test_a_long_saved_conversation_opens_with_its_last_turns_and_the_rest_
         await pilot.press("ctrl+g")
         await wait_for(pilot, lambda: not chat.generating and len(chat.session.messages) == 60, what="the reply")
         assert chat.session.messages[-2].content == "question 29"
+
+
+async def test_a_burst_of_keys_is_sent_in_order_with_its_newline(stories_model):
+    """A paste or fast typing over SSH arrives in one read: the newline and the enter that end it
+    must apply after the characters before them, not when the app first sees them."""
+    from textual import events
+
+    app = LocalAIApp(model=str(stories_model), open_chat=True, services=ScriptedServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(100, 30)) as pilot:
+        chat = app.screen
+        await _loaded(pilot, chat)
+        burst = [events.Key(ch, ch) for ch in "Once upon"] + [events.Key("ctrl+j", "\n")] \
+            + [events.Key(ch, ch) for ch in "a time"] + [events.Key("enter", "\r")]
+        for key in burst:
+            app.post_message(key)
+        await wait_for(pilot, lambda: chat.session.messages, what="the message to be sent")
+        assert chat.session.messages[0].content == "Once upon\na time"

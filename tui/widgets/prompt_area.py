@@ -4,10 +4,15 @@ Over SSH and in most terminals shift+enter arrives as a plain enter (only termin
 kitty keyboard protocol tell them apart), so the new-line key is ctrl+j, which every terminal
 sends as a line feed (shift+enter and alt+enter work too where they arrive). TextArea's own keys
 are kept except those the app uses elsewhere: f6/f7 (log, Advisor), ctrl+y (copy), ctrl+e (edit).
+
+Enter and ctrl+j are handled as key events, in order with the characters typed before them, not as
+priority bindings: a binding runs when the key is read, before earlier characters of the same burst
+(a paste, fast typing over SSH) reach the box, so "Once upon⏎" could send "O".
 """
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
@@ -29,11 +34,10 @@ def _kept_bindings() -> list[Binding]:
 class PromptArea(TextArea, inherit_bindings=False):
     """Posts ``PromptArea.Submitted`` on enter with the text; the box keeps it until the screen clears it."""
 
-    BINDINGS = [
-        *_kept_bindings(),
-        Binding("enter", "submit", "Send", show=False, priority=True),
-        Binding("ctrl+j,shift+enter,alt+enter", "newline", "New line", show=False, priority=True),
-    ]
+    BINDINGS = _kept_bindings()
+
+    #: Keys that start a new line instead of sending.
+    NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter"})
 
     class Submitted(Message):
         def __init__(self, area: PromptArea, value: str) -> None:
@@ -57,6 +61,17 @@ class PromptArea(TextArea, inherit_bindings=False):
     def value(self, text: str) -> None:
         self.load_text(text)
         self.move_cursor(self.document.end)
+
+    async def on_key(self, event: events.Key) -> None:
+        """Runs before TextArea's own key handling (which would insert a newline on enter)."""
+        if event.key == "enter":
+            event.prevent_default()
+            event.stop()
+            self.action_submit()
+        elif event.key in self.NEWLINE_KEYS:
+            event.prevent_default()
+            event.stop()
+            self.action_newline()
 
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self, self.text))
