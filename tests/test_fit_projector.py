@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
 from tui.cli import main
 
 
@@ -60,7 +59,8 @@ def test_repo_badges_count_the_projector(hub_env):
     from tui.core.fit.estimate import FIT_MARGIN_BYTES, estimate_fit
     from tui.core.fit.settings import LlamaSettings
     from tui.core.hardware.profiles import resolve_profile
-    from tui.core.hub.badges import fit_badges, group_anatomy, group_projector
+    from tui.core.hub.badges import fit_badges, group_anatomy
+    from tui.core.hub.projector import group_projector
     from tui.core.hub.repo_files import group_repo_files
     from tui.core.hub.repo_listing import fetch_repo_listing
 

@@ -148,7 +148,8 @@ async def test_quit_reopen_resume_rename_and_export(stories_model, tmp_path):
         await _loaded(pilot, chat)
         await wait_for(pilot, lambda: len(chat.session.messages) == 2, timeout=10, what="the resumed history")
         assert chat.session.messages[1].content == said
-        assert "resumed" in screen_text(app) and "Once upon a time" in screen_text(app)
+        await wait_for(pilot, lambda: "resumed" in screen_text(app), what="the resumed marker on screen")
+        assert "Once upon a time" in screen_text(app)
         chat.session.sampling = SamplingSettings(seed=3, max_tokens=12)
         await _send(pilot, chat, "The end")
         assert chat.last_stats.n_cached_tokens + chat.last_stats.n_prompt_tokens > 10  # the history was in the prompt

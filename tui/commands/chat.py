@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from tui.commands.fit_flags import add_fit_flags
+
+if TYPE_CHECKING:
+    from tui.core.chats.store import ChatStore
 
 #: Exit code when the command needs something it was not given (as argparse uses).
 EXIT_USAGE = 2
@@ -105,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if args.resume is not None:
         from tui.core.chats.store import ChatStore
 
-        with ChatStore() as store:
-            conversation = store.load(args.resume)
+        with ChatStore() as saved:
+            conversation = saved.load(args.resume)
     _resolve_model(args, conversation)
     if args.prompt is None:
         return open_chat_screen(args)
@@ -118,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
     sampling = sampling_from_args(args)
     engine = load_engine_from_args(args, show_progress=not args.json)
-    store = None
+    store: ChatStore | None = None
     try:
         system_prompt = args.system if args.system is not None or conversation is None else conversation.system_prompt
         session = ChatSession(engine, system_prompt=system_prompt, sampling=sampling)

@@ -16,12 +16,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.widgets import Label, ProgressBar, Static
 
 from tui.chat_engine import EngineHolder, LoadedEngine
-from tui.messages import ModelLoaded, ReplyFinished
+from tui.messages import ModelOpened, Outcome, ReplyFinished, deliver
 from tui.screens.base import AppScreen
+from tui.screens.open_model import open_model_spec
 from tui.session import ChosenModel
 from tui.units import format_context, format_duration
 from tui.widgets.chat_stream import ChatStream, reply_stats_line
@@ -51,34 +51,21 @@ class ChatScreen(AppScreen):
         Binding("ctrl+x", "cancel_load", "Cancel load", id="chat-cancel-load"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, loaded: LoadedEngine | None, error: BaseException | None) -> None:
-            super().__init__()
-            self.loaded = loaded
-            self.error = error
+    class Loaded(Outcome[LoadedEngine]):
+        """The load worker finished: the engine and what it was loaded with, or why not."""
 
-    class ReplyEnded(Message):
-        def __init__(self, reply: Any, error: BaseException | None, text: str, make_room: bool) -> None:
-            super().__init__()
-            self.reply = reply
-            self.error = error
-            self.text = text
-            self.make_room = make_room
-
-    class ModelRead(Message):
-        def __init__(self, model: ChosenModel | None, error: BaseException | None) -> None:
-            super().__init__()
-            self.model = model
-            self.error = error
+    class Replied(Outcome[Any]):
+        """The reply worker finished: the ``Reply``, or the error that ended it (the context needs room ...)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.holder: EngineHolder | None = None
+        self.holder = EngineHolder(self._load_engine)
         self.session: Any = None   # ChatSession
         self.recorder: Any = None  # ConversationRecorder
         self.system_prompt: str | None = None
         self.sampling: Any = None
         self._stop: threading.Event | None = None
+        self._sent_text = ""  # the message of the reply in flight (the context-full question resends it)
         self._open_after_load: int | None = None
 
     # -- what tests and the benchmark read --------------------------------------------------
@@ -89,15 +76,15 @@ class ChatScreen(AppScreen):
 
     @property
     def engine(self) -> Any:
-        return self.holder.engine if self.holder is not None else None
+        return self.holder.engine
 
     @property
     def loaded_model(self) -> ChosenModel | None:
-        return self.holder.current.model if self.holder and self.holder.current else None
+        return self.holder.current.model if self.holder.current else None
 
     @property
     def loaded_settings(self) -> Any:
-        return self.holder.current.settings if self.holder and self.holder.current else None
+        return self.holder.current.settings if self.holder.current else None
 
     @property
     def generating(self) -> bool:
@@ -123,7 +110,6 @@ class ChatScreen(AppScreen):
                          disabled=True)
 
     def on_mount(self) -> None:
-        self.holder = EngineHolder(self.app.services.load_engine)
         self.query_one("#chat-load-row").display = False
         self._load_timer = self.set_interval(0.1, self._show_load_progress, name="chat-load-progress", pause=True)
         self.watch(self.app, "model", self._model_changed)
@@ -132,6 +118,9 @@ class ChatScreen(AppScreen):
         if self.app.model is None and self.app.start_model:
             spec, self.app.start_model = self.app.start_model, None
             self._read_model(spec)
+
+    def _load_engine(self, path: Any, settings: Any, **options: Any) -> Any:
+        return self.app.services.load_engine(path, settings, **options)
 
     def _context_use(self) -> tuple[int, int] | None:
         return self.session.context_used() if self.session is not None else None
@@ -145,21 +134,17 @@ class ChatScreen(AppScreen):
 
     # -- loading ---------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
     def _read_model(self, spec: str) -> None:
-        self.app.call_from_thread(self._status, Text(f"Reading {spec}…"))
-        try:
-            self.post_message(self.ModelRead(self.app.services.choose_model_spec(spec), None))
-        except Exception as exc:
-            self.post_message(self.ModelRead(None, exc))
+        self._status(Text(f"Reading {spec}…"))
+        open_model_spec(self, spec)
 
-    @on(ModelRead)
-    def _model_read(self, message: ModelRead) -> None:
-        if message.model is not None:
-            self.app.choose_model(message.model, go_to=None)
+    @on(ModelOpened)
+    def _model_opened(self, event: ModelOpened) -> None:
+        if event.error is None:
+            self.app.choose_model(event.result, go_to=None)
         else:
-            self._status(Text.assemble(("Could not open the model: ", "bold red"), str(message.error)))
-            self.notify(str(message.error), severity="error", title="Open model")
+            self._status(Text.assemble(("Could not open the model: ", "bold red"), str(event.error)))
+            self.notify(str(event.error), severity="error", title="Open model")
 
     def on_screen_resume(self) -> None:
         """Back from Fit with other settings (context, cache types, ...): load again with those."""
@@ -191,12 +176,9 @@ class ChatScreen(AppScreen):
         self._load(model, self.app.settings, cancel)
         self.refresh_bindings()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="chat-load")
     def _load(self, model: ChosenModel, settings: Any, cancel: threading.Event) -> None:
-        try:
-            self.post_message(self.Loaded(self.holder.load(model, settings, cancel), None))
-        except Exception as exc:
-            self.post_message(self.Loaded(None, exc))
+        deliver(self, self.Loaded, lambda: self.holder.load(model, settings, cancel))
 
     def _show_load_progress(self) -> None:
         self.query_one("#chat-load-bar", ProgressBar).update(progress=self.holder.fraction)
@@ -205,7 +187,7 @@ class ChatScreen(AppScreen):
     def _loaded(self, message: Loaded) -> None:
         self._load_timer.pause()
         self.query_one("#chat-load-row").display = False
-        if message.loaded is None:
+        if message.error is not None:
             self.holder.failed()
             error = message.error
             self._status(Text.assemble(("Could not load the model: ", "bold red"), str(error),
@@ -213,7 +195,7 @@ class ChatScreen(AppScreen):
             self.notify(str(error), severity="error", title="Load")
             self.refresh_bindings()
             return
-        loaded = message.loaded
+        loaded = message.result
         self.holder.adopt(loaded)
         services = self.app.services
         history = self.session.messages if self.session is not None else []
@@ -233,7 +215,6 @@ class ChatScreen(AppScreen):
         self._input.focus()
         self.stream.set_memory_active(True)
         self.stream.show_context()
-        self.post_message(ModelLoaded(info))
         if self._open_after_load is not None:
             conversation_id, self._open_after_load = self._open_after_load, None
             self.open_conversation(conversation_id)
@@ -280,30 +261,28 @@ class ChatScreen(AppScreen):
         title = self.loaded_model.title if self.loaded_model is not None else "model"
         sink = self.stream.begin_reply(text, title, self._plain(), self.session.live)
         self._stop = threading.Event()
+        self._sent_text = text
         self._reply(text, self._stop, sink, make_room)
         self.refresh_bindings()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, group="chat-reply")
     def _reply(self, text: str, stop: threading.Event, sink: Any, make_room: bool) -> None:
-        try:
-            reply = self.recorder.reply(self.session, text, stop=stop, on_text=sink.answer.append,
-                                        on_thinking=sink.thinking.append, make_room=make_room)
-        except Exception as exc:
-            self.post_message(self.ReplyEnded(None, exc, text, make_room))
-        else:
-            self.post_message(self.ReplyEnded(reply, None, text, make_room))
+        deliver(self, self.Replied, lambda: self.recorder.reply(
+            self.session, text, stop=stop, on_text=sink.answer.append, on_thinking=sink.thinking.append,
+            make_room=make_room))
 
-    @on(ReplyEnded)
-    async def _reply_ended(self, message: ReplyEnded) -> None:
+    @on(Replied)
+    async def _replied(self, message: Replied) -> None:
         from tui.core.engine.errors import ContextNeedsRoomError
 
         self._stop = None
         if isinstance(message.error, ContextNeedsRoomError):
             self.stream.abandon_reply()
-            self._ask_for_room(message.text, message.error)
+            self._ask_for_room(self._sent_text, message.error)
             self.refresh_bindings()
             return
-        reply, error = message.reply, message.error
+        error = message.error
+        reply = message.result if error is None else None
         text = await self.stream.finish_reply(reply, error)
         if error is not None:
             self.notify(str(error), severity="error", title="Chat")
@@ -380,8 +359,10 @@ class ChatScreen(AppScreen):
         title = self.loaded_model.title if self.loaded_model is not None else conversation.summary.model
         stream.show_history(conversation.messages, title, self._plain())
         stream.show_marker(f"conversation {conversation.id} “{conversation.summary.title}” resumed")
-        if conversation.summary.model != self.loaded_model.spec:
-            self.notify(f"Saved with {conversation.summary.model}; continuing with {self.loaded_model.title}",
+        loaded = self.loaded_model
+        assert loaded is not None  # a session exists only once a model is loaded
+        if conversation.summary.model != loaded.spec:
+            self.notify(f"Saved with {conversation.summary.model}; continuing with {loaded.title}",
                         title="Chats", timeout=5)
         stream.show_context()
         self._input.focus()
@@ -447,13 +428,13 @@ class ChatScreen(AppScreen):
         if action == "stop":
             return self.generating
         if action == "cancel_load":
-            return self.holder is not None and self.holder.loading
+            return self.holder.loading
         if action in ("copy", "regenerate", "edit_last"):
             return has_turns
         if action == "new_chat":
             return self.session is not None and not self.generating
         if action == "reload":
-            loading = self.holder is not None and self.holder.loading
+            loading = self.holder.loading
             return self.app.model is not None and self.app.model.is_local and not loading
         return True
 

@@ -125,7 +125,8 @@ class ChatStream(Vertical):
         self._flush_timer = self.set_interval(FLUSH_S, self._flush, name="chat-flush", pause=True)
 
     @property
-    def log(self) -> VerticalScroll:
+    def turns(self) -> VerticalScroll:
+        """The scrolling log of turns."""
         return self.query_one("#chat-log", VerticalScroll)
 
     @property
@@ -157,7 +158,7 @@ class ChatStream(Vertical):
         while 0 < start < len(messages) and messages[start].role != "user":
             start -= 1  # whole exchanges
         self._earlier = (list(messages[:start]), model_title, plain)
-        log = self.log
+        log = self.turns
         if start:
             log.mount(Button(f"Show {start} earlier messages", classes="chat-earlier", compact=True))
         self._mount_history(messages[start:], model_title, plain)
@@ -201,15 +202,15 @@ class ChatStream(Vertical):
                 self.last_reply = message.content
         if before is None:
             self._exchanges += exchanges
-            self.log.mount_all(widgets)
+            self.turns.mount_all(widgets)
         else:
             self._exchanges[:0] = exchanges
-            self.log.mount_all(widgets, before=before)
+            self.turns.mount_all(widgets, before=before)
 
     def show_marker(self, text: str) -> None:
         """A visible line in the log (the oldest turns left out of the context, a resumed chat)."""
         marker = Static(Text(f"── {text} ──", "dim italic"), classes="chat-marker")
-        self.log.mount(marker)
+        self.turns.mount(marker)
         if self._exchanges:
             self._exchanges[-1].append(marker)
 
@@ -221,7 +222,7 @@ class ChatStream(Vertical):
         self.last_reply = ""
 
     def clear(self) -> None:
-        self.log.remove_children()
+        self.turns.remove_children()
         self._exchanges = []
         self._earlier = None
         self.query_one("#chat-stats", Static).update("")
@@ -242,7 +243,7 @@ class ChatStream(Vertical):
 
     def begin_reply(self, text: str, model_title: str, plain: bool, live: Any) -> ReplySink:
         """Show the user's turn and an empty reply; returns the sink the generating thread writes to."""
-        log = self.log
+        log = self.turns
         exchange: list[Widget] = []
         if not plain:
             turn = user_turn(text)

@@ -12,8 +12,10 @@ priority bindings: a binding runs when the key is read, before earlier character
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
@@ -34,7 +36,7 @@ def _kept_bindings() -> list[Binding]:
 class PromptArea(TextArea, inherit_bindings=False):
     """Posts ``PromptArea.Submitted`` on enter with the text; the box keeps it until the screen clears it."""
 
-    BINDINGS = _kept_bindings()
+    BINDINGS: ClassVar[list[BindingType]] = list(_kept_bindings())
 
     #: Keys that start a new line instead of sending.
     NEWLINE_KEYS = frozenset({"ctrl+j", "shift+enter", "alt+enter"})

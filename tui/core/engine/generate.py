@@ -168,7 +168,7 @@ def generate(
         engine.busy.release()
 
 
-def _long_piece(vocab, token: int, size: int) -> bytes:
+def _long_piece(vocab: object, token: int, size: int) -> bytes:
     """A token whose text is longer than the usual buffer (llama_token_to_piece returned -size)."""
     import llama_cpp
 
