@@ -101,3 +101,36 @@ def test_sampled_marker_tokens_never_reach_the_reply(marked_engine):
     assert "<start_of_image>" not in reply.text and "<|im_sep|>" not in reply.text
     assert reply.text.startswith(", there was a girl Lily.")  # the two marker tokens left no trace
     assert reply.stats.n_gen_tokens == 30  # yet they were generated and counted
+
+
+@pytest.fixture(scope="module")
+def thinking_engine(tmp_path_factory):
+    """The stories model with the tokens it samples around "girl" renamed <think> and </think>
+    (user-defined, as in Qwen3's vocabulary): real llama.cpp generation of a "reasoning" reply."""
+    from tests.conftest import STORIES_MODEL
+    from tests.engine_models import with_tokens_renamed
+    from tui.core.engine.runtime import Engine
+    from tui.core.fit.settings import LlamaSettings
+
+    if not STORIES_MODEL.exists():
+        pytest.skip("../shared/models/stories260K.gguf is absent (see shared/README.md)")
+    path = with_tokens_renamed(STORIES_MODEL, tmp_path_factory.mktemp("think") / "think.gguf",
+                               {LITTLE: ("<think>", 4), NAMED: ("</think>", 4)})
+    with Engine.load(path, LlamaSettings(n_ctx=256, n_threads=1)) as loaded:
+        yield loaded
+
+
+def test_real_generation_splits_thinking_from_the_answer(thinking_engine):
+    from tui.core.engine.chat import ChatSession
+    from tui.core.engine.sampling import SamplingSettings
+
+    thought: list[str] = []
+    answered: list[str] = []
+    session = ChatSession(thinking_engine, sampling=SamplingSettings(temperature=0.0, max_tokens=30))
+    reply = session.reply("Once upon a time", on_text=answered.append, on_thinking=thought.append)
+    # Greedy: ', there was a little girl named Lily.' with "little" -> <think>, "named" -> </think>
+    assert reply.thinking == "".join(thought) == " girl"
+    assert reply.text == "".join(answered) and reply.text.startswith(", there was a Lily.")
+    assert reply.stats.n_thinking_tokens == 5  # <think>, ▁g, ir, l, </think>
+    assert reply.stats.thinking_seconds >= 0 and reply.stats.n_gen_tokens == 30
+    assert session.messages[-1].content == reply.text  # the thinking stays out of the history
