@@ -169,7 +169,12 @@ async def test_quit_reopen_resume_rename_and_export(stories_model, tmp_path):
         exported = tmp_path / "out" / f"chat-{conversation_id}-bedtime.md"
         assert exported.exists() and "# Bedtime" in exported.read_text()
         assert str(exported) in str(chats.query_one("#chats-note").render())
-        await pilot.press("escape")
+        # enter opens the highlighted conversation again (here: the one on screen, reloaded from the store)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is chat, what="the list to close")
+        await wait_for(pilot, lambda: len(chat.query(".chat-marker")) == 1 and len(chat.session.messages) == 4,
+                       what="the conversation reopened")
+        assert "“Bedtime” resumed" in str(chat.query_one(".chat-marker").render())
     with ChatStore() as store:
         (summary,) = store.list()
         assert summary.title == "Bedtime" and summary.n_messages == 4
