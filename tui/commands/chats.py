@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'ID':>4}  {'UPDATED':16}  {'MSGS':>4}  {'MODEL':28}  TITLE")
     for s in summaries:
         when = datetime.fromtimestamp(s.updated).strftime("%Y-%m-%d %H:%M")
-        model = _printable(s.model)
+        model = _printable(Path(s.model).name if s.model.lower().endswith(".gguf") else s.model)
         model = model if len(model) <= 28 else "…" + model[-27:]
         print(f"{s.id:>4}  {when:16}  {s.n_messages:>4}  {model:28}  {_printable(s.title)}")
     print(f"continue one: localai-tui chat MODEL --resume ID   (store: {path})", file=sys.stderr)
