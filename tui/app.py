@@ -135,9 +135,11 @@ class LocalAIApp(App[int]):
         services: Services | None = None,
         profile: HardwareProfile | None = None,
         settings: LlamaSettings | None = None,
+        resume: int | None = None,
     ) -> None:
         self.services = services or Services()
         self.start_model = model
+        self.start_conversation = resume  # a saved conversation the chat screen opens (``chat --resume ID``)
         self.open_chat = open_chat
         self._given_profile = profile
         # The first mode is chosen before the app composes, so only that screen is built at startup.
@@ -339,10 +341,11 @@ class LocalAIApp(App[int]):
 MOUSE_ENV = "LOCALAI_TUI_MOUSE"
 
 
-def run_app(model: str | None = None, open_chat: bool = False, settings: LlamaSettings | None = None) -> int:
+def run_app(model: str | None = None, open_chat: bool = False, settings: LlamaSettings | None = None,
+            resume: int | None = None) -> int:
     """Run the TUI until the person quits; returns the process exit code."""
     import os
 
-    app = LocalAIApp(model=model, open_chat=open_chat, settings=settings)
+    app = LocalAIApp(model=model, open_chat=open_chat, settings=settings, resume=resume)
     result = app.run(mouse=os.environ.get(MOUSE_ENV, "1") != "0")
     return int(result or app.return_code or 0)
