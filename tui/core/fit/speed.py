@@ -61,7 +61,8 @@ class SpeedEstimate:
 
 
 def gpu_class(gpu: GpuSpec, unified: bool) -> str:
-    """The device class whose efficiency applies to ``gpu``."""
+    """The device class whose efficiency applies to ``gpu``: hbm, apple(_ultra), unified, gddr5 (Pascal/Maxwell-era
+    cards), gddr."""
     name = gpu.name.casefold()
     memory = gpu.memory.upper()
     if memory.startswith("HBM"):
@@ -70,6 +71,8 @@ def gpu_class(gpu: GpuSpec, unified: bool) -> str:
         return "apple_ultra" if "ultra" in name else "apple"
     if unified or memory.startswith("LPDDR"):
         return "unified"
+    if memory.startswith("GDDR5"):
+        return "gddr5"
     return "gddr"
 
 
