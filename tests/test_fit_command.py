@@ -21,7 +21,7 @@ def test_table_verdict_speed_and_command(capsys, stories_model):
     assert code == 0, err
     assert "context 2048 cells" in out  # min(4096, the model's 2048)
     assert "CPU" in out and "verdict: fits" in out and "tokens/s" in out
-    assert f"llama-server -m {stories_model} -c 2048 -ngl all -np 1" in out
+    assert f"llama-server -m {stories_model} -c 2048 -np 1" in out  # CPU only: no offload flags
 
 
 def test_json_output(capsys, stories_model):

@@ -60,9 +60,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from tui.core.errors import LocalAIError
-    from tui.core.fit.autofit import auto_gpu_layers
-    from tui.core.fit.estimate import estimate_fit
-    from tui.core.fit.llama_args import llama_server_args, shell_command
+    from tui.core.fit.verdict import Verdict
     from tui.core.hardware.profiles import resolve_profile
     from tui.core.hub.model_spec import load_model_anatomy
 
@@ -72,18 +70,44 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
     except ValueError as exc:
         raise LocalAIError(str(exc)) from None
+    trained = anatomy.n_ctx_train or DEFAULT_CONTEXT
     if args.n_ctx is None:
-        trained = anatomy.n_ctx_train or DEFAULT_CONTEXT
         settings = settings.with_changes(n_ctx=min(DEFAULT_CONTEXT, trained))
+    elif args.n_ctx == 0:  # llama.cpp: -c 0 is the model's trained context
+        settings = settings.with_changes(n_ctx=trained)
+    try:
+        return _fit_and_print(args, anatomy, profile, settings)
+    except LocalAIError as exc:
+        if not args.json:
+            raise
+        # llama.cpp refuses these settings (a quantized V cache without flash attention, ...): the
+        # JSON says so with the fix, never a verdict that suggests it would run.
+        print(json.dumps({"model": args.model, "profile": profile.name, "verdict": Verdict.REFUSED, "fits": False,
+                          "error": exc.message, "fix": exc.hint}, indent=2))
+        return exc.exit_code
+
+
+def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings) -> int:
+    import json
+
+    from tui.core.fit.autofit import auto_gpu_layers, full_auto_fit
+    from tui.core.fit.estimate import estimate_fit
+    from tui.core.fit.llama_args import llama_server_args, shell_command
+
     notes: list[str] = []
+    auto = None
     if wants_auto_layers(args):
-        fitted = auto_gpu_layers(anatomy, profile, settings)
-        settings = fitted.settings
-        notes.extend(f"-ngl auto: {change}" for change in fitted.changes)
-        if not fitted.changes:
+        # Without -c the context is searched too, from the trained one down: the Fit screen's "a".
+        auto = (full_auto_fit(anatomy, profile, settings) if args.n_ctx is None
+                else auto_gpu_layers(anatomy, profile, settings))
+        settings = auto.settings
+        notes.extend(f"-ngl auto: {change}" for change in auto.changes)
+        if auto.missing:
+            notes.append(f"-ngl auto: nothing fits; {auto.missing}")
+        elif not auto.changes:
             notes.append("-ngl auto: every layer fits on the GPU with the margin")
     estimate = estimate_fit(anatomy, profile, settings, depth=args.depth, prompt_tokens=max(1, args.prompt_tokens))
-    command = llama_server_args(args.model, estimate.settings)
+    command = llama_server_args(args.model, estimate.settings, cpu_only=profile.is_cpu_only)
     measured = measured_speed(anatomy, args.model, profile)
     if measured is not None:
         notes.append(f"measured {measured.tg_tokens_per_s:.1f} tokens/s on this machine (bench, "
@@ -95,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         out["profile"] = profile.name
         out["llama_server_command"] = command
         out["notes"] = notes
+        if auto is not None:
+            out["auto_fit"] = {"found": auto.found, "missing": auto.missing, "changes": list(auto.changes)}
         print(json.dumps(out, indent=2))
     else:
         print(format_estimate(estimate, profile, title=args.model, notes=notes))
@@ -161,6 +187,11 @@ def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str 
             lines.append("  ".join("-" * w for w in widths))
     lines.append(f"({unit}; headroom = capacity - total; 'fits' leaves at least "
                  f"{estimate.margin_bytes / GiB:g} GiB free, 'tight' fits without that margin)")
+    pool = estimate.pool
+    if pool is not None:
+        lines.append(f"unified memory, one pool: GPU {size(pool.gpu_bytes)} + CPU {size(pool.cpu_bytes)} = "
+                     f"{size(pool.total_bytes)} of {size(pool.capacity_bytes)} {unit} ({pool.verdict}); the CPU's "
+                     "capacity is what the GPU's share leaves")
     lines.append("")
     speed = (format_speed(estimate.est_tokens_per_s, estimate.speed_class) if estimate.est_tokens_per_s
              else "unknown (no bandwidth)")

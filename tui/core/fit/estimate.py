@@ -101,6 +101,46 @@ class DeviceUsage:
 
 
 @dataclass(frozen=True)
+class MemoryPool:
+    """Unified memory (Apple silicon): one RAM holding the GPU's share and the CPU's share.
+
+    ``gpu_bytes`` + ``cpu_bytes`` = ``total_bytes`` out of ``capacity_bytes``; the GPU share is
+    also capped by Metal's working-set limit (the GPU device's capacity).
+    """
+
+    capacity_bytes: int
+    gpu_bytes: int
+    cpu_bytes: int
+    total_bytes: int
+    headroom_bytes: int
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"capacity_bytes": self.capacity_bytes, "gpu_bytes": self.gpu_bytes, "cpu_bytes": self.cpu_bytes,
+                "total_bytes": self.total_bytes, "headroom_bytes": self.headroom_bytes, "verdict": self.verdict}
+
+
+def host_capacity(profile: HardwareProfile, gpu_totals: int, gpu_caps: int) -> int:
+    """RAM the CPU's share may use. On unified memory the GPU's share comes out of the same RAM: the
+    CPU gets what the GPU uses, but the GPU never takes more than its cap (a GPU over its cap is that
+    device's shortfall, not the host's), so the capacity is never negative."""
+    ram = profile.ram_available_bytes
+    if not profile.unified_memory:
+        return ram
+    return max(0, ram - min(gpu_totals, gpu_caps))
+
+
+def memory_pool(profile: HardwareProfile, usages: list[DeviceUsage], margin: int) -> MemoryPool | None:
+    """The unified pool's sum (None for a discrete GPU or no GPU): both shares against one RAM."""
+    if not profile.unified_memory or profile.is_cpu_only:
+        return None
+    gpu = sum(u.total_bytes for u in usages if u.kind == "gpu")
+    cpu = sum(u.total_bytes for u in usages if u.kind != "gpu")
+    capacity = profile.ram_available_bytes
+    return MemoryPool(capacity, gpu, cpu, gpu + cpu, capacity - gpu - cpu, _verdict(gpu + cpu, capacity, margin))
+
+
+@dataclass(frozen=True)
 class FitEstimate:
     """The answer for one model, profile and settings.
 
@@ -124,6 +164,7 @@ class FitEstimate:
     llama_cpp_args: tuple[str, ...]
     margin_bytes: int = FIT_MARGIN_BYTES
     speed_context_tokens: int = 0  # cached tokens the speed assumes
+    pool: MemoryPool | None = None  # unified memory (Apple silicon): GPU and CPU shares of one RAM
     ram_overflow_bytes: int = 0  # > 0: the plan overflows free RAM and pages from disk (speed says so)
     est_tokens_per_s_range: tuple[float, float] | None = None  # from the class's residuals; None: no data
     speed_class: str = ""
@@ -174,6 +215,7 @@ class FitEstimate:
             "flash_attn_enabled": self.flash_attn_enabled,
             "weights_bytes": self.weights_bytes,
             "kv_cache_bytes": self.kv_cache_bytes,
+            "unified_memory": self.pool.to_dict() if self.pool is not None else None,
             "warnings": list(self.warnings),
             "llama_cpp_args": list(self.llama_cpp_args),
             "settings": {
@@ -316,7 +358,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
     compute = compute_buffer_bytes(anatomy, placement, params, host_copy_bytes(placement, layout.layer_bytes), copies)
 
     usages = []
-    gpu_totals = 0
+    gpu_totals = gpu_caps = 0
     for dev, device in enumerate(devices):
         if device.is_gpu:
             gpu = profile.gpus[device.gpu]
@@ -324,10 +366,11 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
             capacity = gpu.available_bytes
         else:
             overhead = cpu_traits().overhead_bytes + output_buffer_bytes(anatomy, settings)
-            capacity = profile.ram_available_bytes - (gpu_totals if profile.unified_memory else 0)
+            capacity = host_capacity(profile, gpu_totals, gpu_caps)
         total = placement.weights[dev] + kv[dev] + compute[dev] + overhead
         if device.is_gpu:
             gpu_totals += total
+            gpu_caps += capacity
         usages.append(DeviceUsage(
             name=device.name, kind=device.kind, weights_bytes=placement.weights[dev], kv_bytes=kv[dev],
             compute_bytes=compute[dev], overhead_bytes=overhead, total_bytes=total, capacity_bytes=capacity,
@@ -342,6 +385,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
                          pages_from_disk=overflow > 0)
     prompt = prompt_speed(profile, placement, anatomy, prompt_tokens, depth=0, n_ubatch=settings.n_ubatch,
                           n_threads=settings.n_threads)
+    pool = memory_pool(profile, usages, margin_bytes)
     verdict = Verdict.worst([u.verdict for u in usages])
     warnings = notes + _warnings(anatomy, profile, settings, placement, layout, usages, cpu)
     if overflow > 0 and host.verdict != Verdict.NO_FIT:
@@ -364,6 +408,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         llama_cpp_args=tuple(settings_args(settings)),
         margin_bytes=margin_bytes,
         speed_context_tokens=speed.context_tokens,
+        pool=pool,
         ram_overflow_bytes=overflow,
         est_tokens_per_s_range=speed_range(speed.tokens_per_s, speed.speed_class),
         speed_class=speed.speed_class,
@@ -395,8 +440,14 @@ def _warnings(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSe
         out.append(f"context {context.n_ctx_seq} is beyond the model's trained {anatomy.n_ctx_train} tokens: "
                    "quality may degrade")
     if layout.swa_cells and not settings.swa_full:
-        out.append(f"sliding-window layers keep {layout.swa_cells} cells (window {anatomy.sliding_window} + "
-                   f"batch {context.n_ubatch}); --swa-full would give them the whole context")
+        window, batch = anatomy.sliding_window, context.n_ubatch
+        if layout.swa_cells < context.n_ctx_seq:
+            out.append(f"sliding-window layers keep only {layout.swa_cells} of the {context.n_ctx_seq} cells: their "
+                       f"{window}-token window plus one {batch}-token batch, padded to 256 (llama_kv_cache_iswa); "
+                       "--swa-full would give them the whole context")
+        else:
+            out.append(f"sliding-window layers (a {window}-token window) hold the whole {context.n_ctx_seq}-cell "
+                       f"context here: it is no longer than the window plus one {batch}-token batch")
     if settings.n_gpu_layers is not None and settings.n_gpu_layers > anatomy.n_layer + 1 and not profile.is_cpu_only:
         out.append(f"-ngl {settings.n_gpu_layers} is more than the model's {anatomy.n_layer + 1} layers: all offloaded")
     if profile.is_cpu_only and settings.n_gpu_layers:

@@ -336,6 +336,15 @@ def remember_selection(gpu_args: list[str] | None, vram_gib: float | None = None
                                           selected_ram_gib=ram_gib))
 
 
+def select_profile(gpu_args: list[str], *, remember: bool = True) -> HardwareProfile:
+    """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name), remembered
+    in hardware.toml for the next start when ``remember`` (the app's profile screen)."""
+    profile = resolve_profile(gpu_args)
+    if remember:
+        remember_selection(gpu_args)
+    return profile
+
+
 def load_selected_profile() -> HardwareProfile:
     """The profile last remembered, or this machine's when none was (or it no longer resolves)."""
     settings = load_hardware_settings()
