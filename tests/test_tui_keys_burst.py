@@ -71,6 +71,20 @@ async def test_chat_settings_burst_fills_prompt_and_sampling():
         assert app.screen.query_one("#cs-top_p", Input).value == "0.9"
 
 
+async def test_chat_settings_opened_and_filled_in_one_burst():
+    """ctrl+o and the keys after it arrive together: they fill the form, not the chat box."""
+    app = LocalAIApp(services=FixedServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.switch_mode("chat")
+        await pilot.pause()
+        from textual import events
+
+        app.post_message(events.Key("ctrl+o", None))
+        await burst(pilot, "Hi\t")
+        assert type(app.screen).__name__ == "ChatSettingsScreen"
+        assert app.screen.query_one("#cs-system", Input).value == "Hi"
+
+
 async def test_profile_filter_burst_types_then_enter_picks_the_first_match():
     app = LocalAIApp(services=FixedServices())
     async with app.run_test(size=(80, 24)) as pilot:

@@ -74,7 +74,8 @@ class ChatScreen(AppScreen):
                 tooltip="Stop the reply (ctrl+c too: tmux holds a lone escape for escape-time)"),
         Binding("ctrl+n", "new_chat", "New chat", id="chat-new"),
         Binding("ctrl+y", "copy_reply", "Copy reply", id="chat-copy", tooltip="Copy the last reply (OSC 52)"),
-        Binding("ctrl+o", "chat_settings", "Settings", id="chat-settings",
+        # priority: the form opens in the app's key loop, so keys typed right after ctrl+o (one burst) fill it
+        Binding("ctrl+o", "chat_settings", "Settings", id="chat-settings", priority=True,
                 tooltip="System prompt and sampling (temperature, top-p, ...)"),
         Binding("ctrl+r", "reload", "Reload", id="chat-reload", tooltip="Load the model again with the Fit settings"),
         Binding("ctrl+x", "cancel_load", "Cancel load", id="chat-cancel-load"),
@@ -397,7 +398,8 @@ class ChatScreen(AppScreen):
             self.app.copy_to_clipboard(self.last_reply)
             self.notify("Last reply copied (OSC 52)", timeout=3)
 
-    def action_chat_settings(self) -> None:
+    async def action_chat_settings(self) -> None:
+        """Open the form and wait until it is mounted and focused: keys typed right after ctrl+o fill it."""
         from tui.screens.chat_settings import ChatSettingsScreen
 
         def chosen(result) -> None:
@@ -409,8 +411,8 @@ class ChatScreen(AppScreen):
                 self.session.sampling = self.sampling
             self.notify("Chat settings applied to the next reply", timeout=3)
 
-        self.app.push_screen(ChatSettingsScreen(self.system_prompt, self.sampling or self.app.services.default_sampling()),
-                             chosen)
+        await self.app.push_screen(
+            ChatSettingsScreen(self.system_prompt, self.sampling or self.app.services.default_sampling()), chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":
