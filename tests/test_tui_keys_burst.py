@@ -146,3 +146,16 @@ async def test_f1_and_the_palette_list_every_key_and_action_of_chat():
         titles = [command.title for command in app.get_system_commands(app.screen)]
         assert "Chat" in titles and "Auto-fit" in titles
         assert not isinstance(app.screen, CommandPalette)
+
+
+async def test_chat_enter_in_a_burst_sends_what_came_before_and_keeps_what_came_after(stories_model):
+    """"Once⏎upon" in one read: "Once" is sent, "upon" waits in the box (not lost to the clearing)."""
+    app = LocalAIApp(model=str(stories_model), open_chat=True, services=FixedServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.session is not None, timeout=30, what="the model to load")
+        chat = app.screen
+        await burst(pilot, "Once\rupon")
+        assert chat._generating  # "Once" went out
+        assert chat.query_one("#chat-input", Input).value == "upon"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not chat._generating, timeout=30, what="the stop")
