@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui_fixtures import FixedServices, screen_text, wait_for
+from tests.tui_fixtures import FixedServices, notifications, screen_text, wait_for
 from tui.app import LocalAIApp
 from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.sizes import GiB
@@ -127,8 +127,8 @@ async def test_a_cpu_only_profile_sets_the_gpu_layers_slider_aside(stories_model
 
 
 async def test_moe_experts_slider_and_auto_fit_on_a_real_size_model(qwen3_moe):
-    app, _ = _fit_app(str(qwen3_moe))
-    async with app.run_test(size=(120, 36)) as pilot:
+    app, seen = _fit_app(str(qwen3_moe))
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
         await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="an estimate")
         screen = app.screen
         gpu, ram = screen.query(MemoryBar)
@@ -151,7 +151,7 @@ async def test_moe_experts_slider_and_auto_fit_on_a_real_size_model(qwen3_moe):
         assert screen.estimate.verdict in ("fits", "tight")
         assert moe.value == settings.n_cpu_moe
         assert screen.query_one("#slider-ctx", Slider).value == settings.n_ctx
-        assert any("--n-cpu-moe" in str(n.message) for n in app._notifications)
+        assert any("--n-cpu-moe" in n for n in notifications(seen))
         # One layer fewer on the CPU no longer fits: auto-fit chose the fewest.
         await pilot.press("left")
         assert screen.estimate.devices[0].total_bytes + screen.estimate.margin_bytes > screen.estimate.devices[0].capacity_bytes
@@ -199,7 +199,8 @@ async def test_download_progress_shows_bytes_rate_eta_and_cancel_keeps_the_parti
 
     hub_env.throttle_bps = 2 * MiB
     app = LocalAIApp(model="ggml-org/models:Q4_0", services=FixedServices(hub_endpoint=hub_env.url), profile=ONE_GPU)
-    async with app.run_test(size=(80, 24)) as pilot:
+    seen: list = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
         await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="the Hub model's estimate")
         assert app.model.repo_id == "ggml-org/models" and app.model.label == "Q4_0" and not app.model.is_local
         assert "-hf ggml-org/models:Q4_0" in str(app.screen.query_one("#fit-command").render())
@@ -213,7 +214,7 @@ async def test_download_progress_shows_bytes_rate_eta_and_cancel_keeps_the_parti
         await pilot.press("x")
         await wait_for(pilot, lambda: app.screen._cancel_download is None, timeout=20, what="the cancel")
         assert not app.model.is_local and not app.screen.query_one("#fit-download-row").display
-        assert any("d resumes" in str(n.message) for n in app._notifications)
+        assert any("d resumes" in n for n in notifications(seen))
         partial = list((hf_home / "hub").rglob("*.incomplete"))
         assert len(partial) == 1 and partial[0].stat().st_size > 0
         kept = partial[0].stat().st_size

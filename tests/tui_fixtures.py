@@ -36,6 +36,29 @@ async def wait_for(pilot, condition: Callable[[], object], timeout: float = 10.0
         await pilot.pause(0.05)
 
 
+async def settle(pilot, timeout: float = 20.0) -> None:
+    """What a person sees a moment later: every worker finished, the answers they posted handled, animations done.
+
+    Event-driven (no fixed sleep), so a loaded machine only makes it take longer.
+    """
+    from textual.widgets import Input, TextArea
+
+    app = pilot.app
+    await wait_for(pilot, lambda: all(w.is_finished for w in app.workers), timeout=timeout, what="the workers")
+    for box in [*app.screen.query(Input), *app.screen.query(TextArea)]:
+        box.cursor_blink = False  # a blinking cursor is shown or not depending on when the picture is taken
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()  # the messages the workers posted
+    await pilot.pause()  # and what handling them queued
+
+
+def notifications(messages: list) -> list[str]:
+    """The texts of the notifications posted among ``messages`` (a ``run_test(message_hook=...)`` log)."""
+    from textual.notifications import Notify
+
+    return [str(m.notification.message) for m in messages if isinstance(m, Notify)]
+
+
 def screen_text(app) -> str:
     """Everything on screen as plain text (the SVG export, stripped), for 'is it shown' assertions."""
     import html

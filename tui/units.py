@@ -109,20 +109,11 @@ def format_count(n: int | None, *, precise: bool = False) -> str:
     """
     if n is None:
         return "-"
-    if precise:
-        if n >= 1_000_000_000:
-            return f"{n / 1e9:.2f} B"
-        if n >= 1_000_000:
-            return f"{n / 1e6:.1f} M"
-        if n >= 1_000:
-            return f"{n / 1e3:.1f} K"
-        return str(n)
-    if n >= 1_000_000_000:
-        return f"{n / 1e9:.1f}B"
-    if n >= 1_000_000:
-        return f"{n / 1e6:.1f}M"
-    if n >= 1_000:
-        return f"{n / 1e3:.1f}k"
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K" if precise else "k")):
+        if n >= scale:
+            if not precise:
+                return f"{n / scale:.1f}{suffix}"
+            return f"{n / scale:.{2 if suffix == 'B' else 1}f} {suffix}"
     return str(n)
 
 

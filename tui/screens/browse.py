@@ -1,7 +1,8 @@
 """Step 2, Browse: search Hugging Face for GGUF repos (debounced, newest query wins), or list local models.
 
 Searches run in an exclusive worker, so a query typed while another is in flight cancels it;
-Hub failures become a message and the last cached answer is shown when there is one.
+Hub failures become a message and the last cached answer is shown when there is one. A search
+shows its first page; ``n`` appends the next one (the Hub's own paging, ``next_search_page``).
 """
 
 from __future__ import annotations
@@ -53,12 +54,16 @@ class BrowseScreen(AppScreen):
         Binding("ctrl+t", "toggle_tab_anywhere", "Hub/Local", id="browse-tab-anywhere", show=False,
                 tooltip="Switch tabs even while typing in the search box"),
         Binding("r", "refresh", "Refresh", id="browse-refresh"),
+        Binding("n", "more_results", "More", id="browse-more", tooltip="Load the next page of results"),
         Binding("o", "open_model", "Open file", id="browse-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL in Fit"),
         Binding("escape", "leave_search", "Results", id="browse-results", show=False, priority=True),
     ]
 
     class Searched(Outcome[Any]):
         """A Hub search answered (``SearchPage``; a stale cached one when the Hub is down), or failed."""
+
+    class MoreFound(Outcome[Any]):
+        """The next page of the shown search (``SearchPage``; None past the last), or why not."""
 
     class LocalListed(Outcome[list]):
         """The models on disk (``LocalModel``), or why they could not be listed."""
@@ -67,6 +72,7 @@ class BrowseScreen(AppScreen):
         super().__init__()
         self.sort = SORTS[0]
         self.results: list = []
+        self.page: Any = None  # the last page shown: its ``next_url`` says whether there is more
         self.local_models: list = []
         self._debounce: Timer | None = None
         self._last_query: str | None = None
@@ -143,6 +149,7 @@ class BrowseScreen(AppScreen):
         self._search_failed = event.error is not None
         if event.error is None:
             self._show_results(event.result)
+            self.refresh_bindings()
             return
         shown = "; the table still shows the last results" if self.results else ""
         self.query_one("#search-status", Label).update(
@@ -150,13 +157,19 @@ class BrowseScreen(AppScreen):
                           ("  (enter or r retries · ctrl+t shows models on disk)", "dim"))
         )
 
-    def _show_results(self, page) -> None:
-        self.results = list(page.results)
+    def _show_results(self, page, *, append: bool = False) -> None:
         table = self.query_one("#results", DataTable)
-        table.clear()
+        if not append:
+            self.results = []
+            table.clear()
         repo_column = next((c for c in table.columns.values() if c.key.value == "repo"), None)
         width = repo_column.width if repo_column is not None else 40
-        for result in self.results:
+        shown = {r.repo_id for r in self.results}
+        for result in page.results:
+            if result.repo_id in shown:
+                continue  # the Hub's order moved between two pages: a repo is listed once
+            shown.add(result.repo_id)
+            self.results.append(result)
             gated = " (gated)" if result.gated else ""
             repo = Text(ellipsize_middle(result.repo_id, max(8, width - len(gated))))
             if gated:
@@ -164,12 +177,35 @@ class BrowseScreen(AppScreen):
             table.add_row(repo, format_count(result.downloads), format_count(result.likes),
                           short_date(result.last_modified), result.architecture or "-",
                           format_count(result.n_params) if result.n_params else "-", key=result.repo_id)
-        status = Text(f"{len(self.results)} repos · sorted by {self.sort}")
+        self.page = page
+        more = " · n: more" if page.next_url else ""
+        status = Text(f"{len(self.results)} repos · sorted by {self.sort}{more}")
         if page.stale_because is not None:
             status = Text.assemble((f"Hub unavailable ({page.stale_because}); showing the cached answer", "yellow"))
         elif not self.results:
             status = Text("No GGUF repos match. Try another word.", "yellow")
         self.query_one("#search-status", Label).update(status)
+
+    # -- more results --------------------------------------------------------------------
+
+    def action_more_results(self) -> None:
+        if self.page is None or not self.page.next_url:
+            return
+        self.query_one("#search-status", Label).update(Text("Loading more…", "dim"))
+        self._more(self.page)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hub-search")
+    def _more(self, page) -> None:
+        deliver(self, self.MoreFound, lambda: self.app.services.next_search_page(page))
+
+    @on(MoreFound)
+    def _more_found(self, event: MoreFound) -> None:
+        if event.error is not None:
+            self.query_one("#search-status", Label).update(
+                Text.assemble(("Hub: ", "bold red"), str(event.error), ("  (n tries again)", "dim")))
+        elif event.result is not None:
+            self._show_results(event.result, append=True)
+        self.refresh_bindings()
 
     def _show_sort(self) -> None:
         self.query_one("#sort-label", Label).update(Text.assemble((" sort ", "dim"), (self.sort, "bold"), (" (s)", "dim")))
@@ -263,6 +299,12 @@ class BrowseScreen(AppScreen):
             return self.focused is not self.query_one("#search-input", Input)  # there "/" is typed
         if action == "cycle_sort" and self.query_one("#browse-tabs", TabbedContent).active == "local-tab":
             return False  # the sort is the Hub's: on the Local tab s changes nothing
-        if action in ("cycle_sort", "toggle_tab", "refresh", "open_model"):
-            return not isinstance(self.focused, Input)  # letters type into the box there: hide these keys
+        if action in ("cycle_sort", "toggle_tab", "refresh", "open_model", "more_results"):
+            if isinstance(self.focused, Input):
+                return False  # letters type into the box there: hide these keys
+            if action == "more_results":
+                return self.page is not None and bool(self.page.next_url) and self._on_hub_tab()
         return True
+
+    def _on_hub_tab(self) -> bool:
+        return self.query_one("#browse-tabs", TabbedContent).active == "hub-tab"

@@ -84,6 +84,15 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
     verdict = estimate.verdict
     text = Text.assemble(verdict_text(verdict, bold=True), "  est. ",
                          (format_rate(estimate.est_tokens_per_s), "bold"))
+    span = getattr(estimate, "est_tokens_per_s_range", None)
+    if span:
+        text.append(f" ({span[0]:.0f}-{span[1]:.0f})" if span[0] >= 10 else f" ({span[0]:.1f}-{span[1]:.1f})", "dim")
+    if getattr(estimate, "ram_overflow_bytes", 0):
+        text.append(" pages from disk", "red")
+    ttft = getattr(estimate, "est_ttft_s", 0.0)
+    if ttft:
+        first = f"{ttft * 1e3:.0f} ms" if ttft < 1 else f"{ttft:.1f} s"
+        text.append(f" · {estimate.prompt_tokens}-token prompt {first}")
     if profile.is_cpu_only:
         text.append(f" · all {estimate.n_layers_total} layers on the CPU")
     else:

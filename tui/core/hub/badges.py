@@ -86,6 +86,12 @@ def fit_badges(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSett
     return badges
 
 
+def fit_badges_by_group(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSettings, *,
+                        client: HubClient | None = None) -> dict[str, FitBadge]:
+    """``fit_badges`` keyed by the row's group name (what a table of the rows looks up)."""
+    return {badge.group_name: badge for badge in fit_badges(quants, profile, settings, client=client)}
+
+
 def group_anatomy(quants: RepoQuants, group: QuantGroup, *, client: HubClient | None = None,
                   network: bool = True) -> ModelAnatomy | None:
     """The row's exact anatomy from its header(s); with ``network=False`` only from the disk cache (else None)."""

@@ -72,6 +72,15 @@ class ChosenModel:
     def downloaded_to(self, path: Path) -> ChosenModel:
         return replace(self, local_path=path)
 
+    def server_model_arg(self) -> tuple[str, str]:
+        """How ``llama-server`` is told to load it: ``(path, "path")`` once on disk, else ``(OWNER/REPO[:LABEL],
+        "hf")`` for ``-hf`` (``tui.core.fit.llama_args.llama_server_command``'s ``source``)."""
+        if self.local_path is not None:
+            return str(self.local_path), "path"
+        if self.repo_id:
+            return (f"{self.repo_id}:{self.label}" if self.label else self.repo_id), "hf"
+        return self.spec, "path"
+
 
 def open_model_spec(spec: str, *, client: HubClient | None = None) -> ChosenModel:
     """The model ``spec`` names, its header read; a ``LocalAIError`` with one clear line if it cannot be.
