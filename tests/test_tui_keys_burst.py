@@ -13,6 +13,7 @@ from tests.tui_fixtures import FIXED_BOX, FixedServices, burst, wait_for
 from tui.app import LocalAIApp
 from tui.screens.custom_profile import CustomProfileScreen
 from tui.screens.repo import RepoScreen
+from tui.widgets.prompt_area import PromptArea
 
 
 async def test_browse_search_burst_types_into_the_box_then_submits(hub_env):
@@ -155,7 +156,7 @@ async def test_chat_enter_in_a_burst_sends_what_came_before_and_keeps_what_came_
         await wait_for(pilot, lambda: app.screen.session is not None, timeout=30, what="the model to load")
         chat = app.screen
         await burst(pilot, "Once\rupon")
-        assert chat._generating  # "Once" went out
-        assert chat.query_one("#chat-input", Input).value == "upon"
+        assert chat.generating  # "Once" went out
+        assert chat.query_one("#chat-input", PromptArea).value == "upon"
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not chat._generating, timeout=30, what="the stop")
+        await wait_for(pilot, lambda: not chat.generating, timeout=30, what="the stop")

@@ -9,6 +9,7 @@ Loads and replies run in thread workers that post typed messages back; the event
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from rich.text import Text
@@ -248,6 +249,12 @@ class ChatScreen(AppScreen):
             self.load(self.app.model)
 
     # -- sending and streaming -------------------------------------------------------------
+
+    def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+        """"Send the message" for the command palette (enter in the message box does the same)."""
+        box = self._input
+        yield ("Send the message", "What enter in the message box does",
+               lambda: box.post_message(PromptArea.Submitted(box, box.value)))
 
     @on(PromptArea.Submitted, "#chat-input")
     def _submitted(self, event: PromptArea.Submitted) -> None:
