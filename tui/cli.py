@@ -64,6 +64,13 @@ def open_app(model: str | None = None, open_chat: bool = False, settings=None) -
 
 def run_command(args: argparse.Namespace) -> int:
     """Run a subcommand; user-facing errors become one line on stderr, never a traceback."""
+    from tui.commands.terminal import safe_terminal
+
+    with safe_terminal():
+        return _run_safely(args)
+
+
+def _run_safely(args: argparse.Namespace) -> int:
     from tui.core.errors import LocalAIError
 
     try:

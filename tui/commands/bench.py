@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
         results = run_bench(engine, n_prompt=args.n_prompt, n_gen=args.n_gen, repetitions=args.repetitions,
                             on_progress=progress)
         if progress is not None:
-            sys.stderr.write("\r\033[K")
+            from tui.commands.terminal import clear_line
+
+            clear_line(sys.stderr)
         info = engine.info()
         if args.json:
             print(json.dumps({"model": info.path, "info": asdict(info), "backend": backend_name(),
@@ -57,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _progress(test: str, repetition: int, repetitions: int) -> None:
-    sys.stderr.write(f"\rbench {test}: run {repetition}/{repetitions}")
-    sys.stderr.flush()
+    from tui.commands.terminal import redraw_line
+
+    redraw_line(sys.stderr, f"bench {test}: run {repetition}/{repetitions}")
 
 
 def backend_name() -> str:

@@ -108,8 +108,9 @@ class ProgressPrinter:
             if p.resumed_bytes and p.file_done == p.resumed_bytes:
                 text += f"  (resuming after {format_bytes(p.resumed_bytes)})"
         if self.tty:
-            self.stream.write("\r\x1b[2K" + text)
-            self.stream.flush()
+            from tui.commands.terminal import redraw_line
+
+            redraw_line(self.stream, text)
             self._drew = True
             return
         decile = int(p.fraction * 10)

@@ -31,8 +31,9 @@ def load_engine_from_args(args: argparse.Namespace, *, show_progress: bool = Tru
         return Engine.load(path, settings, on_progress=progress, fit_ctx_to_model=args.n_ctx is None)
     finally:
         if progress is not None:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+            from tui.commands.terminal import clear_line
+
+            clear_line(sys.stderr)
 
 
 def _downloaded(spec: str) -> str:
@@ -69,8 +70,9 @@ def _progress_printer(name: str):
         percent = int(fraction * 100)
         if percent != last[0]:
             last[0] = percent
-            sys.stderr.write(f"\rloading {name} {percent:3d}%")
-            sys.stderr.flush()
+            from tui.commands.terminal import redraw_line
+
+            redraw_line(sys.stderr, f"loading {name} {percent:3d}%")
         return True
 
     return show
