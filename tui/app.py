@@ -16,12 +16,14 @@ from pathlib import Path
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
 
 from tui.core.fit.settings import LlamaSettings
 from tui.core.hardware.devices import HardwareProfile
+from tui.core.safe_text import one_line, printable
 from tui.services import Services
 from tui.session import ChosenModel
 
@@ -169,6 +171,12 @@ class LocalAIApp(App[int]):
     def _profile_loaded(self, profile: HardwareProfile) -> None:
         if self.profile is None:
             self.profile = profile
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification (screens' ``self.notify`` lands here): messages quote file names, Hub fields
+        and key names, so their controls are shown, never sent, and they are never parsed as markup."""
+        super().notify(printable(message), title=one_line(title), severity=severity, timeout=timeout, markup=False)
 
     # -- actions ---------------------------------------------------------------------------
 

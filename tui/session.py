@@ -30,12 +30,14 @@ class ChosenModel:
 
     @property
     def title(self) -> str:
-        """A short name for headers: ``owner/repo Q4_K_M`` or the file name."""
+        """A short name for headers: ``owner/repo Q4_K_M`` or the file name (controls shown, never sent)."""
+        from tui.core.safe_text import one_line
+
         if self.repo_id:
-            return f"{self.repo_id} {self.label or self.filename or ''}".strip()
+            return one_line(f"{self.repo_id} {self.label or self.filename or ''}".strip())
         if self.local_path is not None:
-            return self.local_path.name
-        return self.spec
+            return one_line(self.local_path.name)
+        return one_line(self.spec)
 
     @property
     def is_local(self) -> bool:

@@ -29,6 +29,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
 from tui.units import format_context, format_count, format_gib, format_rate
+from tui.widgets.safe_markup import plain
 from tui.widgets.sweep_plot import STATE_FITS, STATE_NO_FIT, STATE_OFFLOADED, PlotColumn, SweepPlot
 
 #: Slowest acceptable decode speeds the ``m`` key cycles through (tokens/s).
@@ -252,7 +253,7 @@ class AdvisorScreen(AppScreen):
 
     def on_advisor_screen_repo_sized(self, event: RepoSized) -> None:
         if self._cancel is not None and not self._cancel.is_set():
-            self._status("#advisor-recommend-status", f"Sizing {event.done}/{event.total}: {event.repo_id}…")
+            self._status("#advisor-recommend-status", plain(f"Sizing {event.done}/{event.total}: {event.repo_id}…", "dim"))
 
     def _show_recommendation(self, recommendation) -> None:
         self.recommendation = recommendation
@@ -264,26 +265,26 @@ class AdvisorScreen(AppScreen):
         ranked = [a for a in recommendation.repos if a.best is not None]
         for advice in recommendation.repos:
             best = advice.best
-            license_ = Text(advice.license or "?")
+            license_ = plain(advice.license or "?")
             if "non-commercial" in advice.flags:
-                license_ = Text("NC " + (advice.license or ""), "bold red")
+                license_ = plain("NC " + (advice.license or ""), "bold red")
             elif "gated" in advice.flags:
                 license_.append(" gated", "yellow")
             if best is None:
-                cells = [Text(advice.repo_id, "dim"), Text("-", "dim"), "", Text("none", "red")]
+                cells = [plain(advice.repo_id, "dim"), Text("-", "dim"), "", Text("none", "red")]
             else:
                 verdict_style = VERDICT_STYLES.get(best.placement.verdict, "")
-                cells = [advice.repo_id, best.label, format_rate(best.tokens_per_s).replace(" t/s", ""),
+                cells = [plain(advice.repo_id), plain(best.label), format_rate(best.tokens_per_s).replace(" t/s", ""),
                          Text(short_placement(best.placement), verdict_style)]
             if wide:
                 moe = " MoE" if advice.is_moe else ""
-                cells += [format_count(advice.n_params) + moe if advice.n_params else "-", ",".join(advice.tasks)]
+                cells += [format_count(advice.n_params) + moe if advice.n_params else "-", plain(",".join(advice.tasks))]
             table.add_row(*cells, license_, key=advice.repo_id)
         request = recommendation.request
         status = Text(f"{len(ranked)} of {len(recommendation.repos)} repos run at ≥{request.min_tokens_per_s:g} t/s "
                       f"with {format_context(request.n_ctx or 4096)} context on {recommendation.profile_name}")
         if recommendation.stale_because is not None:
-            status = Text(f"Hub unavailable ({recommendation.stale_because}); ranking its last cached answer", "yellow")
+            status = plain(f"Hub unavailable ({recommendation.stale_because}); ranking its last cached answer", "yellow")
         self.query_one("#advisor-recommend-status", Static).update(status)
         self._show_detail()
 
@@ -471,7 +472,7 @@ class AdvisorScreen(AppScreen):
             elif worker.group == "advisor-open":
                 self.app.choose_model(worker.result)
         elif state == WorkerState.ERROR:
-            message = Text.assemble(("error: ", "bold red"), str(worker.error), ("  (r retries)", "dim"))
+            message = Text.assemble(("error: ", "bold red"), plain(str(worker.error)), ("  (r retries)", "dim"))
             if worker.group == "advisor-rank":
                 self._ranked_for = None
                 self.query_one("#advisor-recommend-status", Static).update(message)

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.screens.base import AppScreen
 from tui.units import format_count, format_size
+from tui.widgets.safe_markup import plain
 
 #: Pause after the last keystroke before the Hub is asked (seconds).
 SEARCH_DEBOUNCE_S = 0.35
@@ -126,11 +127,11 @@ class BrowseScreen(AppScreen):
         table = self.query_one("#results", DataTable)
         table.clear()
         for result in self.results:
-            repo = Text(result.repo_id)
+            repo = plain(result.repo_id)
             if result.gated:
                 repo.append(" (gated)", "yellow")
             table.add_row(repo, format_count(result.downloads), format_count(result.likes),
-                          short_date(result.last_modified), result.architecture or "-",
+                          short_date(result.last_modified), plain(result.architecture or "-"),
                           format_count(result.n_params) if result.n_params else "-", key=result.repo_id)
         status = Text(f"{len(self.results)} repos · sorted by {self.sort}")
         if page.stale_because is not None:
@@ -153,8 +154,8 @@ class BrowseScreen(AppScreen):
         table = self.query_one("#local", DataTable)
         table.clear()
         for index, model in enumerate(models):
-            table.add_row(model.display_name, format_size(model.size_bytes), model.label or "-",
-                          "HF cache" if model.source == "hf-cache" else str(model.path.parent), key=str(index))
+            table.add_row(plain(model.display_name), format_size(model.size_bytes), plain(model.label or "-"),
+                          "HF cache" if model.source == "hf-cache" else plain(model.path.parent), key=str(index))
         self.query_one("#local-status", Label).update(
             Text(f"{len(models)} models on disk · o opens any .gguf file" if models
                  else "No models downloaded yet · o opens any .gguf file by its path", "dim")

@@ -21,6 +21,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Markdown, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from tui.core.safe_text import one_line, printable
 from tui.messages import ModelLoaded, ReplyFinished
 from tui.screens.base import AppScreen
 from tui.screens.stream_pacer import MIN_INTERVAL_S, StreamPacer
@@ -119,7 +120,7 @@ class ChatScreen(AppScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-read-model")
     def _read_model(self, spec: str) -> ChosenModel:
-        self.app.call_from_thread(self._status, Text(f"Reading {spec}…"))
+        self.app.call_from_thread(self._status, Text(f"Reading {one_line(spec)}…"))
         return self.app.services.choose_model_spec(spec)
 
     def _status(self, text: Text | str) -> None:
@@ -259,7 +260,7 @@ class ChatScreen(AppScreen):
         now = time.monotonic()
         if self._unflushed and self._reply_view is not None and self._pacer.due(now):
             text, self._unflushed = "".join(self._unflushed), []
-            await self._reply_view.append(text)
+            await self._reply_view.append(printable(text))  # model output is text, never terminal commands
             self._pacer.flushed(now)
         if self._generating and now - self._last_meter >= 1 / METER_HZ and self.session is not None:
             self._last_meter = now
@@ -283,14 +284,15 @@ class ChatScreen(AppScreen):
         self._unflushed = []
         text = reply.text if reply is not None else "".join(self._reply_text)
         if self._reply_view is not None:  # one final full render
-            await self._reply_view.update(self._reply_prefix + text if text else self._reply_prefix + "_(no reply)_")
+            shown = printable(text)
+            await self._reply_view.update(self._reply_prefix + shown if shown else self._reply_prefix + "_(no reply)_")
         self._generating = False
         self._stop = None
         self._flush_timer.pause()
         self.last_reply = text
         stats_box = self.query_one("#chat-stats", Static)
         if error is not None:
-            stats_box.update(Text(str(error), "bold red"))
+            stats_box.update(Text(printable(str(error)), "bold red"))
             self.notify(str(error), severity="error", title="Chat")
         elif reply is not None:
             self.last_stats = reply.stats

@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES
+from tui.core.safe_text import one_line, printable
 from tui.messages import FitChanged
 from tui.screens.base import AppScreen
 from tui.screens.fit_text import (
@@ -203,7 +204,7 @@ class FitScreen(AppScreen):
         except LocalAIError as exc:
             self.estimate = None
             self.query_one("#fit-options", Static).update(options_line(settings, None))
-            verdict.update(Text.assemble((str(exc), "bold red"), ("  (k, v and f change the cache and attention)", "dim")))
+            verdict.update(Text.assemble((printable(str(exc)), "bold red"), ("  (k, v and f change the cache and attention)", "dim")))
             self.query_one("#fit-command", Static).update("")
             self.refresh_bindings()
             return
@@ -223,7 +224,7 @@ class FitScreen(AppScreen):
                 bar.usage = usage
         self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile))
         command = self.app.services.llama_server_command(model, estimate)
-        self.query_one("#fit-command", Static).update(Text.assemble(("$ ", "dim"), command))
+        self.query_one("#fit-command", Static).update(Text.assemble(("$ ", "dim"), one_line(command)))
         self.query_one("#fit-notes", Static).update(notes_text(estimate.warnings))
         self.refresh_bindings()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from tui.core.hardware.devices import HardwareProfile
+from tui.core.safe_text import one_line, printable
 from tui.session import ChosenModel
 from tui.units import format_context, format_count, format_gib, format_rate, format_size
 from tui.widgets.memory_bar import MemoryPart, MemoryUsage
@@ -111,7 +112,7 @@ def options_line(settings, flash_attn_enabled: bool | None) -> Text:
 def notes_text(warnings: tuple[str, ...] | list[str]) -> Text:
     """The estimate's warnings, one ``• `` line each, the standing "derived, not measured" caveat last."""
     ordered = sorted(warnings, key=lambda w: _ALWAYS_NOTE in w)
-    return Text("\n".join(f"• {w}" for w in ordered), style="dim")
+    return Text(printable("\n".join(f"• {w}" for w in ordered)), style="dim")
 
 
 def describe_model(model: ChosenModel) -> Text:
@@ -119,7 +120,7 @@ def describe_model(model: ChosenModel) -> Text:
     anatomy = model.anatomy
     text = Text()
     text.append(model.title, style="bold")
-    text.append(f"  {anatomy.architecture} · {format_count(anatomy.n_params)} params · ")
+    text.append(f"  {one_line(anatomy.architecture)} · {format_count(anatomy.n_params)} params · ")
     text.append(f"{format_size(anatomy.file_size or anatomy.tensor_bytes)} · {anatomy.bits_per_weight:.2f} bpw")
     text.append(f" · {anatomy.n_layer} layers · trained ctx {format_context(anatomy.n_ctx_train)}")
     if anatomy.is_moe:

@@ -14,8 +14,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 from textual.worker import Worker, WorkerState
 
+from tui.core.safe_text import one_line, printable
 from tui.screens.base import AppScreen
 from tui.units import format_context, format_rate, format_size
+from tui.widgets.safe_markup import plain, plain_block
 
 #: Colour of each badge verdict (``tui.core.hub.badges.VERDICTS``).
 VERDICT_STYLES = {"fits": "green", "tight": "yellow", "partial": "yellow", "no-fit": "red"}
@@ -53,7 +55,7 @@ def badge_summary(badge, sides) -> Text:
             text.append("\n* estimated from the file size; enter reads its header", "dim")
         text.append("\n\n")
     for side in sides:
-        text.append(f"+ {side.path}", "bold")
+        text.append(f"+ {one_line(side.path)}", "bold")
         text.append(f" ({format_size(side.file.size)}, {SIDE_KINDS.get(side.kind, side.kind)})\n", "dim")
     if sides:
         text.append("\n")
@@ -77,7 +79,7 @@ class RepoScreen(AppScreen):
         self.badges: dict[str, object] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Label(Text(self.repo_id, "bold"), id="repo-title")
+        yield Label(plain(self.repo_id, "bold"), id="repo-title")
         yield Label("", id="repo-fit-note")
         with Horizontal(id="repo-split"):
             yield DataTable(id="repo-files", cursor_type="row", zebra_stripes=True)
@@ -131,13 +133,13 @@ class RepoScreen(AppScreen):
                 rate = format_rate(badge.tokens_per_s).replace(" t/s", "") if badge.tokens_per_s else "-"
             else:
                 verdict, rate = Text("…" if self.app.profile is not None else "-", "dim"), "-"
-            table.add_row(row_name(group), format_size(group.size_bytes), str(group.shards), bpw, verdict, rate,
+            table.add_row(plain(row_name(group)), format_size(group.size_bytes), str(group.shards), bpw, verdict, rate,
                           key=group.name)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
         sides = quants.side_files
         if sides:
-            names = " · ".join(f"{side.path} {format_size(side.file.size)}" for side in sides)
+            names = " · ".join(f"{one_line(side.path)} {format_size(side.file.size)}" for side in sides)
             kinds = ", ".join(sorted({SIDE_KINDS.get(side.kind, side.kind) for side in sides}))
             self.query_one("#repo-side-files", Static).update(
                 Text.assemble(("Side files, not models: ", "bold"), names, (f"  ({kinds})", "dim")))
@@ -205,10 +207,11 @@ class RepoScreen(AppScreen):
                 self.dismiss()
                 self.app.choose_model(worker.result)
         elif state == WorkerState.ERROR and worker.group == "repo-badges":
-            self.query_one("#repo-side-files", Static).update(Text(f"Fit badges unavailable: {worker.error}", "yellow"))
+            self.query_one("#repo-side-files", Static).update(plain_block(f"Fit badges unavailable: {worker.error}",
+                                                                          "yellow"))
         elif state == WorkerState.ERROR:
             message = Text.assemble(("Could not open the repo: " if worker.group == "repo-list" else "Could not read the header: ",
-                                     "bold red"), str(worker.error))
+                                     "bold red"), printable(str(worker.error)))
             if worker.group == "repo-list":
                 self.query_one("#label-explained", Static).update(message)
             self.notify(str(worker.error), severity="error", title=self.repo_id)

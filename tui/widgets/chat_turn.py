@@ -15,6 +15,8 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Label, Markdown, Static
 
+from tui.core.safe_text import one_line, printable
+
 #: Roles a turn can have (also its CSS class, ``-user`` ...).
 ROLES = ("user", "assistant", "completion")
 
@@ -74,13 +76,13 @@ class ChatTurn(Vertical):
         body.add_class("chat-turn--body")
 
     def compose(self) -> ComposeResult:
-        yield Label(f"▌ {self.title}", classes="chat-turn--role", markup=False)
+        yield Label(f"▌ {one_line(self.title)}", classes="chat-turn--role", markup=False)
         yield self.body
 
 
 def user_turn(text: str) -> ChatTurn:
     """What the person typed, as typed."""
-    return ChatTurn("user", "You", Static(text, markup=False, classes="user"))
+    return ChatTurn("user", "You", Static(printable(text), markup=False, classes="user"))
 
 
 def reply_turn(model_title: str, prompt: str | None = None) -> tuple[ChatTurn, Markdown, str]:
@@ -89,7 +91,7 @@ def reply_turn(model_title: str, prompt: str | None = None) -> tuple[ChatTurn, M
     ``prompt`` given means plain completion: the turn starts with the prompt and the reply
     continues it (the returned prefix goes in front of the reply's text on the final render).
     """
-    prefix = completion_prefix(prompt) if prompt is not None else ""
+    prefix = completion_prefix(printable(prompt)) if prompt is not None else ""
     view = Markdown(prefix, classes="reply")
     if prompt is None:
         return ChatTurn("assistant", model_title, view), view, prefix
