@@ -45,6 +45,24 @@ class HubTimeoutError(HubError):
     """The Hub did not answer in time."""
 
 
+class HubStalledError(HubTimeoutError):
+    """The server answers, but too slowly to ever finish (a trickle, headers a byte at a time): not retried."""
+
+
+class HubRedirectLoopError(HubError):
+    """The server redirected more times than any real Hub or CDN does."""
+
+
+class HubAnswerTooLargeError(HubError):
+    """An API answer larger than the app agrees to read (a listing of a million files)."""
+
+
+class RequestCancelled(LocalAIError):
+    """The person cancelled a request that was waiting on the Hub."""
+
+    exit_code = 130
+
+
 class HubUnreachableError(HubError):
     """No connection at all: no network, DNS failure, refused, dropped."""
 
