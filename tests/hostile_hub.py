@@ -46,9 +46,16 @@ class HostileHub:
 
 
 def start_hostile_hub(repos: list[FakeRepo], overrides: dict[str, dict[str, Any]], hf_home: Path,
-                      monkeypatch: pytest.MonkeyPatch) -> HostileHub:
-    """Run the fake Hub with ``repos``, patch its listing with ``overrides`` and point huggingface_hub at it."""
+                      monkeypatch: pytest.MonkeyPatch, fields: dict[str, Any] | None = None) -> HostileHub:
+    """Run the fake Hub with ``repos``, patch its listing with ``overrides`` (per file) and ``fields``
+    (top-level fields such as ``id`` or ``sha``) and point huggingface_hub at it."""
     original = fake_hub_module._sibling
+    original_fields = fake_hub_module._fields
+
+    def repo_fields(repo: FakeRepo, names: Any, blobs: bool, model_id: bool = False) -> dict:
+        return {**original_fields(repo, names, blobs, model_id), **(fields or {})}
+
+    monkeypatch.setattr(fake_hub_module, "_fields", repo_fields)
 
     def sibling(file: FakeFile, blobs: bool) -> dict:
         entry = original(file, blobs)
