@@ -36,13 +36,17 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from tui.commands.engine_args import load_engine_from_args
+    from tui.commands.interrupt import cancellable, check_interrupted, run_in_worker, workers_running
     from tui.core.engine.bench import run_bench
 
     engine = load_engine_from_args(args, show_progress=not args.json)
     try:
         progress = _progress if sys.stderr.isatty() and not args.json else None
-        results = run_bench(engine, n_prompt=args.n_prompt, n_gen=args.n_gen, repetitions=args.repetitions,
-                            on_progress=progress)
+        with cancellable() as cancel:
+            results = run_in_worker(lambda: run_bench(engine, n_prompt=args.n_prompt, n_gen=args.n_gen,
+                                                      repetitions=args.repetitions, on_progress=progress,
+                                                      cancel=cancel), "bench")
+        check_interrupted()
         if progress is not None:
             from tui.commands.terminal import clear_line
 
@@ -55,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
             print(format_bench_table(info, results))
         return 0
     finally:
-        engine.close()
+        if not workers_running():
+            engine.close()
 
 
 def _progress(test: str, repetition: int, repetitions: int) -> None:

@@ -49,36 +49,19 @@ def fetch_model(spec: str, *, with_mmproj: bool = False, quiet: bool = False):
     cancel that keeps the partial file for the next run; a second Ctrl+C interrupts for good.
     Returns tui.core.hub.model_download.ModelDownload; raises its errors (DownloadCancelled too).
     """
-    import threading
-
+    from tui.commands.interrupt import cancellable, run_in_worker
     from tui.core.hub.model_download import download_model
     from tui.core.hub.model_ref import require_hub_ref
 
     ref = require_hub_ref(spec)
     printer = None if quiet else ProgressPrinter(sys.stderr)
-    cancel, finished = threading.Event(), threading.Event()
-    outcome: dict = {}
-
-    def work() -> None:
-        try:
-            outcome["result"] = download_model(ref, with_mmproj=with_mmproj, progress=printer, cancel=cancel)
-        except BaseException as exc:  # handed to the main thread, which reports it
-            outcome["error"] = exc
-        finally:
-            finished.set()
-
-    threading.Thread(target=work, name="download", daemon=True).start()
     try:
-        while not finished.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        cancel.set()
-        finished.wait()
-    if printer is not None:
-        printer.finish()
-    if "error" in outcome:
-        raise outcome["error"]
-    result = outcome["result"]
+        with cancellable() as cancel:
+            result = run_in_worker(lambda: download_model(ref, with_mmproj=with_mmproj, progress=printer,
+                                                          cancel=cancel), "download")
+    finally:
+        if printer is not None:
+            printer.finish()
     if result.from_cache_only:
         print(f"localai-tui: warning: the Hub could not be reached; {result.spec} is already downloaded",
               file=sys.stderr)
