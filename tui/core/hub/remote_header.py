@@ -41,6 +41,8 @@ MIN_FETCH = 64 * 1024
 LATER_SHARD_FIRST_CHUNK = 64 * 1024
 #: Reads this far (bytes) past the cached prefix are not worth caching: fetched on their own.
 MAX_PREFIX_GAP = 1024 * 1024
+#: The largest header prefix kept on disk: real headers are 1-20 MB; a crafted 120 MB one is read, not kept.
+MAX_CACHED_HEADER_BYTES = 32 * 1024 * 1024
 
 
 def header_cache_path(repo_id: str, commit: str, path: str) -> Path:
@@ -161,7 +163,7 @@ class RemoteFileSource:
 
     def _save_cached(self) -> None:
         """Replace the cached prefix atomically (two readers never leave a torn file)."""
-        if self._cache_path is None:
+        if self._cache_path is None or len(self._prefix) > MAX_CACHED_HEADER_BYTES:
             return
         try:
             self._cache_path.parent.mkdir(parents=True, exist_ok=True)
