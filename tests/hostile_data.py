@@ -52,3 +52,15 @@ def tensor_info(name: str | bytes, shape: tuple[int, ...], ggml_type: int = 0, o
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+#: A child-process snippet printing ``peak_kib N``: the peak resident set of this process image (VmHWM).
+#: ``ru_maxrss`` would do on a fresh process, but Linux carries it over from the parent across
+#: fork and exec, so a big test runner would inflate it.
+PEAK_SNIPPET = ("import re, sys\nfrom tui.cli import main\ncode = main(sys.argv[1:])\n"
+                "hwm = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read())\n"
+                "print('peak_kib', hwm.group(1) if hwm else 0, file=sys.stderr)\nsys.exit(code)\n")
+
+
+def peak_kib(stderr: str) -> int:
+    return int(stderr.split("peak_kib")[1].split()[0])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.hostile_data import control_bytes, raw_gguf, string_kv, u32_kv
+from tests.hostile_data import PEAK_SNIPPET, control_bytes, peak_kib, raw_gguf, string_kv, u32_kv
 from tui.core.gguf.reader import MAX_KEPT_ARRAY_ITEMS, ArraySummary, BytesSource, GGUFError, read_header
 
 PEAK_LIMIT_KIB = 400 * 1024
@@ -61,12 +61,9 @@ def claims(path: Path, n_tensors: int, n_kv: int, size: int = 120 * 1024 * 1024)
 
 
 def peak_of_inspect(path: Path) -> tuple[int, subprocess.CompletedProcess[str]]:
-    script = ("import resource, sys\nfrom tui.cli import main\ncode = main(['inspect', sys.argv[1]])\n"
-              "print('peak_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-              "sys.exit(code)\n")
-    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, cwd=ROOT,
+    done = subprocess.run([sys.executable, "-c", PEAK_SNIPPET, "inspect", str(path)], capture_output=True, text=True, cwd=ROOT,
                           timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    return int(done.stderr.split("peak_kib")[1].split()[0]), done
+    return peak_kib(done.stderr), done
 
 
 @pytest.mark.parametrize("build", [many_u8_arrays, nested_arrays,
@@ -74,12 +71,12 @@ def peak_of_inspect(path: Path) -> tuple[int, subprocess.CompletedProcess[str]]:
                          ids=["30k-kept-arrays", "nested-arrays", "6M-keys", "3M-tensors"])
 def test_crafted_headers_stay_under_the_memory_budget(tmp_path, build):
     path = build(tmp_path / "crafted.gguf")
-    peak_kib, done = peak_of_inspect(path)
+    peak, done = peak_of_inspect(path)
     assert done.returncode in (0, 1), done.stderr
     assert "Traceback" not in done.stderr and "unexpected error" not in done.stderr
     assert control_bytes(done.stderr) == []
-    assert peak_kib < PEAK_LIMIT_KIB, f"{peak_kib} KiB"
-    print(f"{path.name}: peak {peak_kib / 1024:.0f} MiB, exit {done.returncode}: {done.stderr.splitlines()[0]}")
+    assert peak < PEAK_LIMIT_KIB, f"{peak} KiB"
+    print(f"{path.name}: peak {peak / 1024:.0f} MiB, exit {done.returncode}: {done.stderr.splitlines()[0]}")
 
 
 def test_kept_arrays_are_bounded_in_total():

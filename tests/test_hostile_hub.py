@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.fake_hub import hf_home  # noqa: F401 - pytest fixture
-from tests.hostile_data import control_bytes
+from tests.hostile_data import PEAK_SNIPPET, control_bytes, peak_kib
 from tests.hostile_hub import nasty_server, start_hostile_hub, stories_file  # noqa: F401 - fixtures
 from tests.hub_fixtures.catalog import FakeRepo
 
@@ -161,15 +161,10 @@ def test_a_trickling_file_download_stops_and_keeps_what_arrived(hf_home, monkeyp
 
 
 def test_a_listing_of_a_million_files_is_refused_in_bounded_memory(nasty_server, hf_home):  # noqa: F811
-    import resource
-
     server = nasty_server("huge-listing", n_files=1_000_000)
-    script = ("import resource, sys\nfrom tui.cli import main\ncode = main(['files', 'hostile/huge-GGUF', '--no-fit'])\n"
-              "print('peak_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)\n")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120,
+    done = subprocess.run([sys.executable, "-c", PEAK_SNIPPET, "files", "hostile/huge-GGUF", "--no-fit"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120,
                           env={**os.environ, **hub_at(server.url, hf_home), "PYTHONPATH": str(ROOT)})
     line = one_clear_line(done)
     assert "MiB" in line and "127.0.0.1" in line
-    peak_kib = int(done.stderr.split("peak_kib")[1].split()[0])
-    assert peak_kib < 400 * 1024, peak_kib
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 400 * 1024
+    assert peak_kib(done.stderr) < 400 * 1024, done.stderr

@@ -73,23 +73,23 @@ class ChatSession:
         head = [ChatMessage("system", self.system_prompt)] if self.system_prompt else []
         return head + self.messages[first:] + [pending]
 
-    def prompt_tokens(self, conversation: list[ChatMessage]) -> list[int]:
+    def prompt_tokens(self, conversation: list[ChatMessage], stop: threading.Event | None = None) -> list[int]:
         """Render and tokenize, adding BOS only when the vocabulary wants one and the template did not."""
         fmt = self.prompt_format
-        text = fmt.render(conversation)
+        text = fmt.render(conversation, stop=stop)
         model = self.engine.model
         bos_text = model.token_text(model.bos_token)
         add_special = not (fmt.parse_special and bos_text and text.startswith(bos_text))
         return model.tokenize(text, add_special=add_special, parse_special=fmt.parse_special)
 
-    def _fit_prompt(self, pending: ChatMessage) -> tuple[list[int], int]:
+    def _fit_prompt(self, pending: ChatMessage, stop: threading.Event | None = None) -> tuple[list[int], int]:
         """Prompt tokens for the history plus ``pending``, dropping the oldest turns until they fit."""
         n_ctx = self.engine.n_ctx
         wanted = self.sampling.max_tokens if self.sampling.max_tokens > 0 else DEFAULT_REPLY_ROOM
         room = min(wanted, n_ctx // 2)
         first = self._first_kept
         while True:
-            tokens = self.prompt_tokens(self._conversation(pending, first))
+            tokens = self.prompt_tokens(self._conversation(pending, first), stop)
             if len(tokens) + room <= n_ctx or first >= len(self.messages):
                 break
             first = _next_turn_start(self.messages, first)
@@ -115,7 +115,7 @@ class ChatSession:
         one, join the history; a message refused for size does not."""
         t_request = time.perf_counter()
         pending = ChatMessage("user", user_text)
-        tokens, dropped = self._fit_prompt(pending)
+        tokens, dropped = self._fit_prompt(pending, stop)
         generation: Generation = generate(self.engine, tokens, self.sampling, stop=stop, on_text=on_text,
                                           live=self.live, t_request=t_request)
         self.messages.append(pending)
