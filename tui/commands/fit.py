@@ -13,12 +13,11 @@ import argparse
 from typing import TYPE_CHECKING
 
 from tui.commands.fit_flags import add_fit_flags, add_profile_flags, settings_from_args, wants_auto_layers
+from tui.core.sizes import GiB, MiB
 
 if TYPE_CHECKING:
     from tui.core.fit.estimate import FitEstimate
     from tui.core.hardware.devices import HardwareProfile
-
-GiB = 1024**3
 
 #: Context the command assumes when -c is not given (tokens), unless the model's is smaller.
 DEFAULT_CONTEXT = 4096
@@ -43,12 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.errors import LocalAIError
     from tui.core.fit.autofit import auto_gpu_layers
     from tui.core.fit.estimate import estimate_fit
     from tui.core.fit.llama_args import llama_server_args, shell_command
     from tui.core.hardware.profiles import resolve_profile
+    from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n_ctx is None:
         trained = anatomy.n_ctx_train or DEFAULT_CONTEXT
         settings = settings.with_changes(n_ctx=min(DEFAULT_CONTEXT, trained))
-    notes = []
+    notes: list[str] = []
     if wants_auto_layers(args):
         fitted = auto_gpu_layers(anatomy, profile, settings)
         settings = fitted.settings
@@ -81,9 +80,6 @@ def run(args: argparse.Namespace) -> int:
         print("llama-server command:")
         print("  " + shell_command(command))
     return 0
-
-
-MiB = 1024**2
 
 
 def _unit(estimate: FitEstimate) -> tuple[str, int]:
@@ -119,7 +115,7 @@ def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str 
                      size(d.total_bytes), size(d.capacity_bytes), size(d.headroom_bytes), d.verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1])] + [r[-1]]
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)] + [r[-1]]
         lines.append("  ".join(cells).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))

@@ -12,10 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static
-from textual.worker import Worker, WorkerState
 
 from tui.core.hardware.catalog import CatalogDevice
 from tui.core.hardware.devices import HardwareProfile
+from tui.messages import Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.units import format_gib
 from tui.widgets.profile_header import describe_profile
@@ -66,6 +66,15 @@ class ProfileScreen(AppScreen):
         Binding("escape", "leave_filter", "Table", id="profile-table", show=False),
     ]
 
+    class Detected(Outcome[HardwareProfile]):
+        """This box's GPUs and RAM, or why detection failed."""
+
+    class CatalogLoaded(Outcome[list[CatalogDevice]]):
+        """The catalog's devices, in file order."""
+
+    class Selected(Outcome[HardwareProfile]):
+        """The profile the person picked, resolved and remembered, or why it could not be."""
+
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[CatalogDevice] = []
@@ -99,38 +108,33 @@ class ProfileScreen(AppScreen):
     # -- detection and catalog (workers) ---------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detect")
-    def detect(self) -> HardwareProfile:
-        return self.app.services.detect_profile()
+    def detect(self) -> None:
+        deliver(self, self.Detected, self.app.services.detect_profile)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="catalog")
-    def _load_catalog(self) -> list[CatalogDevice]:
-        return self.app.services.catalog_devices()
+    def _load_catalog(self) -> None:
+        deliver(self, self.CatalogLoaded, self.app.services.catalog_devices)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group == "detect":
-            if event.state == WorkerState.SUCCESS:
-                self._detected = worker.result
-                self.query_one("#detected", Static).update(describe_detected(self._detected))
-            elif event.state == WorkerState.ERROR:
-                self._detected = None
-                self.query_one("#detected", Static).update(
-                    Text(f"Detection failed: {worker.error}. Pick a card below or make a custom profile (n).")
-                )
-            self._detection_done = event.state in (WorkerState.SUCCESS, WorkerState.ERROR)
-            self.refresh_bindings()
-        elif worker.group == "select":
-            if event.state == WorkerState.SUCCESS:
-                self._chosen(worker.result)
-            elif event.state == WorkerState.ERROR:
-                self._show_picked()
-                self.notify(str(worker.error), severity="error", title="Profile")
-        elif worker.group == "catalog":
-            if event.state == WorkerState.SUCCESS:
-                self._rows = worker.result
-                self._fill_table()
-            elif event.state == WorkerState.ERROR:
-                self.notify(f"GPU catalog unavailable: {worker.error}", severity="error")
+    @on(Detected)
+    def _detected_box(self, event: Detected) -> None:
+        if event.error is None:
+            self._detected = event.result
+            self.query_one("#detected", Static).update(describe_detected(self._detected))
+        else:
+            self._detected = None
+            self.query_one("#detected", Static).update(
+                Text(f"Detection failed: {event.error}. Pick a card below or make a custom profile (n).")
+            )
+        self._detection_done = True
+        self.refresh_bindings()
+
+    @on(CatalogLoaded)
+    def _catalog_loaded(self, event: CatalogLoaded) -> None:
+        if event.error is None:
+            self._rows = event.result
+            self._fill_table()
+        else:
+            self.notify(f"GPU catalog unavailable: {event.error}", severity="error")
 
     # -- the table -------------------------------------------------------------------------
 
@@ -207,8 +211,16 @@ class ProfileScreen(AppScreen):
         self._resolve(gpu_args)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="select")
-    def _resolve(self, gpu_args: list[str]) -> HardwareProfile:
-        return self.app.services.select_profile(gpu_args)
+    def _resolve(self, gpu_args: list[str]) -> None:
+        deliver(self, self.Selected, lambda: self.app.services.select_profile(gpu_args))
+
+    @on(Selected)
+    def _selected(self, event: Selected) -> None:
+        if event.error is None:
+            self._chosen(event.result)
+        else:
+            self._show_picked()
+            self.notify(str(event.error), severity="error", title="Profile")
 
     def _chosen(self, profile: HardwareProfile) -> None:
         self.app.choose_profile(profile)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from tui.core.engine.errors import ChatTemplateError
 from tui.core.engine.template_budget import (
@@ -22,6 +22,11 @@ from tui.core.engine.template_budget import (
     render_budget,
 )
 from tui.core.safe_text import one_line
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
+
+    from tui.core.engine.model import LoadedModel
 
 ROLES = ("system", "user", "assistant")
 
@@ -85,8 +90,13 @@ class JinjaChatFormat:
 
     def _render(self, payload: list[dict[str, str]], stop: threading.Event | None) -> str:
         with render_budget(stop):
-            prompt = self._formatter(messages=payload).prompt
+            prompt = self._formatter(messages=_request_messages(payload)).prompt
         return _checked_size(prompt)
+
+
+def _request_messages(payload: list[dict[str, str]]) -> list[ChatCompletionRequestMessage]:
+    """``{"role", "content"}`` dicts as llama-cpp-python's formatter types them (``ChatMessage`` checks the roles)."""
+    return cast("list[ChatCompletionRequestMessage]", payload)
 
 
 class PlainCompletionFormat:
@@ -140,7 +150,7 @@ def _limit_formatter(formatter: object, template: str) -> None:
     formatter._environment = compiled  # type: ignore[attr-defined]
 
 
-def prompt_format_for(model) -> PromptFormat:
+def prompt_format_for(model: LoadedModel) -> PromptFormat:
     """The model's own template when its GGUF has one, plain completion otherwise."""
     template = model.chat_template
     if not template:

@@ -29,6 +29,7 @@ from tui.core.hub.errors import HubError, HubOfflineError
 from tui.core.hub.limits import network_limits
 from tui.core.hub.safe_names import check_commit, check_repo_id, check_repo_path, inside
 from tui.core.paths import cache_dir
+from tui.core.sizes import MiB
 
 if TYPE_CHECKING:
     from tui.core.gguf.anatomy import ModelAnatomy
@@ -40,9 +41,9 @@ MIN_FETCH = 64 * 1024
 #: First chunk for shards after the first, which hold tensor infos only (a few KB).
 LATER_SHARD_FIRST_CHUNK = 64 * 1024
 #: Reads this far (bytes) past the cached prefix are not worth caching: fetched on their own.
-MAX_PREFIX_GAP = 1024 * 1024
+MAX_PREFIX_GAP = MiB
 #: The largest header prefix kept on disk: real headers are 1-20 MB; a crafted 120 MB one is read, not kept.
-MAX_CACHED_HEADER_BYTES = 32 * 1024 * 1024
+MAX_CACHED_HEADER_BYTES = 32 * MiB
 
 
 def header_cache_path(repo_id: str, commit: str, path: str) -> Path:
@@ -82,10 +83,6 @@ class RemoteFileSource:
     @property
     def size(self) -> int | None:
         return self._size
-
-    @property
-    def cached_bytes(self) -> int:
-        return len(self._prefix)
 
     def read(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``offset`` (fewer only at the end of the file)."""
