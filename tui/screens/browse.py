@@ -17,8 +17,8 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, TabbedContent, TabPane
 
-from tui.messages import ModelOpened, Outcome, deliver
 from tui.core.safe_text import printable
+from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.open_model import open_model_spec
 from tui.units import format_count, format_size
