@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 
 from tui.core.engine.errors import ContextFullError
 from tui.core.engine.generate import Generation, generate
-from tui.core.engine.metrics import FINISH_CONTEXT_FULL, LiveRate, ReplyStats
+from tui.core.engine.metrics import FINISH_CANCELLED, FINISH_CONTEXT_FULL, LiveRate, ReplyStats
 from tui.core.engine.runtime import Engine
 from tui.core.engine.sampling import SamplingSettings
 from tui.core.engine.template import ChatMessage, PromptFormat, prompt_format_for
+from tui.core.engine.template_budget import TemplateStopped
 
 #: Tokens kept free for the reply when deciding whether old turns must be dropped.
 DEFAULT_REPLY_ROOM = 256
@@ -117,7 +118,13 @@ class ChatSession:
         one, join the history; a message refused for size does not."""
         t_request = time.perf_counter()
         pending = ChatMessage("user", user_text)
-        tokens, dropped = self._fit_prompt(pending, stop)
+        try:
+            tokens, dropped = self._fit_prompt(pending, stop)
+        except TemplateStopped:  # stopped before a token: a cancelled, empty reply, not an error
+            now = time.perf_counter()
+            stats = ReplyStats(0, 0, 0.0, now - t_request, 0, 0, 0.0, 0.0, now - t_request, FINISH_CANCELLED,
+                               self.engine.n_ctx, len(self.engine.kv_tokens))
+            return Reply(text="", stats=stats)
         generation: Generation = generate(self.engine, tokens, self.sampling, stop=stop, on_text=on_text,
                                           live=self.live, t_request=t_request)
         self.messages.append(pending)
