@@ -8,6 +8,9 @@ paints fast.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import weakref
 from collections.abc import Iterable
 from functools import partial
 from importlib import resources
@@ -142,6 +145,7 @@ class LocalAIApp(App[int]):
         super().__init__()
         if settings is not None:  # flags typed on the command line (``chat MODEL -c 8192 ...``)
             self.set_reactive(LocalAIApp.settings, settings)
+        self._work_events: weakref.WeakSet[threading.Event] = weakref.WeakSet()
         self.register_theme(LOCALAI_THEME)
         self.theme = "localai"
 
@@ -173,6 +177,23 @@ class LocalAIApp(App[int]):
     def _profile_loaded(self, profile: HardwareProfile) -> None:
         if self.profile is None:
             self.profile = profile
+
+    # -- work that quitting must stop ------------------------------------------------------
+
+    def work_event(self) -> threading.Event:
+        """A cancel event for a worker (a reply, a load, a download, a ranking): quitting sets it."""
+        event = threading.Event()
+        self._work_events.add(event)
+        return event
+
+    def cancel_work(self) -> None:
+        """Stop every worker that listens: generation, template rendering, loads, downloads."""
+        for event in list(self._work_events):
+            event.set()
+
+    async def action_quit(self) -> None:
+        self.cancel_work()
+        await super().action_quit()
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -240,5 +261,40 @@ def run_app(model: str | None = None, open_chat: bool = False, settings: LlamaSe
     import os
 
     app = LocalAIApp(model=model, open_chat=open_chat, settings=settings)
-    result = app.run(mouse=os.environ.get(MOUSE_ENV, "1") != "0")
-    return int(result or app.return_code or 0)
+    # Our own loop: asyncio.run() would wait, after the screen is gone, for worker threads still
+    # inside llama.cpp or a socket read (a blank, hung terminal). Quitting stops them instead.
+    loop = asyncio.new_event_loop()
+    try:
+        result = app.run(mouse=os.environ.get(MOUSE_ENV, "1") != "0", loop=loop)
+    finally:
+        app.cancel_work()
+    code = int(result or app.return_code or 0)
+    finish_workers(loop, code)
+    return code
+
+
+#: After quitting, how long workers get to notice their cancel event before the process ends without them.
+QUIT_GRACE_S = 0.5
+
+
+def finish_workers(loop: asyncio.AbstractEventLoop, code: int, grace_s: float = QUIT_GRACE_S) -> None:
+    """Wait up to ``grace_s`` for the worker threads, then end the process if one is still busy.
+
+    A reply mid-token, a template render or a download stop within that time through their
+    cancel events; a thread stuck in native code (a long prompt evaluation, a blocking read)
+    would otherwise hold the process. Nothing is left to save: partial downloads are resumable
+    by design and the terminal is already restored.
+    """
+    import os
+    import sys
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), grace_s))
+    except asyncio.TimeoutError:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    loop.close()

@@ -216,7 +216,7 @@ class AdvisorScreen(AppScreen):
         self._ranked_for = key
         if self._cancel is not None:
             self._cancel.set()
-        self._cancel = threading.Event()
+        self._cancel = self.app.work_event()
         what = f"'{self._query}'" if self._query else "the most downloaded GGUF repos"
         self._status("#advisor-recommend-status", f"Sizing {what} for {profile.name}… (headers only)")
         self._rank(profile, self.app.settings, self._query, self.min_speed, self._cancel)

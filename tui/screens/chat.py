@@ -172,7 +172,7 @@ class ChatScreen(AppScreen):
     def load(self, model: ChosenModel) -> None:
         if self._generating:
             self.action_stop()
-        self._load_cancel = threading.Event()
+        self._load_cancel = self.app.work_event()
         self._load_fraction = 0.0
         self.query_one("#chat-load-row").display = True
         self.query_one("#chat-input", Input).disabled = True
@@ -265,7 +265,7 @@ class ChatScreen(AppScreen):
         self._reply_text = []
         self._unflushed = []
         self._pending.clear()
-        self._stop = threading.Event()
+        self._stop = self.app.work_event()
         self._generating = True
         self.displayed_tokens_per_s = []
         self.query_one(RateMeter).reset()

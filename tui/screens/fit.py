@@ -305,7 +305,7 @@ class FitScreen(AppScreen):
         model = self.app.model
         if model is None or model.is_local or self._cancel_download is not None:
             return
-        self._cancel_download = threading.Event()
+        self._cancel_download = self.app.work_event()
         self._download_progress = None
         self.query_one("#fit-download-row").display = True
         self.query_one("#fit-download-bar", ProgressBar).update(total=None, progress=0)
