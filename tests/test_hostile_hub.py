@@ -168,3 +168,18 @@ def test_a_listing_of_a_million_files_is_refused_in_bounded_memory(nasty_server,
     line = one_clear_line(done)
     assert "MiB" in line and "127.0.0.1" in line
     assert peak_kib(done.stderr) < 400 * 1024, done.stderr
+
+
+def test_ctrl_c_ends_a_download_stuck_on_a_trickling_server(nasty_server, hf_home):  # noqa: F811
+    import signal
+
+    server = nasty_server("trickle", interval_s=0.5)
+    env = {**os.environ, "HF_ENDPOINT": server.url, "HF_HOME": str(hf_home), "HF_HUB_CACHE": str(hf_home / "hub")}
+    proc = subprocess.Popen([sys.executable, "-m", "tui", "download", f"{REPO}:Q4_K_M"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while server.requests == 0 and proc.poll() is None:  # the request is in flight
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)  # bounded: no hang, whatever the server does
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "localai-tui: interrupted"
