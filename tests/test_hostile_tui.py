@@ -26,6 +26,9 @@ def _hostile_repo() -> FakeRepo:
 
 
 async def test_markup_and_escapes_from_the_hub_render_as_text(hf_home, monkeypatch):  # noqa: F811
+    from tests.test_hostile_config import record_notices
+
+    notices = record_notices(monkeypatch)
     hub = start_hostile_hub([_hostile_repo()], {}, hf_home, monkeypatch)
     app = LocalAIApp(services=FixedServices(hub_endpoint=hub.url), profile=FIXED_BOX)
     try:
@@ -41,9 +44,9 @@ async def test_markup_and_escapes_from_the_hub_render_as_text(hf_home, monkeypat
             shown = screen_text(app)
             assert "weird[b]x" in shown  # the file name keeps its brackets
             assert "\x1b" not in shown and "\x07" not in shown
-            app.notify("[/]" + ESCAPES, title=ESCAPES)  # a message quoting outside text
+            app.notify("[/]" + ESCAPES, title=ESCAPES)  # a message quoting outside text: no MarkupError
             await pilot.pause()
-            assert "\x1b" not in screen_text(app)
+            assert notices[-1] == "␛]0;pwned␇␛[2J␛]52;c;aGk=␇: [/]␛]0;pwned␇␛[2J␛]52;c;aGk=␇"
     finally:
         hub.hub.stop()
 

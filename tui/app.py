@@ -172,11 +172,14 @@ class LocalAIApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="profile")
     def load_profile(self) -> None:
         profile = self.services.load_selected_profile()
-        self.call_from_thread(self._profile_loaded, profile)
+        problem = self.services.remembered_profile_problem()
+        self.call_from_thread(self._profile_loaded, profile, problem)
 
-    def _profile_loaded(self, profile: HardwareProfile) -> None:
+    def _profile_loaded(self, profile: HardwareProfile, problem: str | None = None) -> None:
         if self.profile is None:
             self.profile = profile
+        if problem:  # a broken config file: say which and what was kept, never drop it silently
+            self.notify(problem, severity="warning", title="Hardware profile", timeout=12)
 
     # -- work that quitting must stop ------------------------------------------------------
 
