@@ -183,3 +183,29 @@ def test_ctrl_c_ends_a_download_stuck_on_a_trickling_server(nasty_server, hf_hom
     _, err = proc.communicate(timeout=30)  # bounded: no hang, whatever the server does
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().splitlines()[-1] == "localai-tui: interrupted"
+
+
+def test_a_full_disk_mid_download_is_one_line_and_frees_the_partial(hf_home, monkeypatch, capsys):  # noqa: F811
+    import errno
+
+    from tui.cli import main
+    from tui.core.hub import download
+
+    hub = start_hostile_hub([FakeRepo(REPO, [stories_file(GOOD)])], {}, hf_home, monkeypatch)
+    original = download._PartialFile.append
+    calls = {"n": 0}
+
+    def append(self, chunk):
+        calls["n"] += 1
+        if calls["n"] > 1:  # the first chunk lands, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, chunk)
+
+    monkeypatch.setattr(download._PartialFile, "append", append)
+    try:
+        code = main(["download", f"{REPO}:Q4_K_M", "-q"])
+    finally:
+        hub.hub.stop()
+    ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("localai-tui")]
+    assert code == 1 and len(ours) == 1 and "disk filled up" in ours[0], ours  # (the server thread may log too)
+    assert not list((hf_home / "hub").rglob("*.incomplete"))

@@ -18,6 +18,7 @@ and keeps the partial file for later.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -212,7 +213,16 @@ def _download_one(client: HubClient, repo_id: str, commit: str, file: DownloadFi
             tracker.add_existing(file.size)
         else:
             partial = blob.with_name(file.etag + INCOMPLETE_SUFFIX)
-            _fetch_into(client, repo_id, commit, file, partial, tracker, cancel, max_retries)
+            try:
+                _fetch_into(client, repo_id, commit, file, partial, tracker, cancel, max_retries)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                freed = partial.stat().st_size if partial.exists() else 0
+                partial.unlink(missing_ok=True)  # a full disk cannot be resumed into: give the space back
+                raise LocalAIError(f"the disk filled up while downloading {file.path}; the partial file "
+                                   f"({_human(freed)}) was deleted", hint=f"free some space at {blob.parent} "
+                                   "(or set HF_HUB_CACHE to a bigger disk) and download again") from None
             os.replace(partial, blob)
         _link(blob, pointer)
     return pointer
