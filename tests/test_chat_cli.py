@@ -74,7 +74,7 @@ def test_without_prompt_it_points_at_the_chat_screen(stories_model):
 def test_errors_are_one_line(tmp_path, stories_model):
     missing = _cli("chat", str(tmp_path / "missing.gguf"), "--prompt", "hi")
     assert missing.returncode == 1
-    assert missing.stderr.startswith("localai-tui: error: model file not found:") and missing.stderr.count("\n") == 1
+    assert missing.stderr.startswith("localai-tui: error: no such file:") and missing.stderr.count("\n") == 1
 
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(stories_model.read_bytes()[:4000])

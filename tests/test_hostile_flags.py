@@ -81,3 +81,16 @@ def test_settings_validate_with_llama_cpp_ranges():
                 dict(n_ubatch=-1), dict(n_seq_max=0)):
         with pytest.raises(ValueError):
             LlamaSettings(**bad).validate()
+
+
+@pytest.mark.parametrize("command", ["chat", "inspect"])
+def test_a_device_or_a_mistyped_path_gets_the_right_message(tmp_path, stories_model, command):
+    device = run_cli(command, "/dev/zero", *(["--prompt", "hi"] if command == "chat" else []))
+    assert device.returncode == 1 and "/dev/zero is not a regular file" in device.stderr
+    typo = tmp_path / stories_model.name.lower()  # stories260k.gguf for stories260K.gguf
+    (tmp_path / stories_model.name).write_bytes(stories_model.read_bytes())
+    done = run_cli(command, str(typo), *(["--prompt", "hi"] if command == "chat" else []))
+    assert done.returncode == 1 and "no such file" in done.stderr and "did you mean" in done.stderr
+    assert "not downloaded yet" not in done.stderr
+    nested = run_cli(command, "modles/foo.gguf", *(["--prompt", "hi"] if command == "chat" else []))
+    assert "no such file: modles/foo.gguf" in nested.stderr and "download" not in nested.stderr

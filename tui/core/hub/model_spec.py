@@ -104,13 +104,10 @@ def local_model_path(spec: str) -> Path | None:
 
 def load_local_anatomy(path: Path) -> ModelAnatomy:
     """Read a local GGUF file's header (and its sibling shards' headers for a split model)."""
-    from tui.core.engine.model_file import directory_error
+    from tui.core.engine.model_file import check_local_file
     from tui.core.gguf.anatomy import load_anatomy
 
-    if not path.exists():
-        raise LocalAIError(f"no such file: {path}")
-    if path.is_dir():
-        raise directory_error(path)
+    check_local_file(path)
     return load_anatomy(path)
 
 
