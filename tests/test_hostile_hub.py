@@ -209,3 +209,19 @@ def test_a_full_disk_mid_download_is_one_line_and_frees_the_partial(hf_home, mon
     ours = [line for line in capsys.readouterr().err.splitlines() if line.startswith("localai-tui")]
     assert code == 1 and len(ours) == 1 and "disk filled up" in ours[0], ours  # (the server thread may log too)
     assert not list((hf_home / "hub").rglob("*.incomplete"))
+
+
+def test_one_unreadable_header_marks_only_its_own_label(hf_home, monkeypatch):  # noqa: F811
+    from tests.hub_fixtures.catalog import FakeFile
+
+    good = stories_file(GOOD)
+    broken = FakeFile("stories-Q8_0.gguf", good.prefix[:20000], 20000)  # its tensors run past its listed size
+    hub = start_hostile_hub([FakeRepo(REPO, [good, broken])], {}, hf_home, monkeypatch)
+    try:
+        done = run_cli("files", REPO, "--gpu", "cpu", "--headers")
+    finally:
+        hub.hub.stop()
+    assert done.returncode == 0, done.stderr
+    rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.split()[:1] in (["Q4_K_M"], ["Q8_0"])}
+    assert "refused" in rows["Q8_0"] and "refused" not in rows["Q4_K_M"], done.stdout
+    assert "fits" in rows["Q4_K_M"]
