@@ -131,7 +131,7 @@ def run_in_worker(work: Callable[[], T], name: str) -> T:
         if cancel.is_set() and not (isinstance(error, LocalAIError) and error.exit_code == 130):
             raise Interrupted("interrupted") from None  # "cancelled" in whatever words the work used
         raise error
-    return outcome["result"]  # type: ignore[no-any-return]
+    return outcome["result"]
 
 
 def workers_running() -> bool:

@@ -67,8 +67,8 @@ def safe_terminal() -> Iterator[None]:
     for stream in saved:
         with contextlib.suppress(AttributeError, ValueError, OSError):
             stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
-    sys.stdout = SafeStream(saved[0]) if not isinstance(saved[0], SafeStream) else saved[0]  # type: ignore[assignment]
-    sys.stderr = SafeStream(saved[1]) if not isinstance(saved[1], SafeStream) else saved[1]  # type: ignore[assignment]
+    sys.stdout = SafeStream(saved[0]) if not isinstance(saved[0], SafeStream) else saved[0]
+    sys.stderr = SafeStream(saved[1]) if not isinstance(saved[1], SafeStream) else saved[1]
     try:
         yield
     finally:
