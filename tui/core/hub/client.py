@@ -94,8 +94,16 @@ class HubClient:
     # --- plumbing ---------------------------------------------------------------------------------
 
     def headers_for(self, url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """huggingface_hub's headers (user agent, token); the token only for the Hub's own origin."""
+        """huggingface_hub's headers (user agent, token); the token only for the Hub's own origin.
+
+        huggingface_hub's user-agent "telemetry" fetches an agent registry from ``HF_ENDPOINT`` with a
+        plain, unbounded request the first time it builds headers: a hostile or slow endpoint would
+        hang every command there, outside our deadlines. It is switched off for this process.
+        """
+        from huggingface_hub import constants
         from huggingface_hub.utils import build_hf_headers
+
+        constants.HF_HUB_DISABLE_TELEMETRY = True
 
         headers = build_hf_headers(library_name="localai-tui", library_version=__version__)
         if not same_origin(url, self.endpoint):
