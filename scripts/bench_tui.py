@@ -152,7 +152,7 @@ def summarize(rounds: list[dict], typed: list[dict], paints: list[float]) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--tokens", type=int, default=400, help="reply length in tokens (default 400)")
     parser.add_argument("--rounds", type=int, default=6, help="screen/quiet pairs per run (default 6)")

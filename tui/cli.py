@@ -24,8 +24,24 @@ COMMANDS = (
 )
 
 
+class CommandParser(argparse.ArgumentParser):
+    """argparse as the CLI wants it: whole option names only, errors on one line.
+
+    Prefix matching is off (``--gpu`` must never be read as ``--gpu-layers``), and a wrong
+    argument prints ``localai-tui fit: error: ...`` with where to find help, not the usage block.
+    Subcommand parsers are made with this class too (``add_subparsers`` uses the parent's class).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="localai-tui",
         description="Will it fit? Will it run fast? Find, size and run GGUF models on your own hardware.",
     )

@@ -34,3 +34,8 @@ def log_dir() -> Path:
 
 def default_log_file() -> Path:
     return log_dir() / "localai-tui.log"
+
+
+def data_dir() -> Path:
+    """What the app measured on this machine: speed calibration, bench runs (``~/.local/share/localai-tui``)."""
+    return Path(_dirs().user_data_dir)

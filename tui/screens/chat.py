@@ -25,6 +25,7 @@ from tui.core.errors import LocalAIError
 from tui.core.safe_text import one_line, printable
 from tui.messages import ModelOpened, Outcome, ReplyFinished, deliver
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 from tui.screens.open_model import open_model_spec
 from tui.screens.stream_pacer import MIN_INTERVAL_S, StreamPacer
 from tui.session import ChosenModel
@@ -67,6 +68,8 @@ class ChatScreen(AppScreen):
     """The conversation above, the meter and the prompt below."""
 
     WHERE = "Chat"
+    #: Keys the message box handles for this screen (F1 lists them with the bindings).
+    EXTRA_KEYS = (("enter", "send the message"),)
     BINDINGS = [
         Binding("escape,ctrl+c", "stop", "Stop", id="chat-stop", priority=True,
                 tooltip="Stop the reply (ctrl+c too: tmux holds a lone escape for escape-time)"),
@@ -77,6 +80,12 @@ class ChatScreen(AppScreen):
         Binding("ctrl+r", "reload", "Reload", id="chat-reload", tooltip="Load the model again with the Fit settings"),
         Binding("ctrl+x", "cancel_load", "Cancel load", id="chat-cancel-load"),
     ]
+
+    def palette_commands(self):
+        """"Send the message" for the command palette (Enter in the message box does the same)."""
+        box = self.query_one("#chat-input", Input)
+        yield "Send the message", "What enter in the message box does", lambda: box.post_message(
+            Input.Submitted(box, box.value))
 
     class Loaded(Outcome[tuple]):
         """The load worker finished: (model, settings, engine), or why not (failed, cancelled)."""
@@ -205,8 +214,13 @@ class ChatScreen(AppScreen):
         self.query_one("#chat-load-row").display = False
         if not self._generating:
             self._flush_timer.pause()
+        from tui.core.engine.errors import LoadCancelledError
+
         if event.error is None:
             self._loaded(*event.result)
+        elif isinstance(event.error, LoadCancelledError):  # asked for (ctrl+x): not an error
+            self._status(Text("Loading cancelled. ctrl+r loads the model again; F4 changes its settings first."))
+            self.notify("Load cancelled", timeout=3)
         else:
             self._status(Text.assemble(("Could not load the model: ", "bold red"), printable(str(event.error)),
                                        "\nF4 changes the settings, ctrl+r tries again, F6 shows llama.cpp's log."))
@@ -227,7 +241,7 @@ class ChatScreen(AppScreen):
         ))
         input_box = self.query_one("#chat-input", Input)
         input_box.disabled = False
-        input_box.focus()
+        focus_now(input_box)
 
     def action_cancel_load(self) -> None:
         if self._load_cancel is not None:
@@ -242,6 +256,10 @@ class ChatScreen(AppScreen):
     @on(Input.Submitted, "#chat-input")
     def _submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
+        if text and self.session is None:  # kept in the box, and the person told why
+            self.notify("No model is loaded yet: wait for the load, or open one (F3 browses, F4 opens a file)",
+                        severity="warning", timeout=4)
+            return
         if not text or self.session is None or self._generating:
             return
         event.input.value = ""

@@ -31,10 +31,12 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def settings_args(settings: LlamaSettings) -> list[str]:
-    """The flags for ``settings`` alone (no program, no model)."""
+def settings_args(settings: LlamaSettings, *, cpu_only: bool = False) -> list[str]:
+    """The flags for ``settings`` alone (no program, no model). ``cpu_only``: for a box without a
+    GPU, where offload flags (``-ngl``, ``--cpu-moe``, ``--n-cpu-moe``, ``-ts``) mean nothing."""
     args = ["-c", str(settings.n_ctx)]
-    args += ["-ngl", "all" if settings.n_gpu_layers is None else str(settings.n_gpu_layers)]
+    if not cpu_only:
+        args += ["-ngl", "all" if settings.n_gpu_layers is None else str(settings.n_gpu_layers)]
     if settings.flash_attn != DEFAULT_FLASH_ATTN:
         args += ["-fa", settings.flash_attn]
     if settings.cache_type_k != DEFAULT_CACHE_TYPE:
@@ -49,11 +51,11 @@ def settings_args(settings: LlamaSettings) -> list[str]:
         args.append("--swa-full")
     for rule in settings.overrides:
         args += ["-ot", rule.to_arg()]
-    if settings.cpu_moe:
+    if settings.cpu_moe and not cpu_only:
         args.append("--cpu-moe")
-    if settings.n_cpu_moe:
+    if settings.n_cpu_moe and not cpu_only:
         args += ["--n-cpu-moe", str(settings.n_cpu_moe)]
-    if settings.tensor_split:
+    if settings.tensor_split and not cpu_only:
         args += ["-ts", ",".join(_number(p) for p in settings.tensor_split)]
     if settings.n_threads:
         args += ["-t", str(settings.n_threads)]
@@ -80,9 +82,9 @@ def model_args(model: str, source: str = "auto") -> list[str]:
 
 
 def llama_server_args(model: str, settings: LlamaSettings, *, source: str = "auto",
-                      program: str = "llama-server") -> list[str]:
+                      program: str = "llama-server", cpu_only: bool = False) -> list[str]:
     """The full llama-server command line for ``model`` with ``settings``, as a list of arguments."""
-    return [program, *model_args(model, source), *settings_args(settings)]
+    return [program, *model_args(model, source), *settings_args(settings, cpu_only=cpu_only)]
 
 
 def shell_command(args: list[str]) -> str:
@@ -91,5 +93,5 @@ def shell_command(args: list[str]) -> str:
 
 
 def llama_server_command(model: str, settings: LlamaSettings, *, source: str = "auto",
-                         program: str = "llama-server") -> str:
-    return shell_command(llama_server_args(model, settings, source=source, program=program))
+                         program: str = "llama-server", cpu_only: bool = False) -> str:
+    return shell_command(llama_server_args(model, settings, source=source, program=program, cpu_only=cpu_only))

@@ -25,10 +25,28 @@ class GpuSpec:
     driver: str | None = None
     efficiency: float | None = None  # decode's share of peak bandwidth on this card; None: the profile's
     notes: str = ""  # where the numbers came from when it matters (e.g. "bandwidth from the catalog")
+    memory: str = ""  # memory technology when the catalog knows it (HBM2e, GDDR6X, LPDDR5X): the speed class
+    fp16_tflops: float | None = None  # dense FP16 tensor throughput (vendor spec): prompt processing
 
     @property
     def available_bytes(self) -> int:
         return self.vram_bytes if self.free_bytes is None else self.free_bytes
+
+
+@dataclass(frozen=True)
+class DeviceCalibration:
+    """Decode terms measured on this machine (``localai-tui gpus --calibrate``) for one device.
+
+    ``device`` is ``"CPU"`` or ``"GPU<index>"``. ``bandwidth_gbps`` is the effective rate a decode
+    reached (not the peak); ``token_s`` and ``layer_s`` the fixed costs per token and per layer.
+    """
+
+    device: str
+    bandwidth_gbps: float
+    token_s: float
+    layer_s: float
+    threads: int = 0
+    measured_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,7 @@ class HardwareProfile:
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     ram_efficiency: float = 0.6
+    calibration: tuple[DeviceCalibration, ...] = ()  # measured on this machine; beats the class constants
     cpu_amx: bool = False  # the CPU has AMX-INT8: llama.cpp keeps CPU matrices in its AMX layout (fit/cpu_amx.py)
 
     @property
@@ -71,6 +90,10 @@ class HardwareProfile:
     def efficiency_for(self, gpu: GpuSpec) -> float:
         """The fraction of ``gpu``'s peak bandwidth decode reaches (its own, else the profile's)."""
         return self.efficiency if gpu.efficiency is None else gpu.efficiency
+
+    def calibration_for(self, device: str) -> DeviceCalibration | None:
+        """The measured terms of ``device`` ("CPU", "GPU0"...), if this machine was calibrated."""
+        return next((c for c in self.calibration if c.device == device), None)
 
     def with_changes(self, **changes: Any) -> HardwareProfile:
         return replace(self, **changes)

@@ -118,6 +118,10 @@ def _unreadable_badge(group: QuantGroup, reason: str, profile: HardwareProfile, 
 
     return FitBadge(group.name, Verdict.REFUSED, None, "unreadable", settings.n_ctx, profile.name,
                     f"header unreadable: {one_line(reason)}")
+def fit_badges_by_group(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSettings, *,
+                        client: HubClient | None = None) -> dict[str, FitBadge]:
+    """``fit_badges`` keyed by the row's group name (what a table of the rows looks up)."""
+    return {badge.group_name: badge for badge in fit_badges(quants, profile, settings, client=client)}
 
 
 def group_anatomy(quants: RepoQuants, group: QuantGroup, *, client: HubClient | None = None,

@@ -59,11 +59,29 @@ class ChosenModel:
         return one_line(self.spec)
 
     @property
+    def settings_key(self) -> str:
+        """Which remembered settings are this model's (``tui.core.fit.model_settings.model_key``):
+        the file's name and size, the same for a Hub pick, its download and a local copy."""
+        from tui.core.fit.model_settings import model_key
+
+        name = self.filename or (self.local_path.name if self.local_path is not None else self.spec)
+        return model_key(name, self.anatomy.file_size or self.anatomy.tensor_bytes)
+
+    @property
     def is_local(self) -> bool:
         return self.local_path is not None and self.local_path.exists()
 
     def downloaded_to(self, path: Path) -> ChosenModel:
         return replace(self, local_path=path)
+
+    def server_model_arg(self) -> tuple[str, str]:
+        """How ``llama-server`` is told to load it: ``(path, "path")`` once on disk, else ``(OWNER/REPO[:LABEL],
+        "hf")`` for ``-hf`` (``tui.core.fit.llama_args.llama_server_command``'s ``source``)."""
+        if self.local_path is not None:
+            return str(self.local_path), "path"
+        if self.repo_id:
+            return (f"{self.repo_id}:{self.label}" if self.label else self.repo_id), "hf"
+        return self.spec, "path"
 
 
 def open_model_spec(spec: str, *, client: HubClient | None = None) -> ChosenModel:
