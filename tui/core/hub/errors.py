@@ -123,7 +123,10 @@ def hub_error_from(exc: BaseException, *, repo_id: str | None = None, path: str 
         return _from_status(exc, what, has_token)
     if isinstance(exc, httpx2.TimeoutException):
         limit = f" within {timeout_s:g} s" if timeout_s else " in time"
-        return HubTimeoutError(f"the Hub did not answer{limit} ({what})",
+        from urllib.parse import urlsplit
+
+        host = urlsplit(endpoint).netloc or endpoint
+        return HubTimeoutError(f"the Hub at {host} did not answer{limit} ({what})",
                                hint="check your connection, or raise HF_HUB_DOWNLOAD_TIMEOUT (seconds)")
     if isinstance(exc, (httpx2.ConnectError, httpx2.NetworkError, httpx2.RemoteProtocolError, httpx2.ProxyError)):
         reason = _reason(exc)
