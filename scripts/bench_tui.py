@@ -65,9 +65,9 @@ async def _streamed_round(pilot, chat, tokens: int, seed: int, probe_keys: bool)
     latencies: list[float] = []
     cpu_start, wall_start = time.thread_time(), time.perf_counter()
     chat.send(PROMPT)
-    while chat._generating:
+    while chat.generating:
         await asyncio.sleep(0.1 if probe_keys else 0.01)
-        if not chat._generating or not probe_keys:
+        if not chat.generating or not probe_keys:
             continue
         before = box.value
         started = time.perf_counter()

@@ -139,9 +139,11 @@ class LocalAIApp(App[int]):
         services: Services | None = None,
         profile: HardwareProfile | None = None,
         settings: LlamaSettings | None = None,
+        resume: int | None = None,
     ) -> None:
         self.services = services or Services()
         self.start_model = model
+        self.start_conversation = resume  # a saved conversation the chat screen opens (``chat --resume ID``)
         self.open_chat = open_chat
         self._given_profile = profile
         # The first mode is chosen before the app composes, so only that screen is built at startup.
@@ -284,9 +286,10 @@ class LocalAIApp(App[int]):
 
     # -- work that quitting must stop ------------------------------------------------------
 
-    def work_event(self) -> threading.Event:
-        """A cancel event for a worker (a reply, a load, a download, a ranking): quitting sets it."""
-        event = threading.Event()
+    def work_event(self, event: threading.Event | None = None) -> threading.Event:
+        """A cancel event for a worker (a reply, a load, a download, a ranking), or ``event`` given:
+        quitting sets it."""
+        event = event if event is not None else threading.Event()
         self._work_events.add(event)
         return event
 
@@ -370,11 +373,12 @@ class LocalAIApp(App[int]):
 MOUSE_ENV = "LOCALAI_TUI_MOUSE"
 
 
-def run_app(model: str | None = None, open_chat: bool = False, settings: LlamaSettings | None = None) -> int:
+def run_app(model: str | None = None, open_chat: bool = False, settings: LlamaSettings | None = None,
+            resume: int | None = None) -> int:
     """Run the TUI until the person quits; returns the process exit code."""
     import os
 
-    app = LocalAIApp(model=model, open_chat=open_chat, settings=settings)
+    app = LocalAIApp(model=model, open_chat=open_chat, settings=settings, resume=resume)
     # Our own loop: asyncio.run() would wait, after the screen is gone, for worker threads still
     # inside llama.cpp or a socket read (a blank, hung terminal). Quitting stops them instead.
     loop = asyncio.new_event_loop()

@@ -18,6 +18,7 @@ COMMANDS = (
     "files",
     "download",
     "chat",
+    "chats",
     "bench",
     "recommend",
     "compare",
@@ -68,14 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(args)
 
 
-def open_app(model: str | None = None, open_chat: bool = False, settings=None) -> int:
+def open_app(model: str | None = None, open_chat: bool = False, settings=None, resume: int | None = None) -> int:
     """Start the Textual app (imported only now, so the subcommands stay fast).
 
     ``settings`` (a LlamaSettings) carries llama.cpp flags typed with ``chat MODEL``.
     """
     from tui.app import run_app
 
-    return run_app(model=model, open_chat=open_chat, settings=settings)
+    return run_app(model=model, open_chat=open_chat, settings=settings, resume=resume)
 
 
 def run_command(args: argparse.Namespace) -> int:

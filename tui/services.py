@@ -19,12 +19,14 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
+    from tui.core.chats.store import ChatStore
     from tui.core.engine.chat import ChatSession
     from tui.core.engine.memory import MemoryUse
     from tui.core.engine.runtime import Engine
     from tui.core.engine.sampling import SamplingSettings
     from tui.core.fit.autofit import AutoFit
     from tui.core.fit.estimate import FitEstimate
+    from tui.core.fit.projector import ProjectorSize
     from tui.core.fit.settings import LlamaSettings
     from tui.core.gguf.anatomy import ModelAnatomy
     from tui.core.hardware.catalog import CatalogDevice
@@ -125,6 +127,16 @@ class Services:
             return ChatSession(engine, system_prompt=system_prompt)
         return ChatSession(engine, system_prompt=system_prompt, sampling=sampling)
 
+    def chat_store(self) -> ChatStore:
+        """The saved conversations (one store per app, opened on first use)."""
+        store: ChatStore | None = getattr(self, "_chat_store", None)
+        if store is None:
+            from tui.core.chats.store import ChatStore
+
+            store = ChatStore()
+            self._chat_store = store
+        return store
+
     def default_sampling(self) -> SamplingSettings:
         from tui.core.engine.sampling import SamplingSettings
 
@@ -203,22 +215,26 @@ class Services:
         commit its header was read at. ``progress`` receives ``DownloadProgress`` from the download thread."""
         from tui.core.hub.model_download import download_chosen
 
-        return download_chosen(model, progress=progress, cancel=cancel, client=self.hub_client())
+        return download_chosen(model, with_mmproj=model.projector is not None, progress=progress, cancel=cancel,
+                               client=self.hub_client())
 
     # -- fit -------------------------------------------------------------------------------
 
-    def estimate_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> FitEstimate:
-        """``FitEstimate``: memory per device (bytes), the verdict, tokens/s and llama.cpp's flags (< 1 ms)."""
+    def estimate_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
+                     projector: ProjectorSize | None = None) -> FitEstimate:
+        """``FitEstimate``: memory per device (bytes), the verdict, tokens/s and llama.cpp's flags (< 1 ms);
+        ``projector`` (a vision model's mmproj) counts on the first GPU as llama-server's ``--fit`` counts it."""
         from tui.core.fit.estimate import estimate_fit
 
-        return estimate_fit(anatomy, profile, settings)
+        return estimate_fit(anatomy, profile, settings, projector=projector)
 
-    def auto_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> AutoFit:
+    def auto_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
+                 projector: ProjectorSize | None = None) -> AutoFit:
         """``AutoFit``: the best plan from the trained context down (``full_auto_fit``, the same search
         as ``localai-tui fit -ngl auto``), its estimate, what it changed, or what is missing."""
         from tui.core.fit.autofit import full_auto_fit
 
-        return full_auto_fit(anatomy, profile, settings)
+        return full_auto_fit(anatomy, profile, settings, projector=projector)
 
     def llama_server_command(self, model: ChosenModel, estimate: FitEstimate) -> str:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH);

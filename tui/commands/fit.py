@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "default: half the context)")
     speed.add_argument("--prompt-tokens", dest="prompt_tokens", type=_count, default=512, metavar="N",
                        help="prompt length for prompt-processing speed and time to first token (default: 512)")
+    parser.add_argument("--mmproj", metavar="FILE|auto", default=None,
+                        help="count a vision projector too: its .gguf file, or 'auto' (the repo's mmproj file "
+                             "on the Hub, or one next to a local model), as llama-server's --fit does")
     parser.add_argument("--json", action="store_true", help="print the estimate as JSON")
     parser.set_defaults(func=run)
 
@@ -54,6 +57,28 @@ def _count(text: str) -> int:
     if not 0 <= value <= 100_000_000:
         raise argparse.ArgumentTypeError(f"{value} tokens is out of range (0 to 100000000)")
     return value
+def resolve_projector(spec: str, mmproj: str | None):
+    """``--mmproj FILE|auto`` -> a ``ProjectorSize`` (or None without the flag)."""
+    from pathlib import Path
+
+    from tui.core.errors import LocalAIError
+    from tui.core.fit.projector import projector_next_to, read_local_projector
+    from tui.core.hub.model_spec import local_model_path
+
+    if mmproj is None:
+        return None
+    if mmproj.strip().lower() != "auto":
+        return read_local_projector(Path(mmproj).expanduser())
+    local = local_model_path(spec)
+    if local is not None:
+        found = projector_next_to(local)
+        if found is None:
+            raise LocalAIError(f"no mmproj*.gguf file next to {local.name}", hint="give the file: --mmproj FILE")
+        return read_local_projector(found)
+    from tui.core.hub.model_ref import require_hub_ref
+    from tui.core.hub.projector import read_hub_projector
+
+    return read_hub_projector(require_hub_ref(spec))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
+    projector = resolve_projector(args.model, args.mmproj)
     profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)
     try:
         settings = settings_from_args(args)
@@ -76,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.n_ctx == 0:  # llama.cpp: -c 0 is the model's trained context
         settings = settings.with_changes(n_ctx=trained)
     try:
-        return _fit_and_print(args, anatomy, profile, settings)
+        return _fit_and_print(args, anatomy, profile, settings, projector)
     except LocalAIError as exc:
         if not args.json:
             raise
@@ -87,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         return exc.exit_code
 
 
-def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings) -> int:
+def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, projector) -> int:
     import json
 
     from tui.core.fit.autofit import auto_gpu_layers, full_auto_fit
@@ -98,15 +124,16 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings) -> int:
     auto = None
     if wants_auto_layers(args):
         # Without -c the context is searched too, from the trained one down: the Fit screen's "a".
-        auto = (full_auto_fit(anatomy, profile, settings) if args.n_ctx is None
-                else auto_gpu_layers(anatomy, profile, settings))
+        auto = (full_auto_fit(anatomy, profile, settings, projector=projector) if args.n_ctx is None
+                else auto_gpu_layers(anatomy, profile, settings, projector=projector))
         settings = auto.settings
         notes.extend(f"-ngl auto: {change}" for change in auto.changes)
         if auto.missing:
             notes.append(f"-ngl auto: nothing fits; {auto.missing}")
         elif not auto.changes:
             notes.append("-ngl auto: every layer fits on the GPU with the margin")
-    estimate = estimate_fit(anatomy, profile, settings, depth=args.depth, prompt_tokens=max(1, args.prompt_tokens))
+    estimate = estimate_fit(anatomy, profile, settings, depth=args.depth, prompt_tokens=max(1, args.prompt_tokens),
+                            projector=projector)
     command = llama_server_args(args.model, estimate.settings, cpu_only=profile.is_cpu_only)
     measured = measured_speed(anatomy, args.model, profile)
     if measured is not None:
@@ -174,10 +201,13 @@ def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str 
     def size(n: int) -> str:
         return f"{n / scale:.2f}"
 
-    header = ("device", "weights", "KV", "compute", "overhead", "total", "capacity", "headroom", "verdict")
+    projector = estimate.projector is not None
+    header = ("device", "weights", *(("mmproj",) if projector else ()), "KV", "compute", "overhead", "total",
+              "capacity", "headroom", "verdict")
     rows = [header]
     for d in estimate.devices:
-        rows.append((d.name, size(d.weights_bytes), size(d.kv_bytes), size(d.compute_bytes), size(d.overhead_bytes),
+        rows.append((d.name, size(d.weights_bytes), *((size(d.projector_bytes),) if projector else ()),
+                     size(d.kv_bytes), size(d.compute_bytes), size(d.overhead_bytes),
                      size(d.total_bytes), size(d.capacity_bytes), size(d.headroom_bytes), d.verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, r in enumerate(rows):

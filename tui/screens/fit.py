@@ -244,7 +244,7 @@ class FitScreen(AppScreen):
             verdict.update("Choose a hardware profile (F2) to size this model.")
             return
         try:
-            self.estimate = self.app.services.estimate_fit(model.anatomy, profile, settings)
+            self.estimate = self.app.services.estimate_fit(model.anatomy, profile, settings, model.projector)
         except LocalAIError as exc:
             self._show_invalid(settings, exc)
             return
@@ -317,7 +317,7 @@ class FitScreen(AppScreen):
         if model is None or profile is None:
             return
         try:
-            chosen = self.app.services.auto_fit(model.anatomy, profile, self.app.settings)
+            chosen = self.app.services.auto_fit(model.anatomy, profile, self.app.settings, model.projector)
         except LocalAIError as exc:
             self.notify(str(exc), severity="error", title="Auto-fit")
             return

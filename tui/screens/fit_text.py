@@ -75,6 +75,8 @@ def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
     usages = []
     for device, title in zip(estimate.devices, device_titles(estimate, profile), strict=True):
         parts = tuple(MemoryPart(name, int(getattr(device, f"{field}_bytes"))) for field, name in BAR_PARTS)
+        if getattr(device, "projector_bytes", 0):  # a vision model's projector, only where there is one
+            parts += (MemoryPart("projector (mmproj)", int(device.projector_bytes)),)
         usages.append(MemoryUsage(title, parts, int(device.capacity_bytes), device.verdict,
                                   int(getattr(estimate, "margin_bytes", 0))))
     return usages

@@ -20,6 +20,7 @@ GENERAL_KEYS = (
     ("shift+←/→, pgup/pgdn", "slider: big step"),
     ("home/end, [ / ]", "slider: minimum / maximum"),
     ("0-9 then enter", "slider: type a value"),
+    ("ctrl+j", "chat: a new line in the message (enter sends; works over SSH)"),
     ("ctrl+p", "command palette: every action by name"),
 )
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from tui.core.errors import LocalAIError
 from tui.core.fit.estimate import FIT_MARGIN_BYTES, FitEstimate, estimate_fit
 from tui.core.fit.kv_cache import N_CTX_PAD
+from tui.core.fit.projector import ProjectorSize
 from tui.core.fit.settings import LlamaSettings
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
@@ -55,7 +56,7 @@ def _largest(lo: int, hi: int, ok: Callable[[int], bool]) -> int | None:
 
 
 def max_gpu_layers(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                   margin_bytes: int = FIT_MARGIN_BYTES) -> int:
+                   margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> int:
     """Most layers to offload (0 .. n_layer + 1, output layer counted) with every GPU keeping the margin.
 
     Only GPU memory limits this (offloading more relieves the host). 0 when not even the
@@ -66,14 +67,15 @@ def max_gpu_layers(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Ll
 
     def ok(n: int) -> bool:
         return _gpus_fit(estimate_fit(anatomy, profile, settings.with_changes(n_gpu_layers=n),
-                                      margin_bytes=margin_bytes), margin_bytes)
+                                      margin_bytes=margin_bytes, projector=projector), margin_bytes)
 
     best = _largest(0, anatomy.n_layer + 1, ok)
     return best or 0
 
 
 def max_context(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                step: int = N_CTX_PAD, limit: int | None = None, margin_bytes: int = FIT_MARGIN_BYTES) -> int:
+                step: int = N_CTX_PAD, limit: int | None = None, margin_bytes: int = FIT_MARGIN_BYTES,
+                projector: ProjectorSize | None = None) -> int:
     """Largest context (tokens, a multiple of ``step``, at most ``limit`` or the trained context)
     that fits on every device, GPUs and host, with the margin. 0 if even ``step`` tokens do not."""
     limit = limit or anatomy.n_ctx_train or 131072
@@ -81,14 +83,14 @@ def max_context(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llama
 
     def ok(k: int) -> bool:
         return _all_fit(estimate_fit(anatomy, profile, settings.with_changes(n_ctx=k * step),
-                                     margin_bytes=margin_bytes), margin_bytes)
+                                     margin_bytes=margin_bytes, projector=projector), margin_bytes)
 
     best = _largest(1, top, ok)
     return best * step if best else 0
 
 
 def min_cpu_moe(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                margin_bytes: int = FIT_MARGIN_BYTES) -> int | None:
+                margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> int | None:
     """Fewest leading layers whose expert tensors stay on the CPU (``--n-cpu-moe``) so that every
     layer is on the GPU and every GPU keeps the margin. None when the model has no experts, there
     is no GPU, or it does not fit even with every expert on the CPU."""
@@ -98,7 +100,7 @@ def min_cpu_moe(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llama
 
     def fits_with(n: int) -> bool:
         return _gpus_fit(estimate_fit(anatomy, profile, base.with_changes(n_cpu_moe=n),
-                                      margin_bytes=margin_bytes), margin_bytes)
+                                      margin_bytes=margin_bytes, projector=projector), margin_bytes)
 
     # GPU memory shrinks as n grows: find the smallest n that fits
     lo, hi = 0, anatomy.n_layer
@@ -155,13 +157,15 @@ def offload_levels(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Ll
 class _Search:
     """Estimates for one model, profile and margin, each computed once (a plan is asked several times)."""
 
-    def __init__(self, anatomy: ModelAnatomy, profile: HardwareProfile, margin: int) -> None:
-        self.anatomy, self.profile, self.margin = anatomy, profile, margin
+    def __init__(self, anatomy: ModelAnatomy, profile: HardwareProfile, margin: int,
+                 projector: ProjectorSize | None = None) -> None:
+        self.anatomy, self.profile, self.margin, self.projector = anatomy, profile, margin, projector
         self._seen: dict[LlamaSettings, FitEstimate] = {}
 
     def estimate(self, settings: LlamaSettings) -> FitEstimate:
         if settings not in self._seen:
-            self._seen[settings] = estimate_fit(self.anatomy, self.profile, settings, margin_bytes=self.margin)
+            self._seen[settings] = estimate_fit(self.anatomy, self.profile, settings, margin_bytes=self.margin,
+                                                projector=self.projector)
         return self._seen[settings]
 
     def gpus_fit(self, settings: LlamaSettings) -> bool:
@@ -233,7 +237,7 @@ def _what_is_missing(estimate: FitEstimate, margin: int) -> str:
 def explain_auto_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, *,
                      fit_layers: bool = True, fit_context: bool = True, min_context: int = 4096,
                      margin_bytes: int = FIT_MARGIN_BYTES,
-                     kv_types: tuple[tuple[str, str], ...] = ()) -> AutoFit:
+                     kv_types: tuple[tuple[str, str], ...] = (), projector: ProjectorSize | None = None) -> AutoFit:
     """The best plan that keeps the margin on every device, searched the way llama.cpp ``--fit`` prefers.
 
     ``settings.n_ctx`` is the most context wanted. With ``fit_context`` the context may shrink
@@ -252,7 +256,7 @@ def explain_auto_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: 
     quantity memory grows with monotonically, and the answer is checked). When none fits,
     ``missing`` says which device is short and by how much at the smallest, most offloaded plan.
     """
-    search = _Search(anatomy, profile, margin_bytes)
+    search = _Search(anatomy, profile, margin_bytes, projector)
     search.estimate(settings)  # a combination llama.cpp refuses raises here, with its fix
     candidates = [(settings.cache_type_k, settings.cache_type_v)]
     candidates += [kv for kv in kv_types if kv not in candidates]
@@ -301,24 +305,24 @@ def _closest_plan(search: _Search, settings: LlamaSettings, *, fit_layers: bool,
 
 def auto_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, *,
              fit_layers: bool = True, fit_context: bool = True, min_context: int = 4096,
-             margin_bytes: int = FIT_MARGIN_BYTES) -> LlamaSettings:
+             margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> LlamaSettings:
     """The settings of ``explain_auto_fit``'s plan."""
     return explain_auto_fit(anatomy, profile, settings, fit_layers=fit_layers, fit_context=fit_context,
-                            min_context=min_context, margin_bytes=margin_bytes).settings
+                            min_context=min_context, margin_bytes=margin_bytes, projector=projector).settings
 
 
 def auto_gpu_layers(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, *,
-                    margin_bytes: int = FIT_MARGIN_BYTES) -> AutoFit:
+                    margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> AutoFit:
     """``-ngl auto`` with a context the user typed: keep it and offload what fits (``explain_auto_fit``
     without ``fit_context``)."""
     return explain_auto_fit(anatomy, profile, settings.with_changes(n_gpu_layers=None),
-                            fit_context=False, margin_bytes=margin_bytes)
+                            fit_context=False, margin_bytes=margin_bytes, projector=projector)
 
 
 def full_auto_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, *,
-                  margin_bytes: int = FIT_MARGIN_BYTES) -> AutoFit:
+                  margin_bytes: int = FIT_MARGIN_BYTES, projector: ProjectorSize | None = None) -> AutoFit:
     """The Fit screen's ``a`` and ``localai-tui fit -ngl auto`` without ``-c``: from the model's trained
     context with every layer offered to the GPU, the best plan that fits (one path for both)."""
     trained = anatomy.n_ctx_train if anatomy.n_ctx_train and anatomy.n_ctx_train > 0 else 4096
     start = settings.with_changes(n_ctx=max(N_CTX_PAD, trained), n_gpu_layers=None, n_cpu_moe=0, cpu_moe=False)
-    return explain_auto_fit(anatomy, profile, start, margin_bytes=margin_bytes)
+    return explain_auto_fit(anatomy, profile, start, margin_bytes=margin_bytes, projector=projector)

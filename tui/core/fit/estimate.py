@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tui.core.errors import LocalAIError
@@ -45,6 +46,7 @@ from tui.core.fit.kv_cache import (
 )
 from tui.core.fit.llama_args import settings_args
 from tui.core.fit.placement import Placement, place_weights, profile_devices
+from tui.core.fit.projector import ProjectorSize
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.speed import SpeedEstimate, decode_speed, ram_pressure
 from tui.core.fit.speed_prompt import prompt_speed
@@ -84,12 +86,14 @@ class DeviceUsage:
     capacity_bytes: int
     headroom_bytes: int
     verdict: Verdict
+    projector_bytes: int = 0  # a vision projector's weights (mmproj), part of total_bytes
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "kind": self.kind,
             "weights_bytes": self.weights_bytes,
+            "projector_bytes": self.projector_bytes,
             "kv_bytes": self.kv_bytes,
             "compute_bytes": self.compute_bytes,
             "overhead_bytes": self.overhead_bytes,
@@ -176,6 +180,7 @@ class FitEstimate:
     placement: Placement | None = field(default=None, compare=False, repr=False)
     layout: CacheLayout | None = field(default=None, compare=False, repr=False)
     speed: SpeedEstimate | None = field(default=None, compare=False, repr=False)
+    projector: ProjectorSize | None = None
 
     def device(self, name: str) -> DeviceUsage:
         for d in self.devices:
@@ -216,6 +221,7 @@ class FitEstimate:
             "weights_bytes": self.weights_bytes,
             "kv_cache_bytes": self.kv_cache_bytes,
             "unified_memory": self.pool.to_dict() if self.pool is not None else None,
+            "projector": self.projector.to_dict() if self.projector is not None else None,
             "warnings": list(self.warnings),
             "llama_cpp_args": list(self.llama_cpp_args),
             "settings": {
@@ -324,12 +330,13 @@ def output_buffer_bytes(anatomy: ModelAnatomy, settings: LlamaSettings) -> int:
 
 def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
                  *, margin_bytes: int = FIT_MARGIN_BYTES, depth: int | None = None,
-                 prompt_tokens: int = DEFAULT_PROMPT_TOKENS) -> FitEstimate:
+                 prompt_tokens: int = DEFAULT_PROMPT_TOKENS, projector: ProjectorSize | None = None) -> FitEstimate:
     """Memory per device, verdicts, speed and the llama-server flags for running ``anatomy`` on ``profile``.
 
     ``depth``: tokens already in the KV cache when decode speed is quoted (llama-bench ``-d``);
     None means half the context. ``prompt_tokens``: the prompt whose processing speed and time to
-    first token are quoted.
+    first token are quoted. ``projector``: a vision model's mmproj file, whose weights go on the
+    first GPU (or the CPU) as llama.cpp's clip.cpp places them (tui/core/fit/projector.py).
     """
     try:
         settings.validate()
@@ -359,6 +366,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
 
     usages = []
     gpu_totals = gpu_caps = 0
+    projector_device = next((dev for dev, device in enumerate(devices) if device.is_gpu), cpu)
     for dev, device in enumerate(devices):
         if device.is_gpu:
             gpu = profile.gpus[device.gpu]
@@ -367,7 +375,8 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         else:
             overhead = cpu_traits().overhead_bytes + output_buffer_bytes(anatomy, settings)
             capacity = host_capacity(profile, gpu_totals, gpu_caps)
-        total = placement.weights[dev] + kv[dev] + compute[dev] + overhead
+        projector_bytes = projector.weights_bytes if projector is not None and dev == projector_device else 0
+        total = placement.weights[dev] + kv[dev] + compute[dev] + overhead + projector_bytes
         if device.is_gpu:
             gpu_totals += total
             gpu_caps += capacity
@@ -375,6 +384,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
             name=device.name, kind=device.kind, weights_bytes=placement.weights[dev], kv_bytes=kv[dev],
             compute_bytes=compute[dev], overhead_bytes=overhead, total_bytes=total, capacity_bytes=capacity,
             headroom_bytes=capacity - total, verdict=_verdict(total, capacity, margin_bytes),
+            projector_bytes=projector_bytes,
         ))
 
     host = usages[cpu]
@@ -394,6 +404,10 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
                         "so it runs far below the memory-bound speed")
         if verdict == Verdict.FITS:
             verdict = Verdict.TIGHT
+    if projector is not None:
+        warnings.append(f"vision projector {Path(projector.name).name}: {_gib(projector.weights_bytes)} of weights on "
+                        f"{devices[projector_device].name}; the compute buffer for an image (clip's warm-up graph) "
+                        "is not counted")
     return FitEstimate(
         devices=tuple(usages),
         n_ctx=context.n_ctx,
@@ -420,6 +434,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         placement=placement,
         layout=layout,
         speed=speed,
+        projector=projector,
     )
 
 

@@ -73,7 +73,6 @@ class HardwareProfile:
     extra: dict[str, Any] = field(default_factory=dict)
     ram_efficiency: float = 0.6
     calibration: tuple[DeviceCalibration, ...] = ()  # measured on this machine; beats the class constants
-    cpu_amx: bool = False  # the CPU has AMX-INT8: llama.cpp keeps CPU matrices in its AMX layout (fit/cpu_amx.py)
 
     @property
     def is_cpu_only(self) -> bool:
