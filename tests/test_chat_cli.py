@@ -76,7 +76,7 @@ def test_without_prompt_it_points_at_the_chat_screen(stories_model):
 def test_errors_are_one_line(tmp_path, stories_model):
     missing = _cli("chat", str(tmp_path / "missing.gguf"), "--prompt", "hi")
     assert missing.returncode == 1
-    assert missing.stderr.startswith("localai-tui: error: model file not found:") and missing.stderr.count("\n") == 1
+    assert missing.stderr.startswith("localai-tui: error: no such file:") and missing.stderr.count("\n") == 1
 
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(stories_model.read_bytes()[:4000])
@@ -86,7 +86,7 @@ def test_errors_are_one_line(tmp_path, stories_model):
     assert corrupt.stderr.count("\n") == 1
 
     bad_flag = _cli("chat", str(stories_model), "--prompt", "hi", "--top-p", "3")
-    assert bad_flag.returncode == 1 and "top-p" in bad_flag.stderr
+    assert bad_flag.returncode == 2 and "top-p" in bad_flag.stderr  # a usage error, as argparse
 
     unwritable = _cli("chat", str(stories_model), "--prompt", "hi", "--log-file", str(broken / "sub" / "x.log"))
     assert unwritable.returncode == 1
@@ -113,7 +113,9 @@ def test_ctrl_c_while_generating_exits_cleanly(stories_model):
                "-n", "-1", "-c", "8192", "-t", "1"]  # thousands of tokens: still running at the signal
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.read(1)  # generating now
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)  # handled as an event the token loop checks, wherever the signal lands
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
-    assert err.decode() == "localai-tui: interrupted\n"  # no traceback, nothing from llama.cpp or ctypes
+    lines = err.decode().splitlines()
+    assert lines[-1] == "localai-tui: interrupted"  # no traceback, nothing from llama.cpp or ctypes
+    assert all(line.startswith("localai-tui: ") for line in lines), lines  # at most the trained-context warning

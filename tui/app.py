@@ -9,6 +9,8 @@ paints fast.
 from __future__ import annotations
 
 import asyncio
+import threading
+import weakref
 from collections.abc import Iterable
 from functools import partial
 from importlib import resources
@@ -17,6 +19,7 @@ from pathlib import Path
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.theme import Theme
@@ -27,6 +30,7 @@ from textual.widgets import Input
 from tui.core.fit.model_settings import ModelSettingsStore
 from tui.core.fit.settings import LlamaSettings
 from tui.core.hardware.devices import HardwareProfile
+from tui.core.safe_text import one_line, printable
 from tui.services import Services
 from tui.session import ChosenModel
 
@@ -159,6 +163,7 @@ class LocalAIApp(App[int]):
         self._typed_settings = settings if model else None
         if settings is not None:
             self.set_reactive(LocalAIApp.settings, settings)
+        self._work_events: weakref.WeakSet[threading.Event] = weakref.WeakSet()
         self._model_settings: ModelSettingsStore | None = None  # read when the first model is chosen
         self._save_timer: Timer | None = None
         self.register_theme(LOCALAI_THEME)
@@ -270,11 +275,38 @@ class LocalAIApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="profile")
     def load_profile(self) -> None:
         profile = self.services.load_selected_profile()
-        self.call_from_thread(self._profile_loaded, profile)
+        problem = self.services.remembered_profile_problem()
+        self.call_from_thread(self._profile_loaded, profile, problem)
 
-    def _profile_loaded(self, profile: HardwareProfile) -> None:
+    def _profile_loaded(self, profile: HardwareProfile, problem: str | None = None) -> None:
         if self.profile is None:
             self.profile = profile
+        if problem:  # a broken config file: say which and what was kept, never drop it silently
+            self.notify(problem, severity="warning", title="Hardware profile", timeout=12)
+
+    # -- work that quitting must stop ------------------------------------------------------
+
+    def work_event(self, event: threading.Event | None = None) -> threading.Event:
+        """A cancel event for a worker (a reply, a load, a download, a ranking), or ``event`` given:
+        quitting sets it."""
+        event = event if event is not None else threading.Event()
+        self._work_events.add(event)
+        return event
+
+    def cancel_work(self) -> None:
+        """Stop every worker that listens: generation, template rendering, loads, downloads."""
+        for event in list(self._work_events):
+            event.set()
+
+    async def action_quit(self) -> None:
+        self.cancel_work()
+        await super().action_quit()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification (screens' ``self.notify`` lands here): messages quote file names, Hub fields
+        and key names, so their controls are shown, never sent, and they are never parsed as markup."""
+        super().notify(printable(message), title=one_line(title), severity=severity, timeout=timeout, markup=False)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -347,5 +379,40 @@ def run_app(model: str | None = None, open_chat: bool = False, settings: LlamaSe
     import os
 
     app = LocalAIApp(model=model, open_chat=open_chat, settings=settings, resume=resume)
-    result = app.run(mouse=os.environ.get(MOUSE_ENV, "1") != "0")
-    return int(result or app.return_code or 0)
+    # Our own loop: asyncio.run() would wait, after the screen is gone, for worker threads still
+    # inside llama.cpp or a socket read (a blank, hung terminal). Quitting stops them instead.
+    loop = asyncio.new_event_loop()
+    try:
+        result = app.run(mouse=os.environ.get(MOUSE_ENV, "1") != "0", loop=loop)
+    finally:
+        app.cancel_work()
+    code = int(result or app.return_code or 0)
+    finish_workers(loop, code)
+    return code
+
+
+#: After quitting, how long workers get to notice their cancel event before the process ends without them.
+QUIT_GRACE_S = 0.5
+
+
+def finish_workers(loop: asyncio.AbstractEventLoop, code: int, grace_s: float = QUIT_GRACE_S) -> None:
+    """Wait up to ``grace_s`` for the worker threads, then end the process if one is still busy.
+
+    A reply mid-token, a template render or a download stop within that time through their
+    cancel events; a thread stuck in native code (a long prompt evaluation, a blocking read)
+    would otherwise hold the process. Nothing is left to save: partial downloads are resumable
+    by design and the terminal is already restored.
+    """
+    import os
+    import sys
+
+    try:
+        loop.run_until_complete(asyncio.wait_for(loop.shutdown_default_executor(), grace_s))
+    except asyncio.TimeoutError:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    loop.close()

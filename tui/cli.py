@@ -81,10 +81,22 @@ def open_app(model: str | None = None, open_chat: bool = False, settings=None, r
 
 def run_command(args: argparse.Namespace) -> int:
     """Run a subcommand; user-facing errors become one line on stderr, never a traceback."""
+    from tui.commands.interrupt import finish, sigint_handler
+    from tui.commands.terminal import safe_terminal
+
+    with safe_terminal(), sigint_handler():
+        return finish(_run_safely(args))
+
+
+def _run_safely(args: argparse.Namespace) -> int:
+    from tui.commands.interrupt import Interrupted
     from tui.core.errors import LocalAIError
 
     try:
         return int(args.func(args) or 0)
+    except Interrupted as exc:
+        print("localai-tui: interrupted", file=sys.stderr)
+        return exc.exit_code
     except LocalAIError as exc:
         print(f"localai-tui: error: {exc}", file=sys.stderr)
         return exc.exit_code

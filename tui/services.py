@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tui.core.fit.settings import LlamaSettings
     from tui.core.gguf.anatomy import ModelAnatomy
     from tui.core.hardware.catalog import CatalogDevice
+    from tui.core.hardware.profiles import ProfileChoice
     from tui.core.hub.badges import FitBadge
     from tui.core.hub.client import HubClient
     from tui.core.hub.library import LocalModel
@@ -73,6 +74,18 @@ class Services:
         from tui.core.hardware.profiles import load_selected_profile
 
         return load_selected_profile()
+
+    def remembered_profile_problem(self) -> str | None:
+        """Why the remembered profile cannot be used (broken hardware.toml / profiles.toml), or None."""
+        from tui.core.hardware.profiles import remembered_profile_problem
+
+        return remembered_profile_problem()
+
+    def choose_profile(self, gpu_args: list[str]) -> ProfileChoice:
+        """Resolve and remember ``gpu_args``; a config that cannot be written keeps the choice for the session."""
+        from tui.core.hardware.profiles import choose_profile
+
+        return choose_profile(gpu_args)
 
     def select_profile(self, gpu_args: list[str], remember: bool = True) -> HardwareProfile:
         """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name); remembered."""

@@ -36,15 +36,21 @@ def run(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from tui.commands.engine_args import load_engine_from_args
+    from tui.commands.interrupt import cancellable, check_interrupted, run_in_worker, workers_running
     from tui.core.engine.bench import run_bench
 
     engine = load_engine_from_args(args, show_progress=not args.json)
     try:
         progress = _progress if sys.stderr.isatty() and not args.json else None
-        results = run_bench(engine, n_prompt=args.n_prompt, n_gen=args.n_gen, repetitions=args.repetitions,
-                            on_progress=progress)
+        with cancellable() as cancel:
+            results = run_in_worker(lambda: run_bench(engine, n_prompt=args.n_prompt, n_gen=args.n_gen,
+                                                      repetitions=args.repetitions, on_progress=progress,
+                                                      cancel=cancel), "bench")
+        check_interrupted()
         if progress is not None:
-            sys.stderr.write("\r\033[K")
+            from tui.commands.terminal import clear_line
+
+            clear_line(sys.stderr)
         info = engine.info()
         _store_run(info.path, engine.settings, results)
         if args.json:
@@ -54,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
             print(format_bench_table(info, results))
         return 0
     finally:
-        engine.close()
+        if not workers_running():
+            engine.close()
 
 
 def _store_run(path: str, settings, results) -> str | None:
@@ -80,8 +87,9 @@ def _store_run(path: str, settings, results) -> str | None:
 
 
 def _progress(test: str, repetition: int, repetitions: int) -> None:
-    sys.stderr.write(f"\rbench {test}: run {repetition}/{repetitions}")
-    sys.stderr.flush()
+    from tui.commands.terminal import redraw_line
+
+    redraw_line(sys.stderr, f"bench {test}: run {repetition}/{repetitions}")
 
 
 def backend_name() -> str:

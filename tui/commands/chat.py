@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from tui.commands.fit_flags import add_fit_flags
+from tui.commands.fit_flags import add_fit_flags, finite_float, int32, non_negative_int
 
 if TYPE_CHECKING:
     from tui.core.chats.store import ChatStore
@@ -48,15 +48,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def add_sampling_flags(parser: argparse.ArgumentParser) -> None:
     """llama.cpp's sampling flags, with llama.cpp's defaults."""
     group = parser.add_argument_group("sampling (same names as llama-cli)")
-    group.add_argument("-n", "--n-predict", dest="n_predict", type=int, default=-1,
+    group.add_argument("-n", "--n-predict", dest="n_predict", type=int32, default=-1,
                        help="tokens to generate; -1 = until the model stops or the context is full (default: -1)")
-    group.add_argument("--temp", dest="temperature", type=float, default=0.8, help="temperature; 0 = greedy (default: 0.8)")
-    group.add_argument("--top-p", dest="top_p", type=float, default=0.95, help="top-p; 1.0 = off (default: 0.95)")
-    group.add_argument("--top-k", dest="top_k", type=int, default=40, help="top-k; 0 = off (default: 40)")
-    group.add_argument("--min-p", dest="min_p", type=float, default=0.05, help="min-p; 0.0 = off (default: 0.05)")
-    group.add_argument("--repeat-penalty", dest="repeat_penalty", type=float, default=1.0,
+    group.add_argument("--temp", dest="temperature", type=finite_float(0, 1e6), default=0.8, help="temperature; 0 = greedy (default: 0.8)")
+    group.add_argument("--top-p", dest="top_p", type=finite_float(0, 1), default=0.95, help="top-p; 1.0 = off (default: 0.95)")
+    group.add_argument("--top-k", dest="top_k", type=non_negative_int, default=40, help="top-k; 0 = off (default: 40)")
+    group.add_argument("--min-p", dest="min_p", type=finite_float(0, 1), default=0.05, help="min-p; 0.0 = off (default: 0.05)")
+    group.add_argument("--repeat-penalty", dest="repeat_penalty", type=finite_float(0, 1e6, low_open=True), default=1.0,
                        help="penalty for repeating the last 64 tokens; 1.0 = off (default: 1.0)")
-    group.add_argument("--seed", type=int, default=None, help="random seed (default: a new one each run)")
+    group.add_argument("--seed", type=int32, default=None, help="random seed (default: a new one each run)")
 
 
 def sampling_from_args(args: argparse.Namespace):
@@ -64,9 +64,16 @@ def sampling_from_args(args: argparse.Namespace):
 
     settings = SamplingSettings(
         temperature=args.temperature, top_p=args.top_p, top_k=args.top_k, min_p=args.min_p,
-        repeat_penalty=args.repeat_penalty, seed=args.seed, max_tokens=args.n_predict,
+        repeat_penalty=args.repeat_penalty, seed=args.seed if args.seed is None or args.seed >= 0 else None,
+        max_tokens=args.n_predict,  # --seed -1 is llama.cpp's "random"
     )
-    settings.validate()
+    from tui.commands.fit_flags import FlagError
+    from tui.core.engine.errors import EngineError
+
+    try:
+        settings.validate()
+    except EngineError as exc:
+        raise FlagError(exc.message) from None
     return settings
 
 
@@ -118,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from tui.commands.engine_args import load_engine_from_args
+    from tui.commands.interrupt import cancellable, check_interrupted, run_in_worker, workers_running
     from tui.core.engine.chat import ChatSession
 
     sampling = sampling_from_args(args)
@@ -142,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
 
             session.restore(session_messages(conversation))
         if args.json:
-            reply = _reply(session, recorder, args.prompt, None)
+            with cancellable() as cancel:  # Ctrl+C stops the reply at the next token (or mid-prompt)
+                reply = run_in_worker(lambda: _reply(session, recorder, args.prompt, None, cancel), "chat-reply")
+            check_interrupted()
             data = reply_json(reply, engine)
             if recorder is not None:
                 data["conversation_id"] = recorder.conversation_id
@@ -154,29 +164,32 @@ def run(args: argparse.Namespace) -> int:
             out.write(text)
             out.flush()
 
-        reply = _reply(session, recorder, args.prompt, write)
+        with cancellable() as cancel:
+            reply = run_in_worker(lambda: _reply(session, recorder, args.prompt, write, cancel), "chat-reply")
         out.write("\n")
         out.flush()
+        check_interrupted()
         print(format_reply_stats(reply), file=sys.stderr)
         if recorder is not None:
             print(f"saved as conversation {recorder.conversation_id} "
                   f"(continue: localai-tui chat --resume {recorder.conversation_id} -p ...)", file=sys.stderr)
         return 0
     finally:
-        engine.close()
+        if not workers_running():  # a reply still inside llama.cpp keeps the engine: the process ends instead
+            engine.close()
         if store is not None:
             store.close()
 
 
-def _reply(session, recorder, text: str, on_text):
+def _reply(session, recorder, text: str, on_text, stop=None):
     """One reply, saved when ``recorder`` is given. A resumed conversation that outgrew the
     context drops its oldest turns (said on stderr by the reply's notice): no one is there to ask."""
     from tui.core.engine.errors import ContextNeedsRoomError
 
     def once(make_room: bool):
         if recorder is None:
-            return session.reply(text, on_text=on_text, make_room=make_room)
-        return recorder.reply(session, text, on_text=on_text, make_room=make_room)
+            return session.reply(text, stop=stop, on_text=on_text, make_room=make_room)
+        return recorder.reply(session, text, stop=stop, on_text=on_text, make_room=make_room)
 
     try:
         return once(False)

@@ -49,36 +49,19 @@ def fetch_model(spec: str, *, with_mmproj: bool = False, quiet: bool = False):
     cancel that keeps the partial file for the next run; a second Ctrl+C interrupts for good.
     Returns tui.core.hub.model_download.ModelDownload; raises its errors (DownloadCancelled too).
     """
-    import threading
-
+    from tui.commands.interrupt import cancellable, run_in_worker
     from tui.core.hub.model_download import download_model
     from tui.core.hub.model_ref import require_hub_ref
 
     ref = require_hub_ref(spec)
     printer = None if quiet else ProgressPrinter(sys.stderr)
-    cancel, finished = threading.Event(), threading.Event()
-    outcome: dict = {}
-
-    def work() -> None:
-        try:
-            outcome["result"] = download_model(ref, with_mmproj=with_mmproj, progress=printer, cancel=cancel)
-        except BaseException as exc:  # handed to the main thread, which reports it
-            outcome["error"] = exc
-        finally:
-            finished.set()
-
-    threading.Thread(target=work, name="download", daemon=True).start()
     try:
-        while not finished.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        cancel.set()
-        finished.wait()
-    if printer is not None:
-        printer.finish()
-    if "error" in outcome:
-        raise outcome["error"]
-    result = outcome["result"]
+        with cancellable() as cancel:
+            result = run_in_worker(lambda: download_model(ref, with_mmproj=with_mmproj, progress=printer,
+                                                          cancel=cancel), "download")
+    finally:
+        if printer is not None:
+            printer.finish()
     if result.from_cache_only:
         print(f"localai-tui: warning: the Hub could not be reached; {result.spec} is already downloaded",
               file=sys.stderr)
@@ -108,8 +91,9 @@ class ProgressPrinter:
             if p.resumed_bytes and p.file_done == p.resumed_bytes:
                 text += f"  (resuming after {format_size(p.resumed_bytes, precise=True)})"
         if self.tty:
-            self.stream.write("\r\x1b[2K" + text)
-            self.stream.flush()
+            from tui.commands.terminal import redraw_line
+
+            redraw_line(self.stream, text)
             self._drew = True
             return
         decile = int(p.fraction * 10)

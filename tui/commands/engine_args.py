@@ -19,20 +19,31 @@ def load_engine_from_args(args: argparse.Namespace, *, show_progress: bool = Tru
     from tui.core.engine.runtime import Engine
 
     install_llama_log(args.log_file, debug=args.log_file is not None)
-    path = resolve_model_file(_downloaded(args.model))
     try:
-        settings = settings_from_args(args)
+        settings = settings_from_args(args)  # bad flags are refused before any download or load
     except ValueError as exc:
         raise LocalAIError(str(exc)) from None
+    path = resolve_model_file(_downloaded(args.model))
     if wants_auto_layers(args):
         settings = _auto_gpu_layers(path, settings, untyped_ctx=args.n_ctx is None)
     progress = _progress_printer(path.name) if show_progress and sys.stderr.isatty() else None
+    from tui.commands.interrupt import cancellable, run_in_worker
+
     try:
-        return Engine.load(path, settings, on_progress=progress, fit_ctx_to_model=args.n_ctx is None)
+        with cancellable() as cancel:  # Ctrl+C aborts the load through llama.cpp's progress callback
+            engine = run_in_worker(lambda: Engine.load(path, settings, on_progress=progress, cancel=cancel,
+                                                       fit_ctx_to_model=args.n_ctx is None), "load")
     finally:
         if progress is not None:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+            from tui.commands.terminal import clear_line
+
+            clear_line(sys.stderr)
+    info = engine.info()
+    if info.n_ctx_train and info.n_ctx > info.n_ctx_train:
+        print(f"localai-tui: warning: context {info.n_ctx:,} is past the {info.n_ctx_train:,} tokens {path.name} was "
+              "trained on: replies degrade beyond it and the cache costs memory for nothing (-c 0 uses the trained "
+              "context)", file=sys.stderr)
+    return engine
 
 
 def _downloaded(spec: str) -> str:
@@ -69,8 +80,9 @@ def _progress_printer(name: str):
         percent = int(fraction * 100)
         if percent != last[0]:
             last[0] = percent
-            sys.stderr.write(f"\rloading {name} {percent:3d}%")
-            sys.stderr.flush()
+            from tui.commands.terminal import redraw_line
+
+            redraw_line(sys.stderr, f"loading {name} {percent:3d}%")
         return True
 
     return show

@@ -51,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     repo_id = ref.repo_id if ref is not None else check_repo_id(args.repo)
     listing = fetch_repo_listing(repo_id, ref.revision if ref else "main")
     warn_if_stale(listing.stale_because, listing.fetched_at)
+    if listing.unsafe_files:
+        print(f"localai-tui: warning: left out {len(listing.unsafe_files)} file(s) with unsafe names "
+              f"(e.g. '{listing.unsafe_files[0]}'): they can never be downloaded", file=sys.stderr)
     quants = group_repo_files(listing)
     badges = compute_badges(quants, args) if args.fit else {}
     if args.json:

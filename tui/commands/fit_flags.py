@@ -6,8 +6,19 @@ Users learn one vocabulary: the flags mean here what they mean to llama-server.
 from __future__ import annotations
 
 import argparse
+import math
 
-from tui.core.fit.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES, LlamaSettings, TensorOverride
+from tui.core.errors import LocalAIError
+from tui.core.fit.settings import (
+    FLASH_ATTN_MODES,
+    GGML_MAX_N_THREADS,
+    KV_CACHE_TYPES,
+    MAX_INT32,
+    THREADS_PER_CORE_LIMIT,
+    LlamaSettings,
+    TensorOverride,
+    max_threads,
+)
 
 #: ``-ngl auto``: let the fit engine choose the most layers that fit.
 NGL_AUTO = "auto"
@@ -29,14 +40,67 @@ def _ngl(text: str):
 
 
 def non_negative_int(text: str) -> int:
-    """argparse type for counts (tokens, layers, repetitions): a whole number, 0 or more."""
+    """argparse type for counts (tokens, layers, repetitions): a whole number, 0 to llama.cpp's int32 limit."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"'{text}' must not be negative")
+    if value > MAX_INT32:
+        raise argparse.ArgumentTypeError(f"'{text}' is larger than llama.cpp accepts ({MAX_INT32})")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type for sizes that must be at least 1 (batch sizes)."""
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
+    return value
+
+
+def thread_count(text: str) -> int | None:
+    """``-t N``: 1 to ``max_threads()`` on this machine; 0 or less means llama.cpp's default, as in llama.cpp."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value <= 0:
+        return None
+    if value > max_threads():
+        raise argparse.ArgumentTypeError(
+            f"{value} threads is more than this machine can use (at most {max_threads()}: "
+            f"{THREADS_PER_CORE_LIMIT} per logical core, ggml's limit {GGML_MAX_N_THREADS})")
+    return value
+
+
+def int32(text: str) -> int:
+    """Any whole number llama.cpp can read (``std::stoi``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not -MAX_INT32 - 1 <= value <= MAX_INT32:
+        raise argparse.ArgumentTypeError(f"'{text}' is out of llama.cpp's range")
+    return value
+
+
+def finite_float(low: float, high: float, *, low_open: bool = False):
+    """argparse type for a real number in ``[low, high]`` (``(low, high]`` when ``low_open``); never NaN or inf."""
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        if not math.isfinite(value) or value < low or value > high or (low_open and value == low):
+            left = "(" if low_open else "["
+            raise argparse.ArgumentTypeError(f"'{text}' must be a number in {left}{low:g}, {high:g}]")
+        return value
+
+    return parse
 
 
 def _tensor_split(text: str) -> tuple[float, ...]:
@@ -44,7 +108,7 @@ def _tensor_split(text: str) -> tuple[float, ...]:
         parts = tuple(float(p) for p in text.replace("/", ",").split(",") if p.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a list of proportions like 3,1") from None
-    if not parts or any(p < 0 for p in parts):
+    if not parts or any(not math.isfinite(p) or p < 0 for p in parts) or not sum(parts) > 0:
         raise argparse.ArgumentTypeError(f"'{text}' is not a list of proportions like 3,1")
     return parts
 
@@ -60,7 +124,8 @@ def add_fit_flags(parser: argparse.ArgumentParser) -> None:
     """Add the llama.cpp settings flags (context, offload, cache, batches, MoE)."""
     group = parser.add_argument_group("llama.cpp settings (same names as llama-server)")
     group.add_argument("-c", "--ctx-size", dest="n_ctx", type=non_negative_int, default=None,
-                       help=f"context size in tokens (default: {LlamaSettings.n_ctx}, or the model's if smaller)")
+                       help=f"context size in tokens; 0 = the model's trained context (default: {LlamaSettings.n_ctx}, "
+                            "or the model's if smaller)")
     group.add_argument("-ngl", "--n-gpu-layers", "--gpu-layers", dest="n_gpu_layers", type=_ngl, default=None,
                        help="layers on the GPU: a number, 'all' or 'auto' (most that fit; default: all)")
     group.add_argument("-ctk", "--cache-type-k", dest="cache_type_k", choices=KV_CACHE_TYPES, default=None,
@@ -69,9 +134,9 @@ def add_fit_flags(parser: argparse.ArgumentParser) -> None:
                        help="V cache type (default: f16; quantized V needs flash attention)")
     group.add_argument("-fa", "--flash-attn", dest="flash_attn", choices=FLASH_ATTN_MODES, default=None,
                        help="flash attention (default: auto)")
-    group.add_argument("-b", "--batch-size", dest="n_batch", type=non_negative_int, default=None,
+    group.add_argument("-b", "--batch-size", dest="n_batch", type=positive_int, default=None,
                        help="logical batch size (default: 2048)")
-    group.add_argument("-ub", "--ubatch-size", dest="n_ubatch", type=non_negative_int, default=None,
+    group.add_argument("-ub", "--ubatch-size", dest="n_ubatch", type=positive_int, default=None,
                        help="physical batch size (default: 512)")
     group.add_argument("--swa-full", dest="swa_full", action="store_true", default=None,
                        help="full-size cache for sliding-window layers")
@@ -83,7 +148,7 @@ def add_fit_flags(parser: argparse.ArgumentParser) -> None:
                        help="PATTERN=BUFFER, e.g. 'blk\\.[0-9]+\\.ffn_.*_exps=CPU' (first match wins; repeatable)")
     group.add_argument("-ts", "--tensor-split", dest="tensor_split", type=_tensor_split, default=None,
                        help="share of layers per GPU, e.g. 3,1 (default: proportional to free memory)")
-    group.add_argument("-t", "--threads", dest="n_threads", type=non_negative_int, default=None,
+    group.add_argument("-t", "--threads", dest="n_threads", type=thread_count, default=None,
                        help="CPU threads (default: physical cores)")
     group.add_argument("--no-mmap", dest="use_mmap", action="store_false", default=None,
                        help="read the model into memory instead of mapping it")
@@ -108,8 +173,17 @@ def settings_from_args(args: argparse.Namespace, base: LlamaSettings | None = No
     if overrides:
         changes["overrides"] = tuple(rule for group in overrides for rule in group)
     settings = settings.with_changes(**changes)
-    settings.validate()
+    try:
+        settings.validate()
+    except ValueError as exc:
+        raise FlagError(str(exc)) from None
     return settings
+
+
+class FlagError(LocalAIError):
+    """A flag's value llama.cpp would refuse or misread: a usage error (exit code 2, as argparse's)."""
+
+    exit_code = 2
 
 
 def wants_auto_layers(args: argparse.Namespace) -> bool:
@@ -122,7 +196,7 @@ def add_profile_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--gpu", dest="gpu", action="append", default=None, metavar="GPU",
                        help="'auto' (detected, default), 'cpu', a catalog name such as 'RTX 3060 12GB', "
                             "or a number from 'localai-tui gpus'; repeat for several GPUs")
-    group.add_argument("--vram", dest="vram_gib", type=float, default=None, metavar="GiB",
+    group.add_argument("--vram", dest="vram_gib", type=finite_float(0, 1 << 20), default=None, metavar="GiB",
                        help="what-if VRAM per GPU in GiB (overrides the profile's)")
-    group.add_argument("--ram", dest="ram_gib", type=float, default=None, metavar="GiB",
+    group.add_argument("--ram", dest="ram_gib", type=finite_float(0, 1 << 20), default=None, metavar="GiB",
                        help="what-if system RAM in GiB (overrides the profile's)")

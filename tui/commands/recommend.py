@@ -92,8 +92,12 @@ def run(args: argparse.Namespace) -> int:
     progress = None
     if not args.json and sys.stderr.isatty():
         def progress(done: int, total: int, repo_id: str) -> None:
-            print(f"\rsizing {done}/{total}: {repo_id[:60]:<60}", end="" if done < total else "\r" + " " * 80 + "\r",
-                  file=sys.stderr, flush=True)
+            from tui.commands.terminal import clear_line, redraw_line
+
+            if done < total:
+                redraw_line(sys.stderr, f"sizing {done}/{total}: {repo_id[:60]}")
+            else:
+                clear_line(sys.stderr)
     recommendation = recommend_models(request, profile, settings, on_progress=progress)
     if recommendation.stale_because is not None:
         print(f"localai-tui: warning: {recommendation.stale_because}; ranking the Hub's last cached answer",

@@ -18,11 +18,13 @@ from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, TabbedContent, TabPane
 
+from tui.core.safe_text import printable
 from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.focus import focus_now
 from tui.screens.open_model import open_model_spec
 from tui.units import ellipsize_middle, format_count, format_size
+from tui.widgets.safe_markup import plain
 
 #: Pause after the last keystroke before the Hub is asked (seconds).
 SEARCH_DEBOUNCE_S = 0.35
@@ -153,7 +155,7 @@ class BrowseScreen(AppScreen):
             return
         shown = "; the table still shows the last results" if self.results else ""
         self.query_one("#search-status", Label).update(
-            Text.assemble(("Hub: ", "bold red"), str(event.error), shown,
+            Text.assemble(("Hub: ", "bold red"), printable(str(event.error)), shown,
                           ("  (enter or r retries · ctrl+t shows models on disk)", "dim"))
         )
 
@@ -171,11 +173,11 @@ class BrowseScreen(AppScreen):
             shown.add(result.repo_id)
             self.results.append(result)
             gated = " (gated)" if result.gated else ""
-            repo = Text(ellipsize_middle(result.repo_id, max(8, width - len(gated))))
+            repo = plain(ellipsize_middle(result.repo_id, max(8, width - len(gated))))
             if gated:
                 repo.append(gated, "yellow")
             table.add_row(repo, format_count(result.downloads), format_count(result.likes),
-                          short_date(result.last_modified), result.architecture or "-",
+                          short_date(result.last_modified), plain(result.architecture or "-"),
                           format_count(result.n_params) if result.n_params else "-", key=result.repo_id)
         self.page = page
         more = " · n: more" if page.next_url else ""
@@ -228,8 +230,8 @@ class BrowseScreen(AppScreen):
         table = self.query_one("#local", DataTable)
         table.clear()
         for index, model in enumerate(models):
-            table.add_row(model.display_name, format_size(model.size_bytes), model.label or "-",
-                          "HF cache" if model.source == "hf-cache" else str(model.path.parent), key=str(index))
+            table.add_row(plain(model.display_name), format_size(model.size_bytes), plain(model.label or "-"),
+                          "HF cache" if model.source == "hf-cache" else plain(model.path.parent), key=str(index))
         self.query_one("#local-status", Label).update(
             Text(f"{len(models)} models on disk · o opens any .gguf file" if models
                  else "No models downloaded yet · o opens any .gguf file by its path", "dim")

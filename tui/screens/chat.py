@@ -20,6 +20,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 
 from tui.chat_engine import EngineHolder, LoadedEngine
+from tui.core.safe_text import one_line, printable
 from tui.messages import ModelOpened, Outcome, ReplyFinished, deliver
 from tui.screens.base import AppScreen
 from tui.screens.focus import focus_now
@@ -140,7 +141,7 @@ class ChatScreen(AppScreen):
     # -- loading ---------------------------------------------------------------------------
 
     def _read_model(self, spec: str) -> None:
-        self._status(Text(f"Reading {spec}…"))
+        self._status(Text(f"Reading {one_line(spec)}…"))
         open_model_spec(self, spec)
 
     @on(ModelOpened)
@@ -148,7 +149,7 @@ class ChatScreen(AppScreen):
         if event.error is None:
             self.app.choose_model(event.result, go_to=None)
         else:
-            self._status(Text.assemble(("Could not open the model: ", "bold red"), str(event.error)))
+            self._status(Text.assemble(("Could not open the model: ", "bold red"), printable(str(event.error))))
             self.notify(str(event.error), severity="error", title="Open model")
 
     def on_screen_resume(self) -> None:
@@ -173,7 +174,7 @@ class ChatScreen(AppScreen):
     def load(self, model: ChosenModel) -> None:
         if self.generating:
             self.action_stop()
-        cancel = self.holder.start()
+        cancel = self.app.work_event(self.holder.start())  # quitting cancels the load too
         self.query_one("#chat-load-row").display = True
         self._input.disabled = True
         self._status(Text.assemble("Loading ", (model.title, "bold"), "…"))
@@ -201,7 +202,7 @@ class ChatScreen(AppScreen):
                 self._status(Text("Loading cancelled. ctrl+r loads the model again; F4 changes its settings first."))
                 self.notify("Load cancelled", timeout=3)
             else:
-                self._status(Text.assemble(("Could not load the model: ", "bold red"), str(error),
+                self._status(Text.assemble(("Could not load the model: ", "bold red"), printable(str(error)),
                                            "\nF4 changes the settings, ctrl+r tries again, F6 shows llama.cpp's log."))
                 self.notify(str(error), severity="error", title="Load")
             self.refresh_bindings()
@@ -277,7 +278,7 @@ class ChatScreen(AppScreen):
         """Show the user's turn, open an empty reply and start generating in a worker."""
         title = self.loaded_model.title if self.loaded_model is not None else "model"
         sink = self.stream.begin_reply(text, title, self._plain(), self.session.live)
-        self._stop = threading.Event()
+        self._stop = self.app.work_event()  # quitting stops the reply (and its template render) too
         self._sent_text = text
         self._reply(text, self._stop, sink, make_room)
         self.refresh_bindings()

@@ -21,6 +21,7 @@ from textual.widgets import Input, Label, ProgressBar, Static
 
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import DEFAULT_N_CTX, FLASH_ATTN_MODES, KV_CACHE_TYPES
+from tui.core.safe_text import one_line, printable
 from tui.messages import FitChanged, ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.fit_text import (
@@ -198,7 +199,7 @@ class FitScreen(AppScreen):
             self.app.choose_model(event.result, go_to=None)
             return
         self.query_one("#fit-empty-text", Static).update(
-            Text.assemble(("Could not open the model: ", "bold red"), str(event.error),
+            Text.assemble(("Could not open the model: ", "bold red"), printable(str(event.error)),
                           "\n\nF3 browses the Hub; o opens another file.")
         )
         self.notify(str(event.error), severity="error", title="Open model")
@@ -277,7 +278,7 @@ class FitScreen(AppScreen):
                 bar.usage = usage
         self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile))
         command = self.app.services.llama_server_command(model, estimate)
-        self.query_one("#fit-command", Static).update(Text.assemble(("$ ", "dim"), command))
+        self.query_one("#fit-command", Static).update(Text.assemble(("$ ", "dim"), one_line(command)))
         self.query_one("#fit-notes", Static).update(notes_text(estimate.warnings))
         self.refresh_bindings()
 
@@ -362,7 +363,7 @@ class FitScreen(AppScreen):
         model = self.app.model
         if model is None or model.is_local or self._cancel_download is not None:
             return
-        self._cancel_download = threading.Event()
+        self._cancel_download = self.app.work_event()
         self._download_progress = None
         self.query_one("#fit-download-row").display = True
         self.query_one("#fit-download-bar", ProgressBar).update(total=None, progress=0)

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from tui.core.fit.verdict import Verdict
 from tui.core.hardware.devices import HardwareProfile
+from tui.core.safe_text import one_line, printable
 from tui.session import ChosenModel
 from tui.units import format_context, format_count, format_gib, format_rate, format_size
 from tui.widgets.memory_bar import MemoryPart, MemoryUsage
@@ -116,9 +117,9 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
 
 def invalid_line(reason: str, fix: str | None) -> Text:
     """``refused  llama.cpp refuses these settings: <reason>`` and the fix (k, v, f change them)."""
-    text = Text.assemble((str(Verdict.REFUSED), "bold red"), ("  llama.cpp refuses these settings: ", "red"), (reason, "red"))
+    text = Text.assemble((str(Verdict.REFUSED), "bold red"), ("  llama.cpp refuses these settings: ", "red"), (printable(reason), "red"))
     text.append("\n")
-    text.append(f"fix: {fix}" if fix else "change them", "yellow")
+    text.append(f"fix: {printable(fix)}" if fix else "change them", "yellow")
     text.append("  (k, v and f change the cache and attention)", "dim")
     return text
 
@@ -154,7 +155,7 @@ def options_line(settings, flash_attn_enabled: bool | None) -> Text:
 def notes_text(warnings: tuple[str, ...] | list[str]) -> Text:
     """The estimate's warnings, one ``• `` line each, the standing "derived, not measured" caveat last."""
     ordered = sorted(warnings, key=lambda w: _ALWAYS_NOTE in w)
-    return Text("\n".join(f"• {w}" for w in ordered), style="dim")
+    return Text(printable("\n".join(f"• {w}" for w in ordered)), style="dim")
 
 
 def describe_model(model: ChosenModel) -> Text:
@@ -162,7 +163,7 @@ def describe_model(model: ChosenModel) -> Text:
     anatomy = model.anatomy
     text = Text()
     text.append(model.title, style="bold")
-    text.append(f"  {anatomy.architecture} · {format_count(anatomy.n_params)} params · ")
+    text.append(f"  {one_line(anatomy.architecture)} · {format_count(anatomy.n_params)} params · ")
     text.append(f"{format_size(anatomy.file_size or anatomy.tensor_bytes)} · {anatomy.bits_per_weight:.2f} bpw")
     text.append(f" · {anatomy.n_layer} layers + output = {anatomy.n_layer + 1}")  # the -ngl slider's count
     text.append(f" · trained ctx {format_context(anatomy.n_ctx_train)}")

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from tui.core.hardware.catalog import CatalogDevice
 from tui.core.hardware.devices import HardwareProfile
+from tui.core.hardware.profiles import ProfileChoice
 from tui.messages import Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.focus import focus_now
@@ -79,7 +80,7 @@ class ProfileScreen(AppScreen):
     class CatalogLoaded(Outcome[tuple[list[CatalogDevice], list[HardwareProfile]]]):
         """The catalog's devices, in file order."""
 
-    class Selected(Outcome[HardwareProfile]):
+    class Selected(Outcome[ProfileChoice]):
         """The profile the person picked, resolved and remembered, or why it could not be."""
 
     def __init__(self) -> None:
@@ -262,12 +263,14 @@ class ProfileScreen(AppScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="select")
     def _resolve(self, gpu_args: list[str]) -> None:
-        deliver(self, self.Selected, lambda: self.app.services.select_profile(gpu_args))
+        deliver(self, self.Selected, lambda: self.app.services.choose_profile(gpu_args))
 
     @on(Selected)
     def _selected(self, event: Selected) -> None:
         if event.error is None:
-            self._chosen(event.result)
+            self._chosen(event.result.profile)
+            if event.result.problem:
+                self.notify(event.result.problem, severity="warning", title="Profile", timeout=10)
         else:
             self._show_picked()
             self.notify(str(event.error), severity="error", title="Profile")

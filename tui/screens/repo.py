@@ -16,10 +16,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from tui.core.fit.verdict import Verdict
+from tui.core.safe_text import one_line, printable
 from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.focus import focus_now
 from tui.units import format_context, format_rate, format_rate_compact, format_size
+from tui.widgets.safe_markup import plain, plain_block
 from tui.widgets.verdict_style import verdict_text
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ def badge_summary(badge, sides) -> Text:
             text.append("\n* estimated from the file size; enter reads its header", "dim")
         text.append("\n\n")
     for side in sides:
-        text.append(f"+ {side.path}", "bold")
+        text.append(f"+ {one_line(side.path)}", "bold")
         text.append(f" ({format_size(side.file.size)}, {SIDE_KINDS.get(side.kind, side.kind)})\n", "dim")
     if sides:
         text.append("\n")
@@ -91,7 +93,7 @@ class RepoScreen(AppScreen):
         self.badges: dict[str, FitBadge] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield Label(Text(self.repo_id, "bold"), id="repo-title")
+        yield Label(plain(self.repo_id, "bold"), id="repo-title")
         yield Label("", id="repo-fit-note")
         with Horizontal(id="repo-split"):
             yield DataTable(id="repo-files", cursor_type="row", zebra_stripes=True)
@@ -121,8 +123,8 @@ class RepoScreen(AppScreen):
             self._show(event.result)
             return
         self.query_one("#label-explained", Static).update(
-            Text.assemble(("Could not open the repo: ", "bold red"), str(event.error)))
-        self.notify(str(event.error), severity="error", title=self.repo_id)
+            Text.assemble(("Could not open the repo: ", "bold red"), printable(str(event.error))))
+        self.notify(printable(str(event.error)), severity="error", title=self.repo_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-badges")
     def _rate(self, quants: RepoQuants, profile: HardwareProfile, settings: LlamaSettings) -> None:
@@ -132,7 +134,7 @@ class RepoScreen(AppScreen):
     @on(Rated)
     def _rated(self, event: Rated) -> None:
         if event.error is not None:
-            self.query_one("#repo-side-files", Static).update(Text(f"Fit badges unavailable: {event.error}", "yellow"))
+            self.query_one("#repo-side-files", Static).update(plain_block(f"Fit badges unavailable: {event.error}", "yellow"))
             return
         self.badges = event.result
         self._fill_table()
@@ -165,13 +167,13 @@ class RepoScreen(AppScreen):
                 rate = format_rate_compact(badge.tokens_per_s)
             else:
                 verdict, rate = Text("…" if self.app.profile is not None else "-", "dim"), "-"
-            table.add_row(row_name(group), format_size(group.size_bytes), str(group.shards), bpw, verdict, rate,
+            table.add_row(plain(row_name(group)), format_size(group.size_bytes), str(group.shards), bpw, verdict, rate,
                           key=group.name)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
         sides = quants.side_files
         if sides:
-            names = " · ".join(f"{side.path} {format_size(side.file.size)}" for side in sides)
+            names = " · ".join(f"{one_line(side.path)} {format_size(side.file.size)}" for side in sides)
             kinds = ", ".join(sorted({SIDE_KINDS.get(side.kind, side.kind) for side in sides}))
             self.query_one("#repo-side-files", Static).update(
                 Text.assemble(("Side files, not models: ", "bold"), names, (f"  ({kinds})", "dim")))

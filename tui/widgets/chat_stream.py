@@ -22,6 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Label, Static
 
 from tui.core.engine.metrics import FINISH_STOP, describe_finish
+from tui.core.safe_text import printable
 from tui.units import format_duration, format_rate
 from tui.widgets.chat_turn import ReplyTurn, reply_turn, saved_reply_turn, thinking_title, user_turn
 from tui.widgets.memory_label import MemoryLabel
@@ -293,7 +294,7 @@ class ChatStream(Vertical):
                 block.title = thinking_title(streaming.live.n_tokens, 0.0, done=False)
             if streaming.unflushed:
                 text, streaming.unflushed = "".join(streaming.unflushed), []
-                await streaming.widgets.view.append(text)
+                await streaming.widgets.view.append(printable(text))  # model output: text, never terminal commands
             self._pacer.flushed(now)
         if now - self._last_meter >= 1 / METER_HZ:
             self._last_meter = now
@@ -324,7 +325,8 @@ class ChatStream(Vertical):
         text = reply.text if reply is not None else "".join(streaming.answer)
         thinking = reply.thinking if reply is not None else "".join(streaming.thinking)
         widgets = streaming.widgets
-        await widgets.view.update(widgets.prefix + text if text or thinking else widgets.prefix + "_(no reply)_")
+        shown = printable(text)
+        await widgets.view.update(widgets.prefix + shown if shown or thinking else widgets.prefix + "_(no reply)_")
         widgets.thinking.show_text(thinking)
         self.last_reply = text
         stats_box = self.query_one("#chat-stats", Static)

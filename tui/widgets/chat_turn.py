@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Collapsible, Label, Markdown, Static
 
+from tui.core.safe_text import one_line, printable
 from tui.units import format_duration
 
 #: Roles a turn can have (also its CSS class, ``-user`` ...).
@@ -79,7 +80,7 @@ class ChatTurn(Vertical):
         body.add_class("chat-turn--body")
 
     def compose(self) -> ComposeResult:
-        yield Label(f"▌ {self.title}", classes="chat-turn--role", markup=False)
+        yield Label(f"▌ {one_line(self.title)}", classes="chat-turn--role", markup=False)
         if self.before is not None:
             yield self.before
         yield self.body
@@ -102,18 +103,18 @@ class ThinkingBlock(Collapsible):
     """
 
     def __init__(self, text: str = "", title: str = "thinking…", collapsed: bool = True) -> None:
-        self.text_view = Static(text, markup=False, classes="thinking-text")
+        self.text_view = Static(printable(text), markup=False, classes="thinking-text")
         super().__init__(self.text_view, title=title, collapsed=collapsed, classes="thinking")
         self.display = bool(text)
 
     def show_text(self, text: str) -> None:
-        self.text_view.update(text)
+        self.text_view.update(printable(text))
         self.display = bool(text)
 
 
 def user_turn(text: str) -> ChatTurn:
     """What the person typed, as typed."""
-    return ChatTurn("user", "You", Static(text, markup=False, classes="user"))
+    return ChatTurn("user", "You", Static(printable(text), markup=False, classes="user"))
 
 
 def saved_reply_turn(model_title: str, text: str, prompt: str | None = None, *, thinking: str = "",
@@ -122,7 +123,8 @@ def saved_reply_turn(model_title: str, text: str, prompt: str | None = None, *, 
     the streaming Markdown widget (one widget per block), so a long conversation opens at once."""
     from rich.markdown import Markdown as RichMarkdown
 
-    body = Static(RichMarkdown(completion_prefix(prompt) + text if prompt is not None else text),
+    text = printable(text)
+    body = Static(RichMarkdown(completion_prefix(printable(prompt)) + text if prompt is not None else text),
                   classes="reply saved")
     before = ThinkingBlock(thinking, title=thinking_title_text or "thinking", collapsed=thinking_collapsed) \
         if thinking else None
@@ -149,8 +151,8 @@ def reply_turn(model_title: str, prompt: str | None = None, *, text: str = "", t
     ``prompt`` given means plain completion: the turn starts with the prompt and the reply
     continues it (the prefix goes in front of the reply's text on every render).
     """
-    prefix = completion_prefix(prompt) if prompt is not None else ""
-    view = Markdown(prefix + text, classes="reply")
+    prefix = completion_prefix(printable(prompt)) if prompt is not None else ""
+    view = Markdown(prefix + printable(text), classes="reply")
     block = ThinkingBlock(thinking, collapsed=thinking_collapsed)
     if prompt is None:
         return ReplyTurn(ChatTurn("assistant", model_title, view, before=block), view, prefix, block)

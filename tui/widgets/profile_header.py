@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.core.hardware.devices import HardwareProfile
+from tui.core.safe_text import one_line
 from tui.units import format_gib
 
 #: What the header says before any profile is chosen (the profile screen says "pick one below" instead).
@@ -88,7 +89,7 @@ class ProfileHeader(Widget):
         self.profile = profile
 
     def _show_model(self, model) -> None:
-        self.model_title = model.title if model is not None else ""
+        self.model_title = one_line(model.title) if model is not None else ""
 
     def render(self) -> Text:
         width = self.size.width

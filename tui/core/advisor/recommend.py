@@ -324,6 +324,20 @@ class _Headers:
         return anatomy
 
 
+def _first_readable(headers: _Headers, groups: list[QuantGroup], tries: int = 3) -> ModelAnatomy:
+    """The first of (up to ``tries``) rows whose header reads: one broken file does not sink the repo."""
+    from tui.core.gguf.reader import GGUFError
+
+    failure: GGUFError | None = None
+    for group in groups[:tries]:
+        try:
+            return headers.exact(group)
+        except GGUFError as exc:
+            failure = failure or exc
+    assert failure is not None  # groups is never empty here
+    raise failure
+
+
 def advise_repo(result: SearchResult, profile: HardwareProfile, settings: LlamaSettings, request: RecommendRequest,
                 *, client: HubClient | None = None, search_rank: int = 0) -> RepoAdvice:
     """The best labels of one repo for ``profile`` (see the module); Hub and header failures become ``reason``."""
@@ -356,7 +370,8 @@ def advise_repo(result: SearchResult, profile: HardwareProfile, settings: LlamaS
         return RepoAdvice(**base, reason="no complete GGUF model file")
     headers = _Headers(quants, client)
     try:
-        reference = next((a for a in map(headers.cached, groups) if a is not None), None) or headers.exact(groups[0])
+        reference = next((a for a in map(headers.cached, groups) if a is not None), None) or _first_readable(
+            headers, groups)
     except HubAuthError:
         return RepoAdvice(**base, reason=f"gated: accept its terms on {client.endpoint}/{result.repo_id} and set "
                                          "HF_TOKEN to size it", headers_read=0)

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 
 from tui.core.engine.errors import ContextFullError, ContextNeedsRoomError
 from tui.core.engine.generate import Generation, generate
-from tui.core.engine.metrics import FINISH_CONTEXT_FULL, LiveRate, ReplyStats
+from tui.core.engine.metrics import FINISH_CANCELLED, FINISH_CONTEXT_FULL, LiveRate, ReplyStats
 from tui.core.engine.reply_channels import ReplyChannels, prompt_opens_thinking
 from tui.core.engine.runtime import Engine
 from tui.core.engine.sampling import SamplingSettings
 from tui.core.engine.template import ChatMessage, PromptFormat, prompt_format_for
+from tui.core.engine.template_budget import TemplateStopped
 
 #: Tokens kept free for the reply when deciding whether old turns must be dropped.
 DEFAULT_REPLY_ROOM = 256
@@ -81,11 +82,12 @@ class ChatSession:
         """Render and tokenize, adding BOS only when the vocabulary wants one and the template did not."""
         return self._render_and_tokenize(conversation)[1]
 
-    def _render_and_tokenize(self, conversation: list[ChatMessage]) -> tuple[str, list[int]]:
+    def _render_and_tokenize(self, conversation: list[ChatMessage],
+                             stop: threading.Event | None = None) -> tuple[str, list[int]]:
         fmt = self.prompt_format
         if fmt is None:  # set in __post_init__; None only if a caller cleared it
             fmt = self.prompt_format = prompt_format_for(self.engine.model)
-        text = fmt.render(conversation)
+        text = fmt.render(conversation, stop=stop)  # under the template budget; ``stop`` ends it too
         model = self.engine.model
         bos_text = model.token_text(model.bos_token)
         add_special = not (fmt.parse_special and bos_text and text.startswith(bos_text))
@@ -100,7 +102,8 @@ class ChatSession:
         """(tokens in the KV cache, context size): the header's live "used/total"."""
         return len(self.engine.kv_tokens), self.engine.n_ctx
 
-    def _fit_prompt(self, pending: ChatMessage, make_room: bool) -> tuple[str, list[int], int]:
+    def _fit_prompt(self, pending: ChatMessage, make_room: bool,
+                    stop: threading.Event | None = None) -> tuple[str, list[int], int]:
         """Prompt text and tokens for the history plus ``pending``; with ``make_room`` the oldest
         turns are dropped until they fit, without it a prompt that needs that raises."""
         n_ctx = self.engine.n_ctx
@@ -108,7 +111,7 @@ class ChatSession:
         room = min(wanted, n_ctx // 2)
         first = self._first_kept
         while True:
-            text, tokens = self._render_and_tokenize(self._conversation(pending, first))
+            text, tokens = self._render_and_tokenize(self._conversation(pending, first), stop)
             if len(tokens) + room <= n_ctx or first >= len(self.messages):
                 break
             first = _next_turn_start(self.messages, first)
@@ -143,7 +146,13 @@ class ChatSession:
         ``on_text``, a reasoning model's thinking to ``on_thinking``."""
         t_request = time.perf_counter()
         pending = ChatMessage("user", user_text)
-        prompt_text, tokens, dropped = self._fit_prompt(pending, make_room)
+        try:
+            prompt_text, tokens, dropped = self._fit_prompt(pending, make_room, stop)
+        except TemplateStopped:  # stopped before a token: a cancelled, empty reply, not an error
+            now = time.perf_counter()
+            stats = ReplyStats(0, 0, 0.0, now - t_request, 0, 0, 0.0, 0.0, now - t_request, FINISH_CANCELLED,
+                               self.engine.n_ctx, len(self.engine.kv_tokens))
+            return Reply(text="", stats=stats)
         channels = ReplyChannels(on_text, on_thinking, starts_thinking=prompt_opens_thinking(prompt_text))
         generation = self._generate(tokens, stop, channels, t_request)
         self.messages.append(pending)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tui.core.engine.errors import ModelFileNotFoundError
+from tui.core.safe_text import one_line
 
 
 def resolve_model_file(spec: str) -> Path:
@@ -20,9 +21,39 @@ def resolve_model_file(spec: str) -> Path:
     path = Path(text).expanduser()
     if path.is_file():
         return first_shard(path)
+    from tui.core.hub.model_spec import local_model_path
+
+    if path.exists() or local_model_path(text) is not None:
+        check_local_file(path)  # a folder, a device, or a path that is not there: say which
+    return _resolve_remote(text)
+
+
+def check_local_file(path: Path) -> None:
+    """A local model path that can be read as a file; else one error saying what it is instead."""
     if path.is_dir():
         raise directory_error(path)
-    return _resolve_remote(text)
+    if path.exists() and not path.is_file():
+        raise ModelFileNotFoundError(f"{one_line(path)} is not a regular file (a device, pipe or socket)",
+                                     hint="give the path of a .gguf file")
+    if not path.exists():
+        raise ModelFileNotFoundError(f"no such file: {one_line(path)}", hint=_did_you_mean(path))
+
+
+def _did_you_mean(path: Path) -> str:
+    """The closest .gguf names in the folder the path points into (a typo, a different case)."""
+    import difflib
+
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        names = [p.name for p in folder.iterdir() if p.name.lower().endswith(".gguf")] if folder.is_dir() else []
+    except OSError:
+        names = []
+    close = difflib.get_close_matches(path.name, names, n=3, cutoff=0.6)
+    if close:
+        return f"did you mean {', '.join(one_line(folder / name) for name in close)}?"
+    if not folder.is_dir():
+        return f"there is no folder {one_line(folder)}"
+    return "give the path of a .gguf file, or OWNER/REPO:LABEL for a model on the Hub"
 
 
 def directory_error(path: Path) -> ModelFileNotFoundError:

@@ -153,8 +153,11 @@ class Engine:
         import llama_cpp
 
         tokens = [t for t in (self.model.bos_token, self.model.eos_token) if t >= 0] or [0]
-        array = (llama_cpp.llama_token * len(tokens))(*tokens)
-        llama_cpp.llama_decode(self.ctx, llama_cpp.llama_batch_get_one(array, len(tokens)))
+        n_batch = max(1, self.context.n_batch)  # llama.cpp aborts on a batch larger than n_batch (-b 1)
+        for start in range(0, len(tokens), n_batch):
+            chunk = tokens[start:start + n_batch]
+            array = (llama_cpp.llama_token * len(chunk))(*chunk)
+            llama_cpp.llama_decode(self.ctx, llama_cpp.llama_batch_get_one(array, len(chunk)))
         self.clear_kv()
         llama_cpp.llama_synchronize(self.ctx)
         llama_cpp.llama_perf_context_reset(self.ctx)

@@ -7,6 +7,7 @@ llama-cli would sample with the same settings and seed.
 
 from __future__ import annotations
 
+import math
 import random
 import weakref
 from collections.abc import Iterable
@@ -45,6 +46,11 @@ class SamplingSettings:
         return replace(self, **changes)
 
     def validate(self) -> None:
+        for name in ("temperature", "top_p", "min_p", "repeat_penalty"):
+            if not math.isfinite(getattr(self, name)):
+                raise EngineError(f"{name.replace('_', ' ')} must be a finite number")
+        if not all(-2**31 <= v <= 2**31 - 1 for v in (self.top_k, self.repeat_last_n, self.max_tokens)):
+            raise EngineError("sampling counts (-n, --top-k) must fit llama.cpp's 32-bit integers")
         if self.temperature < 0:
             raise EngineError("temperature (--temp) must be 0 or more")
         if not 0.0 <= self.top_p <= 1.0:

@@ -8,11 +8,20 @@ stories model, are plain text continuers: their "conversation" is one growing te
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
 from tui.core.engine.errors import ChatTemplateError
+from tui.core.engine.template_budget import (
+    MAX_TEXT_CHARS,
+    TemplateBudgetError,
+    limit_concatenation,
+    limit_operators,
+    render_budget,
+)
+from tui.core.safe_text import one_line
 
 if TYPE_CHECKING:
     from llama_cpp.llama_types import ChatCompletionRequestMessage
@@ -38,8 +47,8 @@ class PromptFormat(Protocol):
     name: str
     parse_special: bool  # template markers such as <|im_start|> are special tokens
 
-    def render(self, messages: Sequence[ChatMessage]) -> str:
-        """The prompt, ending where the assistant's reply begins."""
+    def render(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None) -> str:
+        """The prompt, ending where the assistant's reply begins (``stop`` set: ``TemplateStopped``)."""
 
 
 class JinjaChatFormat:
@@ -53,24 +62,36 @@ class JinjaChatFormat:
         self.name = name
         self.bos_token = bos_token
         try:
-            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos_token, bos_token=bos_token,
+            # Built around an empty template, then compiled here with the limits in place: compiling
+            # first would let Jinja fold constants such as 'x' * 10**9 before any check.
+            self._formatter = Jinja2ChatFormatter(template="", eos_token=eos_token, bos_token=bos_token,
                                                   add_generation_prompt=True)
+            _limit_formatter(self._formatter, template)
         except Exception as exc:  # jinja2.TemplateSyntaxError and friends
-            raise ChatTemplateError(f"the model's chat template does not parse: {exc}") from None
+            raise ChatTemplateError(f"the model's chat template does not parse: {one_line(exc)}") from None
 
-    def render(self, messages: Sequence[ChatMessage]) -> str:
+    def render(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None) -> str:
         payload = [{"role": m.role, "content": m.content} for m in messages]
         try:
-            return self._formatter(messages=_request_messages(payload)).prompt
+            return self._render(payload, stop)
+        except TemplateBudgetError:
+            raise
         except Exception as first_error:
             # Some templates (Gemma 2, Mistral v1) refuse a system role: fold it into the first user turn.
             if payload and payload[0]["role"] == "system" and len(payload) > 1:
                 folded = [dict(payload[1], content=f"{payload[0]['content']}\n\n{payload[1]['content']}")] + payload[2:]
                 try:
-                    return self._formatter(messages=_request_messages(folded)).prompt
+                    return self._render(folded, stop)
+                except TemplateBudgetError:
+                    raise
                 except Exception:
                     pass
-            raise ChatTemplateError(f"the model's chat template failed: {first_error}") from None
+            raise ChatTemplateError(f"the model's chat template failed: {one_line(first_error)}") from None
+
+    def _render(self, payload: list[dict[str, str]], stop: threading.Event | None) -> str:
+        with render_budget(stop):
+            prompt = self._formatter(messages=_request_messages(payload)).prompt
+        return _checked_size(prompt)
 
 
 def _request_messages(payload: list[dict[str, str]]) -> list[ChatCompletionRequestMessage]:
@@ -88,7 +109,7 @@ class PlainCompletionFormat:
     name = "plain completion (the model has no chat template)"
     parse_special = False
 
-    def render(self, messages: Sequence[ChatMessage]) -> str:
+    def render(self, messages: Sequence[ChatMessage], stop: threading.Event | None = None) -> str:
         parts: list[str] = []
         previous = None
         for message in messages:
@@ -102,7 +123,31 @@ class PlainCompletionFormat:
             else:
                 parts.append(message.content)
             previous = message.role
-        return "".join(parts)
+        return _checked_size("".join(parts))
+
+
+def _checked_size(prompt: str) -> str:
+    """A prompt llama.cpp can tokenize (past ~2^31 bytes its tokenizer aborts the process)."""
+    if len(prompt) > MAX_TEXT_CHARS:
+        raise TemplateBudgetError(f"the prompt is {len(prompt):,} characters, more than the {MAX_TEXT_CHARS:,} "
+                                  "this app sends to a model", hint="shorten the message or the system prompt")
+    return prompt
+
+
+def _limit_formatter(formatter: object, template: str) -> None:
+    """Recompile the formatter's template with size-checked operators (llama-cpp-python keeps it in
+    ``_environment``; if that changes, the time and memory budget still hold)."""
+    compiled = getattr(formatter, "_environment", None)
+    environment = getattr(compiled, "environment", None)
+    if environment is None or not hasattr(environment, "intercepted_binops"):
+        raise ChatTemplateError("this llama-cpp-python's chat formatter is not the one this app knows",
+                                hint="install the llama-cpp-python version in pyproject.toml")
+    limit_operators(environment)
+    with render_budget():  # compiling runs Python code too; constant folding is off for the limited operators
+        compiled = environment.from_string(template)
+    limit_concatenation(compiled)
+    formatter.template = template  # type: ignore[attr-defined]
+    formatter._environment = compiled  # type: ignore[attr-defined]
 
 
 def prompt_format_for(model: LoadedModel) -> PromptFormat:

@@ -7,6 +7,7 @@ app will actually make. Field names follow llama.cpp's own flags.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,6 +21,20 @@ FFN_EXPS_REGEX = r"\.ffn_(up|down|gate|gate_up)_(ch|)exps"
 
 #: Context the app proposes when the user has not chosen one (tokens).
 DEFAULT_N_CTX = 4096
+
+#: llama.cpp reads -c, -b, -ub, -t, -ngl ... with ``std::stoi`` (common/arg.cpp): an int32.
+MAX_INT32 = 2**31 - 1
+#: ggml.h ``GGML_MAX_N_THREADS``: the thread pool's hard limit (more crashes ggml).
+GGML_MAX_N_THREADS = 512
+#: More CPU threads than this many per logical core only make llama.cpp slower (threads spin on barriers).
+THREADS_PER_CORE_LIMIT = 4
+
+
+def max_threads() -> int:
+    """The most ``-t`` threads worth asking for on this machine (and never past ggml's limit)."""
+    import os
+
+    return min(GGML_MAX_N_THREADS, THREADS_PER_CORE_LIMIT * (os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
@@ -93,10 +108,14 @@ class LlamaSettings:
         return tuple(rules)
 
     def validate(self) -> None:
-        """Raise ValueError with a message a user can act on."""
-        if self.n_ctx < 0:
-            raise ValueError("context size (-c) must be 0 (the model's trained context) or more tokens")
-        if self.n_gpu_layers is not None and self.n_gpu_layers < 0:
+        """Raise ValueError with a message a user can act on.
+
+        Ranges are what llama.cpp accepts, with its meanings: ``n_ctx`` 0 is the model's trained
+        context; ``n_ubatch`` above ``n_batch`` is lowered to it (``llama_context``), as there.
+        """
+        if not 0 <= self.n_ctx <= MAX_INT32:
+            raise ValueError(f"context size (-c) must be 0 (the model's trained context) to {MAX_INT32} tokens")
+        if self.n_gpu_layers is not None and not 0 <= self.n_gpu_layers <= MAX_INT32:
             raise ValueError("GPU layers (-ngl) must be 0 or more")
         for name in ("cache_type_k", "cache_type_v"):
             value = getattr(self, name)
@@ -104,9 +123,15 @@ class LlamaSettings:
                 raise ValueError(f"unknown KV cache type '{value}'; choose from {', '.join(KV_CACHE_TYPES)}")
         if self.flash_attn not in FLASH_ATTN_MODES:
             raise ValueError("flash attention (-fa) must be on, off or auto")
-        if self.n_ubatch < 1 or self.n_batch < 1:
-            raise ValueError("batch sizes (-b, -ub) must be at least 1")
-        if self.n_cpu_moe < 0:
+        if not (1 <= self.n_ubatch <= MAX_INT32 and 1 <= self.n_batch <= MAX_INT32):
+            raise ValueError(f"batch sizes (-b, -ub) must be 1 to {MAX_INT32}")
+        if not 0 <= self.n_cpu_moe <= MAX_INT32:
             raise ValueError("--n-cpu-moe must be 0 or more")
-        if any(p < 0 for p in self.tensor_split):
-            raise ValueError("tensor split (-ts) proportions must not be negative")
+        if any(not math.isfinite(p) or p < 0 for p in self.tensor_split) or (
+                self.tensor_split and not sum(self.tensor_split) > 0):
+            raise ValueError("tensor split (-ts) proportions must be finite, not negative, and not all 0")
+        if self.n_threads is not None and not 1 <= self.n_threads <= max_threads():
+            raise ValueError(f"threads (-t) must be 1 to {max_threads()} on this machine "
+                             f"({THREADS_PER_CORE_LIMIT} per logical core, at most ggml's {GGML_MAX_N_THREADS})")
+        if not 1 <= self.n_seq_max <= 256:  # src/llama-cparams.h LLAMA_MAX_SEQ
+            raise ValueError("parallel sequences must be 1 to 256")

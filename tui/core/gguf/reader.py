@@ -33,6 +33,16 @@ DEFAULT_MAX_CHUNK = 4 * MiB  # bytes: chunks double up to this size
 DEFAULT_MAX_ARRAY_ITEMS = 4096  # longer metadata arrays become an ArraySummary
 DEFAULT_MAX_HEADER_BYTES = 128 * MiB  # a header may not claim more (real ones: 1-20 MB)
 
+#: Absolute budgets: what a header may make this process hold, whatever its byte count allows.
+#: A crafted 100 MB header could otherwise claim 6 million keys or 3 million tensors (GBs of
+#: Python objects). Real models stay far below: ~50 keys, at most a few thousand tensors per
+#: file (merged experts), per-layer arrays of a few hundred values.
+MAX_KEYS = 65_536
+MAX_TENSORS = 262_144  # about 80 MB of tensor infos
+MAX_KEPT_ARRAY_ITEMS = 262_144  # elements kept over all arrays; later arrays become ArraySummary
+MAX_KEPT_STRING_BYTES = 64 * 1024 * 1024  # string values and keys kept (chat templates: ~10-200 KB)
+MAX_KEY_BYTES = 65_536  # one key's name
+
 MAX_TENSOR_DIMS = 4  # GGML_MAX_DIMS
 MAX_TENSOR_NAME_BYTES = 63  # GGML_MAX_NAME is 64 including the terminating NUL
 MAX_ARRAY_DEPTH = 8  # arrays of arrays of ... (ggml allows none; gguf-py any)
@@ -381,6 +391,9 @@ class _HeaderParser:
         self.c = cursor
         self.max_array_items = max_array_items
         self.shard = shard
+        # array elements we may still keep (``max_array_items=None``: the caller wants every array whole)
+        self.items_left = MAX_KEPT_ARRAY_ITEMS if max_array_items is not None else _INT64_MAX
+        self.string_bytes_left = MAX_KEPT_STRING_BYTES
 
     def parse(self) -> GGUFHeader:
         c = self.c
@@ -394,6 +407,10 @@ class _HeaderParser:
         n_kv = c.u64()
         if n_kv * _MIN_KV_BYTES + n_tensors * _MIN_TENSOR_INFO_BYTES > c.remaining():
             raise c.overclaim(f"header claims {n_kv} key/values and {n_tensors} tensors")
+        if n_kv > MAX_KEYS:
+            raise c.error(f"header claims {n_kv} key/values; no model has more than {MAX_KEYS}")
+        if n_tensors > MAX_TENSORS:
+            raise c.error(f"header claims {n_tensors} tensors; no model file has more than {MAX_TENSORS}")
         metadata, alignment = self._key_values(n_kv)
         tensors = self._tensor_infos(n_tensors)
         data_offset = _pad(c.offset, alignment)
@@ -427,7 +444,11 @@ class _HeaderParser:
         metadata: dict[str, Any] = {}
         alignment = DEFAULT_ALIGNMENT
         for i in range(n_kv):
-            key = c.string_bytes(f"key {i}").decode("utf-8", "replace")
+            raw_key = c.string_bytes(f"key {i}")
+            if len(raw_key) > MAX_KEY_BYTES:
+                raise c.error(f"key {i} is {len(raw_key)} bytes long (at most {MAX_KEY_BYTES})")
+            self._spend_string(len(raw_key), f"key {i}")
+            key = raw_key.decode("utf-8", "replace")
             if not key:
                 raise c.error(f"key {i} is empty")
             if key in metadata:
@@ -452,7 +473,9 @@ class _HeaderParser:
     def _value(self, vtype: GGUFValueType, key: str, depth: int) -> Any:
         c = self.c
         if vtype == GGUFValueType.STRING:
-            return c.string_bytes(f"value of '{key}'").decode("utf-8", "replace")
+            raw = c.string_bytes(f"value of '{key}'")
+            self._spend_string(len(raw), f"'{key}'")
+            return raw.decode("utf-8", "replace")
         if vtype == GGUFValueType.ARRAY:
             return self._array(key, depth)
         fmt, size = _SCALAR_FORMATS[vtype]
@@ -472,9 +495,13 @@ class _HeaderParser:
             min_size = _SCALAR_FORMATS[etype][1]
         if count * min_size > c.remaining():
             raise c.overclaim(f"'{key}' claims {count} elements")
-        keep = self.max_array_items is None or count <= self.max_array_items
+        keep = (self.max_array_items is None or count <= self.max_array_items) and count <= self.items_left
+        if keep:
+            self.items_left -= count
         if etype == GGUFValueType.STRING:
             values = c.strings(count, keep, f"'{key}'")
+            if values is not None:
+                self._spend_string(sum(len(v) for v in values), f"'{key}'")
         elif etype == GGUFValueType.ARRAY:
             if keep:
                 values = [self._array(key, depth + 1) for _ in range(count)]
@@ -489,6 +516,12 @@ class _HeaderParser:
                 c.skip(size * count)
                 values = None
         return values if keep else ArraySummary(etype, count)
+
+    def _spend_string(self, n_bytes: int, what: str) -> None:
+        self.string_bytes_left -= n_bytes
+        if self.string_bytes_left < 0:
+            raise self.c.error(f"{what}: the header's text passes {MAX_KEPT_STRING_BYTES // (1024 * 1024)} MiB; "
+                               "no model needs that much")
 
     def _skip_arrays(self, key: str, count: int, depth: int) -> None:
         saved, self.max_array_items = self.max_array_items, 0  # summarize everything inside

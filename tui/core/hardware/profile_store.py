@@ -243,7 +243,13 @@ def _positive(entry: dict[str, Any], key: str, where: str, unit: str, default: f
         raise LocalAIError(f"{where}: needs {key} ({unit})")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise LocalAIError(f"{where}: {key} must be a positive number ({unit}), not {value!r}")
+    if value > MAX_CONFIG_NUMBER:
+        raise LocalAIError(f"{where}: {key} = {value:g} {unit} is beyond any real machine (at most {MAX_CONFIG_NUMBER:g})")
     return float(value)
+
+
+#: The largest size (GiB) or bandwidth (GB/s) a profile may state: far past any machine, far below overflow.
+MAX_CONFIG_NUMBER = 1e6
 
 
 @overload

@@ -334,6 +334,43 @@ def remember_selection(gpu_args: list[str] | None, vram_gib: float | None = None
                                           selected_ram_gib=ram_gib))
 
 
+@dataclass(frozen=True)
+class ProfileChoice:
+    """A profile to size for, and what went wrong reading or remembering one (None: nothing)."""
+
+    profile: HardwareProfile
+    problem: str | None = None
+
+
+def remembered_profile_problem() -> str | None:
+    """Why the remembered profile cannot be used (a broken hardware.toml or profiles.toml), naming the
+    file and what the app does instead; None when it can. Reads the files only, probes nothing."""
+    from tui.core.hardware.profile_store import hardware_settings_path
+
+    kept = "this machine's profile is used for now; the file was left as it is"
+    try:
+        settings = load_hardware_settings()
+    except LocalAIError as exc:
+        return f"{exc}; {kept}"
+    if not settings.selected_gpu:
+        return None
+    try:
+        resolve_profile([g for g in settings.selected_gpu if g.casefold() != AUTO] or ["cpu"],
+                        settings.selected_vram_gib, settings.selected_ram_gib)
+    except LocalAIError as exc:
+        return f"the profile remembered in {hardware_settings_path()} cannot be loaded: {exc}; {kept}"
+    return None
+
+
+def choose_profile(gpu_args: list[str], vram_gib: float | None = None, ram_gib: float | None = None) -> ProfileChoice:
+    """Resolve ``gpu_args`` and remember them; when remembering fails (a read-only or broken config), the
+    profile still holds for this session and ``problem`` says why it was not saved."""
+    profile = resolve_profile(gpu_args, vram_gib, ram_gib)
+    try:
+        remember_selection(gpu_args, vram_gib, ram_gib)
+    except (LocalAIError, OSError) as exc:
+        return ProfileChoice(profile, f"{profile.name} is used for this session only: it could not be saved ({exc})")
+    return ProfileChoice(profile)
 def select_profile(gpu_args: list[str], *, remember: bool = True) -> HardwareProfile:
     """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name), remembered
     in hardware.toml for the next start when ``remember`` (the app's profile screen)."""
@@ -345,7 +382,11 @@ def select_profile(gpu_args: list[str], *, remember: bool = True) -> HardwarePro
 
 def load_selected_profile() -> HardwareProfile:
     """The profile last remembered, or this machine's when none was (or it no longer resolves)."""
-    settings = load_hardware_settings()
+    try:
+        settings = load_hardware_settings()
+    except LocalAIError as exc:  # a broken hardware.toml: never fatal, never overwritten here
+        profile = detect_profile()
+        return profile.with_changes(notes=f"{profile.notes}\n{exc}")
     if not settings.selected_gpu and settings.selected_vram_gib is None and settings.selected_ram_gib is None:
         return detect_profile()
     try:

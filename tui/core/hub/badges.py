@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.errors import LocalAIError
 from tui.core.fit.projector import ProjectorSize
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.verdict import Verdict
@@ -63,23 +64,41 @@ def fit_badges(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSett
                read_headers: bool = False, read_reference: bool = True,
                client: HubClient | None = None) -> list[FitBadge]:
     """A badge for every complete row of ``quants`` (none when no header can be had at all)."""
+    from tui.core.gguf.reader import GGUFError
+
     client = client or HubClient()
     groups = [g for g in quants.groups if g.complete]
     exact: dict[str, ModelAnatomy] = {}
+    unreadable: dict[str, str] = {}  # one broken file marks its own row, never the whole repo
     for group in groups:
-        anatomy = group_anatomy(quants, group, client=client, network=read_headers)
+        try:
+            anatomy = group_anatomy(quants, group, client=client, network=read_headers)
+        except GGUFError as exc:
+            unreadable[group.name] = str(exc)
+            continue
         if anatomy is not None:
             exact[group.name] = anatomy
     reference = next(iter(exact.values()), None)
-    if reference is None and groups and read_reference:
-        reference = group_anatomy(quants, groups[0], client=client, network=True)
-        if reference is not None:
-            exact[groups[0].name] = reference
-    if reference is None:
+    if reference is None and read_reference:
+        for group in [g for g in groups if g.name not in unreadable][:REFERENCE_TRIES]:
+            try:
+                reference = group_anatomy(quants, group, client=client, network=True)
+            except GGUFError as exc:
+                unreadable[group.name] = str(exc)
+                continue
+            if reference is not None:
+                exact[group.name] = reference
+                break
+    if reference is None and not unreadable:
         return []
     badges = []
     projectors: dict[str, ProjectorSize | None] = {}
     for group in groups:
+        if group.name in unreadable:
+            badges.append(_unreadable_badge(group, unreadable[group.name], profile, settings))
+            continue
+        if reference is None:
+            continue
         from tui.core.hub.projector import group_projector
 
         projector = group_projector(quants, group, projectors, client=client)
@@ -89,10 +108,23 @@ def fit_badges(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSett
             from tui.core.hub.size_anatomy import anatomy_for_size
 
             anatomy, source = anatomy_for_size(reference, group.size_bytes, group.shards), "size"
-        badges.append(badge_for(group, anatomy, profile, settings, source, projector))
+        try:
+            badges.append(badge_for(group, anatomy, profile, settings, source, projector))
+        except LocalAIError as exc:
+            badges.append(_unreadable_badge(group, str(exc), profile, settings))
     return badges
 
 
+#: Rows tried in turn for a reference header when the first cannot be read.
+REFERENCE_TRIES = 3
+
+
+def _unreadable_badge(group: QuantGroup, reason: str, profile: HardwareProfile, settings: LlamaSettings) -> FitBadge:
+    """A row whose file llama.cpp would refuse (its header cannot be read): marked, with the reason."""
+    from tui.core.safe_text import one_line
+
+    return FitBadge(group.name, Verdict.REFUSED, None, "unreadable", settings.n_ctx, profile.name,
+                    f"header unreadable: {one_line(reason)}")
 def fit_badges_by_group(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSettings, *,
                         client: HubClient | None = None) -> dict[str, FitBadge]:
     """``fit_badges`` keyed by the row's group name (what a table of the rows looks up)."""

@@ -18,6 +18,7 @@ and keeps the partial file for later.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -30,15 +31,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tui.core.errors import LocalAIError
-from tui.core.hub.client import HubClient, cache_hub_dir, is_offline
+from tui.core.hub.client import HubClient, cache_hub_dir, host_of, is_offline
 from tui.core.hub.errors import (
     DownloadCancelled,
     DownloadIntegrityError,
     HubOfflineError,
     HubServerError,
+    HubStalledError,
     HubTimeoutError,
     HubUnreachableError,
+    RequestCancelled,
 )
+from tui.core.hub.safe_names import check_commit, check_etag, check_repo_id, check_repo_path, check_revision, inside
 
 CHUNK_BYTES = 1024 * 1024  # bytes hashed per step when checking a kept partial file
 PROGRESS_INTERVAL_S = 0.1  # at most this often a progress callback
@@ -62,8 +66,13 @@ class DownloadFile:
         """The blob's name in the cache: the sha256 for LFS files, the git blob id otherwise (as huggingface_hub)."""
         etag = self.sha256 or self.blob_id
         if not etag:
-            raise LocalAIError(f"the Hub gave no checksum for {self.path}; cannot place it in the cache")
-        return etag
+            raise LocalAIError(f"the Hub gave no checksum for {check_repo_path(self.path)}; cannot place it in the cache")
+        return check_etag(etag)
+
+    def check(self) -> None:
+        """Every name of this file that becomes part of a path is safe (``UnsafeHubName`` otherwise)."""
+        check_repo_path(self.path)
+        _ = self.etag
 
 
 @dataclass(frozen=True)
@@ -108,12 +117,12 @@ class DownloadResult:
 
 def repo_storage_dir(repo_id: str) -> Path:
     """``<HF_HUB_CACHE>/models--owner--repo``."""
-    owner, name = repo_id.split("/", 1)
+    owner, name = check_repo_id(repo_id).split("/", 1)
     return Path(cache_hub_dir()) / f"models--{owner}--{name}"
 
 
 def snapshot_path(repo_id: str, commit: str, path: str) -> Path:
-    return repo_storage_dir(repo_id) / "snapshots" / commit / Path(*path.split("/"))
+    return repo_storage_dir(repo_id) / "snapshots" / check_commit(commit) / Path(*check_repo_path(path).split("/"))
 
 
 def partial_path(repo_id: str, file: DownloadFile) -> Path:
@@ -150,7 +159,13 @@ def download_files(repo_id: str, commit: str, files: list[DownloadFile], *, revi
     commit by name offline. Raises ``DownloadCancelled`` when ``cancel`` is set.
     """
     if not files:
-        raise LocalAIError(f"nothing to download from {repo_id}")
+        raise LocalAIError(f"nothing to download from {check_repo_id(repo_id)}")
+    check_repo_id(repo_id)
+    check_commit(commit)
+    for file in files:  # every name is checked before anything touches the disk
+        file.check()
+    if revision and revision != commit:
+        check_revision(revision)
     client = client or HubClient()
     cancel = cancel or threading.Event()
     tracker = _Tracker(files, progress)
@@ -180,10 +195,13 @@ def _download_one(client: HubClient, repo_id: str, commit: str, file: DownloadFi
     from huggingface_hub.utils import WeakFileLock
 
     storage = repo_storage_dir(repo_id)
+    root = storage.parent
     blob = storage / "blobs" / file.etag
     pointer = snapshot_path(repo_id, commit, file.path)
-    blob.parent.mkdir(parents=True, exist_ok=True)
     lock_path = storage.parent / ".locks" / storage.name / f"{file.etag}.lock"  # the path hf_hub_download locks
+    for path in (blob, pointer, lock_path):
+        inside(root, path)
+    blob.parent.mkdir(parents=True, exist_ok=True)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
         try:
@@ -195,7 +213,16 @@ def _download_one(client: HubClient, repo_id: str, commit: str, file: DownloadFi
             tracker.add_existing(file.size)
         else:
             partial = blob.with_name(file.etag + INCOMPLETE_SUFFIX)
-            _fetch_into(client, repo_id, commit, file, partial, tracker, cancel, max_retries)
+            try:
+                _fetch_into(client, repo_id, commit, file, partial, tracker, cancel, max_retries)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                freed = partial.stat().st_size if partial.exists() else 0
+                partial.unlink(missing_ok=True)  # a full disk cannot be resumed into: give the space back
+                raise LocalAIError(f"the disk filled up while downloading {file.path}; the partial file "
+                                   f"({_human(freed)}) was deleted", hint=f"free some space at {blob.parent} "
+                                   "(or set HF_HUB_CACHE to a bigger disk) and download again") from None
             os.replace(partial, blob)
         _link(blob, pointer)
     return pointer
@@ -274,12 +301,22 @@ def _fetch_into(client: HubClient, repo_id: str, commit: str, file: DownloadFile
         before = partial.size
         try:
             _receive(client, url, repo_id, partial, tracker, cancel)
+        except RequestCancelled:
+            raise _cancelled(file, partial.size) from None
+        except HubStalledError:
+            raise  # a trickle or a server that never finishes its headers: retrying only waits longer
         except (HubUnreachableError, HubTimeoutError, HubServerError):
             failures = 0 if partial.size > before else failures + 1
             if failures > max_retries:
                 raise
             if cancel.wait(min(0.2 * 2 ** failures, 5.0)):
                 raise _cancelled(file, partial.size) from None
+            continue
+        if partial.size == before and partial.size < file.size:  # an answer without the bytes asked for
+            failures += 1
+            if failures > max_retries:
+                raise HubServerError(f"{host_of(url)} answered without sending {file.path}",
+                                     hint="try again later; check HF_ENDPOINT")
     partial.verify()
 
 
@@ -288,7 +325,7 @@ def _receive(client: HubClient, url: str, repo_id: str, partial: _PartialFile, t
     """One GET from the partial file's end on, appended as it arrives. Stops early on cancel."""
     file = partial.file
     byte_range = (partial.size, None) if partial.size else None
-    with client.stream(url, byte_range=byte_range, repo_id=repo_id, path=file.path) as response:
+    with client.stream(url, byte_range=byte_range, repo_id=repo_id, path=file.path, cancel=cancel) as response:
         if response.status_code == 416:
             return
         restart = bool(partial.size) and response.status_code == 200  # the server ignored Range: start over
@@ -297,7 +334,7 @@ def _receive(client: HubClient, url: str, repo_id: str, partial: _PartialFile, t
         partial.open(restart)
         tracker.begin_transfer()
         try:
-            for chunk in response.iter_bytes():  # as the network delivers: a dropped connection loses nothing
+            for chunk in client.body(response, cancel=cancel):  # as delivered: a dropped connection loses nothing
                 if cancel.is_set():
                     raise _cancelled(file, partial.size)
                 partial.append(chunk)
@@ -323,7 +360,7 @@ def _link(blob: Path, pointer: Path) -> None:
 
 
 def _write_ref(repo_id: str, revision: str, commit: str) -> None:
-    ref = repo_storage_dir(repo_id) / "refs" / Path(*revision.split("/"))
+    ref = repo_storage_dir(repo_id) / "refs" / Path(*check_revision(revision).split("/"))
     try:
         ref.parent.mkdir(parents=True, exist_ok=True)
         if not ref.exists() or ref.read_text() != commit:

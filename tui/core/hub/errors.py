@@ -45,6 +45,24 @@ class HubTimeoutError(HubError):
     """The Hub did not answer in time."""
 
 
+class HubStalledError(HubTimeoutError):
+    """The server answers, but too slowly to ever finish (a trickle, headers a byte at a time): not retried."""
+
+
+class HubRedirectLoopError(HubError):
+    """The server redirected more times than any real Hub or CDN does."""
+
+
+class HubAnswerTooLargeError(HubError):
+    """An API answer larger than the app agrees to read (a listing of a million files)."""
+
+
+class RequestCancelled(LocalAIError):
+    """The person cancelled a request that was waiting on the Hub."""
+
+    exit_code = 130
+
+
 class HubUnreachableError(HubError):
     """No connection at all: no network, DNS failure, refused, dropped."""
 
@@ -105,7 +123,10 @@ def hub_error_from(exc: BaseException, *, repo_id: str | None = None, path: str 
         return _from_status(exc, what, has_token)
     if isinstance(exc, httpx2.TimeoutException):
         limit = f" within {timeout_s:g} s" if timeout_s else " in time"
-        return HubTimeoutError(f"the Hub did not answer{limit} ({what})",
+        from urllib.parse import urlsplit
+
+        host = urlsplit(endpoint).netloc or endpoint
+        return HubTimeoutError(f"the Hub at {host} did not answer{limit} ({what})",
                                hint="check your connection, or raise HF_HUB_DOWNLOAD_TIMEOUT (seconds)")
     if isinstance(exc, (httpx2.ConnectError, httpx2.NetworkError, httpx2.RemoteProtocolError, httpx2.ProxyError)):
         reason = _reason(exc)

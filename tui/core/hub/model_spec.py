@@ -52,12 +52,14 @@ class ChosenModel:
 
     @property
     def title(self) -> str:
-        """A short name for headers: ``owner/repo Q4_K_M`` or the file name."""
+        """A short name for headers: ``owner/repo Q4_K_M`` or the file name (controls shown, never sent)."""
+        from tui.core.safe_text import one_line
+
         if self.repo_id:
-            return f"{self.repo_id} {self.label or self.filename or ''}".strip()
+            return one_line(f"{self.repo_id} {self.label or self.filename or ''}".strip())
         if self.local_path is not None:
-            return self.local_path.name
-        return self.spec
+            return one_line(self.local_path.name)
+        return one_line(self.spec)
 
     @property
     def settings_key(self) -> str:
@@ -124,13 +126,10 @@ def local_model_path(spec: str) -> Path | None:
 
 def load_local_anatomy(path: Path) -> ModelAnatomy:
     """Read a local GGUF file's header (and its sibling shards' headers for a split model)."""
-    from tui.core.engine.model_file import directory_error
+    from tui.core.engine.model_file import check_local_file
     from tui.core.gguf.anatomy import load_anatomy
 
-    if not path.exists():
-        raise LocalAIError(f"no such file: {path}")
-    if path.is_dir():
-        raise directory_error(path)
+    check_local_file(path)
     return load_anatomy(path)
 
 

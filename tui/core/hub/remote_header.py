@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.core.errors import LocalAIError
 from tui.core.gguf.reader import GGUFError, GGUFHeader, read_header
 from tui.core.hub.client import HubClient, is_offline
 from tui.core.hub.errors import HubError, HubOfflineError
+from tui.core.hub.limits import network_limits
+from tui.core.hub.safe_names import check_commit, check_repo_id, check_repo_path, inside
 from tui.core.paths import cache_dir
 from tui.core.sizes import MiB
 
@@ -39,17 +42,16 @@ MIN_FETCH = 64 * 1024
 LATER_SHARD_FIRST_CHUNK = 64 * 1024
 #: Reads this far (bytes) past the cached prefix are not worth caching: fetched on their own.
 MAX_PREFIX_GAP = MiB
+#: The largest header prefix kept on disk: real headers are 1-20 MB; a crafted 120 MB one is read, not kept.
+MAX_CACHED_HEADER_BYTES = 32 * MiB
 
 
 def header_cache_path(repo_id: str, commit: str, path: str) -> Path:
     """Where the cached prefix of ``repo_id``'s ``path`` at ``commit`` lives."""
-    parts = path.split("/")
-    if not path or any(p in ("", ".", "..") for p in parts) or "\\" in path:
-        raise LocalAIError(f"'{path}' is not a file path inside a repo")
-    if not commit.isalnum():
-        raise LocalAIError(f"'{commit}' is not a commit id")
-    owner, name = repo_id.split("/", 1)
-    return cache_dir() / "gguf-headers" / f"{owner}--{name}" / commit / Path(*parts)
+    owner, name = check_repo_id(repo_id).split("/", 1)
+    parts = check_repo_path(path).split("/")
+    root = cache_dir() / "gguf-headers"
+    return inside(root, root / f"{owner}--{name}" / check_commit(commit) / Path(*parts))
 
 
 class NotCached(Exception):
@@ -64,7 +66,8 @@ class RemoteFileSource:
     """
 
     def __init__(self, repo_id: str, path: str, commit: str, size: int | None = None, *,
-                 client: HubClient | None = None, use_cache: bool = True, cache_only: bool = False) -> None:
+                 client: HubClient | None = None, use_cache: bool = True, cache_only: bool = False,
+                 cancel: threading.Event | None = None) -> None:
         self.repo_id, self.path, self.commit = repo_id, path, commit
         self.name = f"{repo_id}/{path}"
         self._size = size
@@ -72,6 +75,7 @@ class RemoteFileSource:
         self._cache_path = header_cache_path(repo_id, commit, path) if use_cache else None
         self._prefix = bytearray(self._load_cached())
         self._cache_only = cache_only
+        self._cancel = cancel  # set: the read stops with RequestCancelled
         self._direct_url: str | None = None  # the CDN URL after the first redirect
         self.bytes_fetched = 0
         self.requests = 0
@@ -122,7 +126,7 @@ class RemoteFileSource:
         chunks: list[bytes] = []
         got = 0
         with self._client.stream(url, byte_range=(start, start + length - 1), repo_id=self.repo_id,
-                                 path=self.path) as response:
+                                 path=self.path, cancel=self._cancel) as response:
             if response.status_code == 416:
                 return b""
             if str(response.url) != url and self._direct_url is None:
@@ -131,7 +135,8 @@ class RemoteFileSource:
             if total is not None and self._size is None:
                 self._size = total
             skip = start if response.status_code == 200 else 0  # the server ignored Range: skip to ``start``
-            for chunk in response.iter_bytes(chunk_size=256 * 1024):
+            deadline = time.monotonic() + network_limits().answer_s
+            for chunk in self._client.body(response, cancel=self._cancel, deadline=deadline, chunk_size=256 * 1024):
                 if skip:
                     dropped = min(skip, len(chunk))
                     chunk, skip = chunk[dropped:], skip - dropped
@@ -155,7 +160,7 @@ class RemoteFileSource:
 
     def _save_cached(self) -> None:
         """Replace the cached prefix atomically (two readers never leave a torn file)."""
-        if self._cache_path is None:
+        if self._cache_path is None or len(self._prefix) > MAX_CACHED_HEADER_BYTES:
             return
         try:
             self._cache_path.parent.mkdir(parents=True, exist_ok=True)

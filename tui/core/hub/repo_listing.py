@@ -54,6 +54,7 @@ class RepoListing:
     context_length: int | None = None  # tokens
     last_modified: str | None = None
     fetched_at: float = field(default=0.0, compare=False)
+    unsafe_files: tuple[str, ...] = ()  # listed by the Hub with unsafe names; left out of ``files``
     stale_because: HubError | None = field(default=None, compare=False)
 
     def file(self, path: str) -> HubFile | None:
@@ -71,15 +72,22 @@ class RepoListing:
         fields_["gated"] = fields_.get("gated") or False
         fields_["private"] = bool(fields_.get("private"))
         fields_["fetched_at"] = float(fields_.get("fetched_at") or 0.0)
+        fields_["unsafe_files"] = tuple(fields_.get("unsafe_files") or ())
         return cls(files=files, **fields_)
 
 
 def check_repo_id(repo_id: str) -> str:
     """``OWNER/REPO`` as the Hub spells repo ids; anything else is one clear error."""
+    from tui.core.hub.safe_names import UnsafeHubName
+    from tui.core.hub.safe_names import check_repo_id as check_safe_repo_id
+    from tui.core.safe_text import one_line
+
     repo_id = repo_id.strip().strip("/")
-    if not _REPO_ID.match(repo_id) or ".." in repo_id or "--" in repo_id:
-        raise LocalAIError(f"'{repo_id}' is not a Hub repo id", hint="write it as OWNER/REPO, e.g. unsloth/Qwen3-8B-GGUF")
-    return repo_id
+    try:
+        return check_safe_repo_id(repo_id)
+    except UnsafeHubName:
+        raise LocalAIError(f"'{one_line(repo_id)}' is not a Hub repo id",
+                           hint="write it as OWNER/REPO, e.g. unsloth/Qwen3-8B-GGUF") from None
 
 
 def fetch_repo_listing(repo_id: str, revision: str = "main", client: HubClient | None = None) -> RepoListing:
@@ -88,35 +96,50 @@ def fetch_repo_listing(repo_id: str, revision: str = "main", client: HubClient |
     client = client or HubClient()
     key = f"{client.endpoint}|{repo_id}|{revision}"
     try:
-        info = client.model_info(repo_id, revision=revision)
+        info, siblings = client.model_info(repo_id, revision=revision)
     except TRANSIENT_ERRORS as exc:
         cached = load_listing("repos", key)
         if cached is None:
             raise
         listing = RepoListing.from_dict(cached.data)
         return _replace_stale(listing, exc)
-    listing = listing_from_model_info(info)
+    listing = listing_from_model_info(info, siblings)
     save_listing("repos", key, listing.to_dict())
     if revision != listing.commit:  # a branch name: also remember it under the commit, for pinned lookups
         save_listing("repos", f"{client.endpoint}|{repo_id}|{listing.commit}", listing.to_dict())
     return listing
 
 
-def listing_from_model_info(info: Any) -> RepoListing:
-    """A ``RepoListing`` from huggingface_hub's ``ModelInfo`` (fetched with ``files_metadata=True``)."""
-    if not info.sha:
-        raise HubError(f"the Hub did not say which commit {info.id} is at", hint="check HF_ENDPOINT")
-    files = tuple(
-        HubFile(s.rfilename, int(s.lfs.size if s.lfs else (s.size or 0)), s.lfs.sha256 if s.lfs else None, s.blob_id)
-        for s in (info.siblings or ())
-    )
+def listing_from_model_info(info: Any, siblings: list[Any]) -> RepoListing:
+    """A ``RepoListing`` from huggingface_hub's ``ModelInfo`` and the raw ``siblings`` of the same answer.
+
+    The repo id and commit must be safe names (they become directories); a file whose path,
+    blob id or sha256 is not (``../``, absolute, controls) is left out and named in
+    ``unsafe_files``: it can never be downloaded, and the rest of the repo stays usable.
+    """
+    from tui.core.hub.safe_names import UnsafeHubName, check_commit
+    from tui.core.hub.safe_names import check_repo_id as check_safe_repo_id
+
+    try:
+        check_safe_repo_id(info.id)
+        check_commit(info.sha or "")
+    except UnsafeHubName as exc:
+        raise HubError(exc.message, hint=exc.hint) from None
+    files: list[HubFile] = []
+    unsafe: list[str] = []
+    for entry in siblings:
+        file = _hub_file(entry)
+        if file is None:
+            unsafe.append(str(entry.get("rfilename", "?")) if isinstance(entry, dict) else "?")
+        else:
+            files.append(file)
     gguf = info.gguf if isinstance(info.gguf, dict) else {}
     total = gguf.get("total")
     context = gguf.get("context_length")
     return RepoListing(
         repo_id=info.id,
         commit=info.sha,
-        files=files,
+        files=tuple(files),
         gated=info.gated if info.gated in ("auto", "manual") else False,
         private=bool(info.private),
         license=license_of(info),
@@ -125,7 +148,31 @@ def listing_from_model_info(info: Any) -> RepoListing:
         context_length=context if isinstance(context, int) and not isinstance(context, bool) else None,
         last_modified=info.last_modified.isoformat() if info.last_modified else None,
         fetched_at=time.time(),
+        unsafe_files=tuple(unsafe[:20]),
     )
+
+
+def _hub_file(entry: Any) -> HubFile | None:
+    """One sibling of the listing (``rfilename``, ``size``, ``blobId``, ``lfs``), or None when unusable or unsafe."""
+    from tui.core.hub.safe_names import UnsafeHubName, check_etag, check_repo_path
+
+    if not isinstance(entry, dict) or not isinstance(entry.get("rfilename"), str):
+        return None
+    lfs = entry.get("lfs") if isinstance(entry.get("lfs"), dict) else None
+    size = lfs.get("size") if lfs is not None else entry.get("size")
+    sha256 = lfs.get("sha256") if lfs is not None else None
+    blob_id = entry.get("blobId")
+    try:
+        path = check_repo_path(entry["rfilename"])
+        if sha256 is not None:
+            check_etag(sha256)
+        if blob_id is not None:
+            check_etag(blob_id)
+    except UnsafeHubName:
+        return None
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        size = 0
+    return HubFile(path, size, sha256 if isinstance(sha256, str) else None, blob_id if isinstance(blob_id, str) else None)
 
 
 def _replace_stale(listing: RepoListing, reason: HubError) -> RepoListing:

@@ -94,7 +94,7 @@ class RecommendPane(TabPane):
         self._ranked_for = key
         if self._cancel is not None:
             self._cancel.set()
-        self._cancel = threading.Event()
+        self._cancel = self.app.work_event()
         what = f"'{self.query_text}'" if self.query_text else "the most downloaded GGUF repos"
         self._status(f"Sizing {what} for {profile.name}… (headers only)")
         self._rank(profile, self.context, self.query_text, self.min_speed, self._cancel)
