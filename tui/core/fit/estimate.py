@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.errors import LocalAIError
-from tui.core.fit.backends import cpu_traits, gpu_traits
+from tui.core.fit.backends import cpu_traits, gpu_traits, rpc_device_overhead
 from tui.core.fit.compute_buffer import compute_buffer_bytes, graph_params, host_copy_bytes, pipeline_copies
 from tui.core.fit.kv_cache import (
     CacheLayout,
@@ -79,11 +79,15 @@ class DeviceUsage:
     capacity_bytes: int
     headroom_bytes: int
     verdict: str
+    box: str = ""  # the helper box's rpc-server endpoint ("" = the head machine)
+    buffer: str = ""  # llama.cpp's buffer type name (``RPC0[host:port]``) when it differs from ``name``
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "kind": self.kind,
+            "box": self.box,
+            "buffer": self.buffer or self.name,
             "weights_bytes": self.weights_bytes,
             "kv_bytes": self.kv_bytes,
             "compute_bytes": self.compute_bytes,
@@ -235,7 +239,7 @@ def flash_attn_decision(anatomy: ModelAnatomy, settings: LlamaSettings, profile:
         placement = place_weights(anatomy, profile, settings)
     for il, k, v, gqa in heads:
         device = placement.devices[placement.layer_device[il]]
-        if not device.is_gpu:
+        if not device.is_gpu or device.is_rpc:  # RPC devices claim every op (ggml_backend_rpc_device_supports_op)
             continue
         traits = gpu_traits(profile.gpus[device.gpu].backend)
         if not traits.supports_flash_attn(k, v, gqa):
@@ -305,18 +309,19 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
     for dev, device in enumerate(devices):
         if device.is_gpu:
             gpu = profile.gpus[device.gpu]
-            overhead = gpu_traits(gpu.backend).overhead_bytes
+            overhead = rpc_device_overhead(gpu.backend) if device.is_rpc else gpu_traits(gpu.backend).overhead_bytes
             capacity = gpu.available_bytes
         else:
             overhead = cpu_traits().overhead_bytes + output_buffer_bytes(anatomy, settings)
             capacity = profile.ram_available_bytes - (gpu_totals if profile.unified_memory else 0)
         total = placement.weights[dev] + kv[dev] + compute[dev] + overhead
-        if device.is_gpu:
+        if device.is_gpu and not device.is_rpc:
             gpu_totals += total
         usages.append(DeviceUsage(
             name=device.name, kind=device.kind, weights_bytes=placement.weights[dev], kv_bytes=kv[dev],
             compute_bytes=compute[dev], overhead_bytes=overhead, total_bytes=total, capacity_bytes=capacity,
             headroom_bytes=capacity - total, verdict=_verdict(total, capacity, margin_bytes),
+            box=device.box, buffer=device.buffer,
         ))
 
     speed = decode_speed(profile, placement, layout)

@@ -1,0 +1,232 @@
+"""What llama.cpp itself allocates on each device when a model is split over ``rpc-server``s.
+
+Uses the RPC-enabled build of ``scripts/build_llama_rpc.py`` (the pinned llama-cpp-python's own
+llama.cpp, built with ``-DGGML_RPC=ON``):
+
+* ``rpc_servers(bin_dir, n)`` starts ``n`` ``ggml-rpc-server``s on 127.0.0.1 (CPU backend, free
+  ports chosen by the OS), waits until each accepts connections, and stops them on exit;
+* ``measure_rpc(path, settings, endpoints)`` loads ``path`` in a child process whose
+  llama-cpp-python points at the RPC build (``LLAMA_CPP_LIB_PATH``), registers the servers as
+  ``--rpc`` does (``add_rpc_devices`` in common/arg.cpp: ``ggml_backend_rpc_add_server`` then
+  ``ggml_backend_register``), creates the model and context with the app's own parameters
+  (``tui.core.engine.params``: ``-ngl``, ``-ts``, context, batch, cache types, flash attention),
+  and returns llama.cpp's ``llama_get_memory_breakdown`` per buffer type, read exactly as
+  ``tests/llama_truth.py`` reads it for the CPU, plus the free/total memory each RPC device
+  reported (what the default split divides by).
+
+Real-size header-only files are measured in llama.cpp's no_alloc mode (nothing read, nothing
+allocated on the servers): the breakdown is then the sizes llama.cpp *would* allocate, the same
+figures ``--fit`` plans with. Small real files can be loaded for real (``mode="load"``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tui.core.fit.settings import LlamaSettings
+
+REPO = Path(__file__).resolve().parent.parent
+SERVER_START_TIMEOUT_S = 60.0
+PROBE_TIMEOUT_S = 600.0
+
+
+def rpc_build_dir() -> Path | None:
+    """The cached RPC build's bin dir (``scripts/build_llama_rpc.py``), or None when it is not built."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        import build_llama_rpc
+    finally:
+        sys.path.pop(0)
+    return build_llama_rpc.find_build()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], deadline: float) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"ggml-rpc-server on port {port} exited with {proc.returncode}")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"ggml-rpc-server on port {port} did not start listening")
+
+
+@contextlib.contextmanager
+def rpc_servers(bin_dir: Path, n: int, *, threads: int = 1, log_dir: Path | None = None) -> Iterator[list[str]]:
+    """Start ``n`` loopback rpc-servers (CPU backend); yield their ``127.0.0.1:port`` endpoints; stop them.
+
+    Note the readiness probe: rpc-server takes one connection as a client; a connect-and-close is
+    harmless (it reads the first command, fails, and goes back to accept).
+    """
+    procs: list[subprocess.Popen[bytes]] = []
+    endpoints: list[str] = []
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        for i in range(n):
+            port = _free_port()
+            out = open(log_dir / f"rpc-server-{i}.log", "wb") if log_dir else subprocess.DEVNULL  # noqa: SIM115
+            proc = subprocess.Popen([str(bin_dir / "ggml-rpc-server"), "-H", "127.0.0.1", "-p", str(port),
+                                     "-t", str(threads)], stdout=out, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
+            procs.append(proc)
+            _wait_listening(port, proc, deadline)
+            endpoints.append(f"127.0.0.1:{port}")
+        yield endpoints
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class RpcMemory:
+    """llama.cpp's per-buffer-type breakdown for one load over RPC. Sizes are bytes.
+
+    ``buffers`` maps a buffer type name (``CPU``, ``RPC0[127.0.0.1:50052]`` ...) to
+    (model, context, compute). ``devices`` lists (name, endpoint, free, total) of each RPC device
+    in llama.cpp's order.
+    """
+
+    buffers: dict[str, tuple[int, int, int]]
+    devices: list[tuple[str, str, int, int]]
+    n_ctx: int
+    mode: str
+    log: str
+
+    def for_endpoint(self, endpoint: str, device: int = 0) -> tuple[int, int, int]:
+        return self.buffers.get(f"RPC{device}[{endpoint}]", (0, 0, 0))
+
+    def host(self) -> tuple[int, int, int]:
+        """Everything on the head's CPU (CPU, CPU_Mapped, CPU_REPACK, AMX ...: all host buffer types)."""
+        rows = [v for k, v in self.buffers.items() if not k.startswith("RPC")]
+        return (sum(r[0] for r in rows), sum(r[1] for r in rows), sum(r[2] for r in rows))
+
+
+def measure_rpc(path: str | os.PathLike[str], settings: LlamaSettings, endpoints: list[str], *,
+                bin_dir: Path | None = None, mode: str = "no_alloc") -> RpcMemory:
+    """Run the probe in a child process against the RPC build; raise RuntimeError with its message on failure."""
+    bin_dir = bin_dir or rpc_build_dir()
+    if bin_dir is None:
+        raise RuntimeError("the RPC build is missing: run scripts/build_llama_rpc.py")
+    request = {"path": str(path), "endpoints": endpoints, "mode": mode, "settings": _settings_to_json(settings)}
+    env = dict(os.environ, LLAMA_CPP_LIB_PATH=str(bin_dir), PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-m", "tests.llama_rpc_truth", json.dumps(request)],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=PROBE_TIMEOUT_S)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise RuntimeError(f"RPC probe failed ({proc.returncode}): {' | '.join(tail)}")
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return RpcMemory({k: tuple(v) for k, v in data["buffers"].items()},  # type: ignore[misc]
+                     [tuple(d) for d in data["devices"]], data["n_ctx"], mode, data["log"])  # type: ignore[misc]
+
+
+def _settings_to_json(s: LlamaSettings) -> dict[str, object]:
+    return {"n_ctx": s.n_ctx, "n_gpu_layers": s.n_gpu_layers, "cache_type_k": s.cache_type_k,
+            "cache_type_v": s.cache_type_v, "flash_attn": s.flash_attn, "n_batch": s.n_batch,
+            "n_ubatch": s.n_ubatch, "tensor_split": list(s.tensor_split), "use_mmap": s.use_mmap,
+            "cpu_moe": s.cpu_moe, "n_cpu_moe": s.n_cpu_moe}
+
+
+# --- the child process ----------------------------------------------------------------------------
+
+
+def _register_servers(endpoints: list[str]) -> list[tuple[str, str, int, int]]:
+    """``add_rpc_devices`` (common/arg.cpp) through ctypes; returns the RPC devices with their memory."""
+    from llama_cpp import llama_cpp as lowlevel
+
+    lib_dir = Path(lowlevel._lib._name).parent
+    ggml = ctypes.CDLL(str(lib_dir / "libggml.so"))
+    base = ctypes.CDLL(str(lib_dir / "libggml-base.so"))
+    ggml.ggml_backend_load_all()
+    ggml.ggml_backend_reg_by_name.restype = ctypes.c_void_p
+    ggml.ggml_backend_reg_by_name.argtypes = [ctypes.c_char_p]
+    reg = ggml.ggml_backend_reg_by_name(b"RPC")
+    if not reg:
+        raise SystemExit("this llama.cpp build has no RPC backend")
+    base.ggml_backend_reg_get_proc_address.restype = ctypes.c_void_p
+    base.ggml_backend_reg_get_proc_address.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    add = base.ggml_backend_reg_get_proc_address(reg, b"ggml_backend_rpc_add_server")
+    add_server = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_char_p)(add)
+    ggml.ggml_backend_register.argtypes = [ctypes.c_void_p]
+    for endpoint in endpoints:
+        server_reg = add_server(endpoint.encode())
+        if not server_reg:
+            raise SystemExit(f"cannot reach rpc-server {endpoint}")
+        ggml.ggml_backend_register(server_reg)
+    ggml.ggml_backend_dev_count.restype = ctypes.c_size_t
+    ggml.ggml_backend_dev_get.restype = ctypes.c_void_p
+    ggml.ggml_backend_dev_get.argtypes = [ctypes.c_size_t]
+    for fn in ("ggml_backend_dev_name", "ggml_backend_dev_description"):
+        getattr(base, fn).restype = ctypes.c_char_p
+        getattr(base, fn).argtypes = [ctypes.c_void_p]
+    base.ggml_backend_dev_memory.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_size_t),
+                                             ctypes.POINTER(ctypes.c_size_t)]
+    devices = []
+    for i in range(ggml.ggml_backend_dev_count()):
+        dev = ggml.ggml_backend_dev_get(i)
+        name = base.ggml_backend_dev_name(dev).decode()
+        if not name.startswith("RPC"):
+            continue
+        free, total = ctypes.c_size_t(), ctypes.c_size_t()
+        base.ggml_backend_dev_memory(dev, ctypes.byref(free), ctypes.byref(total))
+        devices.append((name, base.ggml_backend_dev_description(dev).decode(), free.value, total.value))
+    return devices
+
+
+def _probe(request: dict[str, object]) -> dict[str, object]:
+    import llama_cpp
+
+    from tests.llama_truth import _LogCapture, _memory_breakdown
+    from tui.core.engine.params import LOAD_MODE_NONE, build_context_params, build_model_params
+
+    raw = dict(request["settings"])  # type: ignore[call-overload]
+    raw["tensor_split"] = tuple(raw["tensor_split"])
+    settings = LlamaSettings().with_changes(**raw)
+    llama_cpp.llama_backend_init()
+    devices = _register_servers(list(request["endpoints"]))  # type: ignore[call-overload]
+    with _LogCapture() as capture:
+        native = build_model_params(settings)
+        params = native.params
+        if request["mode"] == "no_alloc":
+            params.no_alloc = True
+            params.load_mode = LOAD_MODE_NONE
+        model = llama_cpp.llama_model_load_from_file(str(request["path"]).encode(), params)
+        if not model:
+            raise SystemExit(f"llama.cpp could not load the model: {capture.tail()}")
+        ctx = llama_cpp.llama_init_from_model(model, build_context_params(settings, settings.n_ctx))
+        if not ctx:
+            raise SystemExit(f"llama.cpp could not create the context: {capture.tail()}")
+        breakdown = _memory_breakdown(ctx)
+        n_ctx = llama_cpp.llama_n_ctx(ctx)
+        llama_cpp.llama_free(ctx)
+        llama_cpp.llama_model_free(model)
+    if breakdown is None:
+        raise SystemExit("llama_get_memory_breakdown is not readable on this platform")
+    return {"buffers": breakdown, "devices": devices, "n_ctx": n_ctx, "log": capture.text}
+
+
+if __name__ == "__main__":
+    print(json.dumps(_probe(json.loads(sys.argv[1]))))
