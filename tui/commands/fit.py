@@ -12,7 +12,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tui.commands.fit_flags import add_fit_flags, add_profile_flags, settings_from_args, wants_auto_layers
+from tui.commands.fit_flags import (
+    add_fit_flags,
+    add_profile_flags,
+    profile_from_args,
+    settings_from_args,
+    wants_auto_layers,
+)
 
 if TYPE_CHECKING:
     from tui.core.fit.estimate import FitEstimate
@@ -48,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
     from tui.core.fit.autofit import auto_gpu_layers
     from tui.core.fit.estimate import estimate_fit
     from tui.core.fit.llama_args import llama_server_args, shell_command
-    from tui.core.hardware.profiles import resolve_profile
+    from tui.core.fit.rpc import box_summaries, rpc_server_commands
 
     anatomy = load_model_anatomy(args.model)
-    profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)
+    profile = profile_from_args(args)
     try:
         settings = settings_from_args(args)
     except ValueError as exc:
@@ -67,20 +73,53 @@ def run(args: argparse.Namespace) -> int:
         if not fitted.changes:
             notes.append("-ngl auto: every layer fits on the GPU with the margin")
     estimate = estimate_fit(anatomy, profile, settings)
-    command = llama_server_args(args.model, estimate.settings)
+    command = llama_server_args(args.model, estimate.settings, rpc=estimate.rpc_endpoints)
+    servers = rpc_server_commands(profile)
     if args.json:
         out = estimate.to_dict()
         out["model"] = args.model
         out["profile"] = profile.name
         out["llama_server_command"] = command
         out["notes"] = notes
+        if profile.boxes:
+            out["boxes"] = [b.to_dict() for b in box_summaries(estimate, profile)]
+            out["rpc_server_commands"] = [{"box": box.name, "endpoint": box.endpoint, "command": argv}
+                                          for box, argv in servers]
         print(json.dumps(out, indent=2))
     else:
         print(format_estimate(estimate, profile, title=args.model, notes=notes))
+        if profile.boxes:
+            print()
+            print(format_boxes(estimate, profile))
+            print()
+            print("on each helper box (llama.cpp built with -DGGML_RPC=ON):")
+            for box, argv in servers:
+                print(f"  {box.name}:  {shell_command(argv)}")
         print()
-        print("llama-server command:")
+        print("llama-server command:" if not profile.boxes else "on this machine (the head):")
         print("  " + shell_command(command))
     return 0
+
+
+def format_boxes(estimate: FitEstimate, profile: HardwareProfile) -> str:
+    """Per-machine totals and the network's share of each token, as plain text."""
+    from tui.core.fit.rpc import box_summaries
+
+    lines = ["machine         address              link           devices      total   capacity  verdict"]
+    for b in box_summaries(estimate, profile):
+        lines.append(f"{b.name[:15]:<15} {(b.endpoint or 'this machine')[:20]:<20} {(b.link or '-')[:14]:<14} "
+                     f"{','.join(b.devices)[:12]:<12} {b.total_bytes / GiB:6.2f} {b.capacity_bytes / GiB:10.2f}  "
+                     f"{b.verdict}")
+    lines.append("(GiB)")
+    net, prompt = estimate.network, estimate.prompt_network
+    if net is not None:
+        lines.append(f"network: {net.visits} remote visit(s) per token, {net.seconds * 1e3:.2f} ms per token "
+                     f"({net.round_trip_seconds * 1e3:.2f} ms of it round trips, "
+                     f"{(net.bytes_sent + net.bytes_received) / 1024:.0f} KiB moved)")
+    if prompt is not None:
+        lines.append(f"network: {prompt.seconds * 1e3:.1f} ms per prompt batch of {prompt.n_tokens} tokens "
+                     f"({(prompt.bytes_sent + prompt.bytes_received) / MiB:.1f} MiB moved)")
+    return "\n".join(lines)
 
 
 MiB = 1024**2

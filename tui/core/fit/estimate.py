@@ -44,7 +44,8 @@ from tui.core.fit.kv_cache import (
     resolve_context,
 )
 from tui.core.fit.llama_args import settings_args
-from tui.core.fit.placement import Placement, place_weights, profile_devices
+from tui.core.fit.network import NetworkCost, forward_network_cost, with_network
+from tui.core.fit.placement import Placement, place_weights, profile_devices, split_for_boxes
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.speed import SpeedEstimate, decode_speed
 from tui.core.gguf.anatomy import ModelAnatomy
@@ -128,6 +129,9 @@ class FitEstimate:
     placement: Placement | None = field(default=None, compare=False, repr=False)
     layout: CacheLayout | None = field(default=None, compare=False, repr=False)
     speed: SpeedEstimate | None = field(default=None, compare=False, repr=False)
+    rpc_endpoints: tuple[str, ...] = ()  # helper boxes, in --rpc order (their devices lead ``devices``)
+    network: NetworkCost | None = None  # per decoded token, with boxes
+    prompt_network: NetworkCost | None = None  # per prompt micro-batch (n_ubatch tokens), with boxes
 
     def device(self, name: str) -> DeviceUsage:
         for d in self.devices:
@@ -161,6 +165,9 @@ class FitEstimate:
             "kv_cache_bytes": self.kv_cache_bytes,
             "warnings": list(self.warnings),
             "llama_cpp_args": list(self.llama_cpp_args),
+            "rpc": list(self.rpc_endpoints),
+            "network_per_token": self.network.to_dict() if self.network else None,
+            "network_per_ubatch": self.prompt_network.to_dict() if self.prompt_network else None,
             "settings": {
                 "n_ctx": s.n_ctx, "n_gpu_layers": s.n_gpu_layers, "cache_type_k": s.cache_type_k,
                 "cache_type_v": s.cache_type_v, "flash_attn": s.flash_attn, "n_batch": s.n_batch,
@@ -287,6 +294,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
     if anatomy.n_layer <= 0:
         raise LocalAIError("this model has no layers (block_count is 0)")
 
+    settings = split_for_boxes(profile, settings)
     devices = profile_devices(profile)
     cpu = len(devices) - 1
     placement = place_weights(anatomy, profile, settings, devices)
@@ -325,6 +333,15 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         ))
 
     speed = decode_speed(profile, placement, layout)
+    network = prompt_network = None
+    if profile.boxes:
+        network = forward_network_cost(profile, placement, n_embd=anatomy.n_embd, n_vocab=anatomy.n_vocab,
+                                       n_tokens=1, n_outputs=1, n_kv=speed.context_tokens + 1,
+                                       flash_attn=flash_attn)
+        prompt_network = forward_network_cost(profile, placement, n_embd=anatomy.n_embd, n_vocab=anatomy.n_vocab,
+                                              n_tokens=context.n_ubatch, n_outputs=1, n_kv=context.n_ubatch,
+                                              flash_attn=flash_attn)
+        speed = with_network(speed, network)
     verdict = max((u.verdict for u in usages), key=_VERDICT_RANK.__getitem__)
     warnings = notes + _warnings(anatomy, profile, settings, placement, layout, usages, cpu)
     return FitEstimate(
@@ -338,7 +355,8 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         settings=settings,
         warnings=tuple(warnings),
         flash_attn_enabled=flash_attn,
-        llama_cpp_args=tuple(settings_args(settings)),
+        llama_cpp_args=tuple((["--rpc", ",".join(b.endpoint for b in profile.boxes)] if profile.boxes else [])
+                             + settings_args(settings)),
         margin_bytes=margin_bytes,
         speed_context_tokens=speed.context_tokens,
         kv_cache_bytes=layout.total_bytes,
@@ -346,6 +364,9 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         placement=placement,
         layout=layout,
         speed=speed,
+        rpc_endpoints=tuple(b.endpoint for b in profile.boxes),
+        network=network,
+        prompt_network=prompt_network,
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Sequence
 
 from tui.core.fit.settings import LlamaSettings
 
@@ -80,9 +81,13 @@ def model_args(model: str, source: str = "auto") -> list[str]:
 
 
 def llama_server_args(model: str, settings: LlamaSettings, *, source: str = "auto",
-                      program: str = "llama-server") -> list[str]:
-    """The full llama-server command line for ``model`` with ``settings``, as a list of arguments."""
-    return [program, *model_args(model, source), *settings_args(settings)]
+                      program: str = "llama-server", rpc: Sequence[str] = ()) -> list[str]:
+    """The full llama-server command line for ``model`` with ``settings``, as a list of arguments.
+
+    ``rpc``: the helper boxes' ``host:port`` (``--rpc``, common/arg.cpp), in the plan's order.
+    """
+    rpc_args = ["--rpc", ",".join(rpc)] if rpc else []
+    return [program, *model_args(model, source), *rpc_args, *settings_args(settings)]
 
 
 def shell_command(args: list[str]) -> str:
@@ -91,5 +96,5 @@ def shell_command(args: list[str]) -> str:
 
 
 def llama_server_command(model: str, settings: LlamaSettings, *, source: str = "auto",
-                         program: str = "llama-server") -> str:
-    return shell_command(llama_server_args(model, settings, source=source, program=program))
+                         program: str = "llama-server", rpc: Sequence[str] = ()) -> str:
+    return shell_command(llama_server_args(model, settings, source=source, program=program, rpc=rpc))

@@ -442,3 +442,18 @@ def _gpu_shares(profile: HardwareProfile, settings: LlamaSettings, n_gpus: int) 
     if any(s > 0 for s in split):
         return split
     return [float(g.available_bytes) for g in profile.gpus[:n_gpus]]
+
+
+def split_for_boxes(profile: HardwareProfile, settings: LlamaSettings) -> LlamaSettings:
+    """``settings`` with an explicit ``-ts`` (each GPU's available GiB) when the profile has helper boxes.
+
+    Without ``-ts`` llama.cpp splits by the free memory each device *reports*
+    (``ggml_backend_dev_memory`` in ``load_tensors``); an ``rpc-server`` reports its backend's
+    free memory, for a CPU helper the whole machine's free RAM, not what the user means to lend.
+    So a plan with boxes states its split, and the printed command reproduces the estimate
+    whatever the servers report. A ``-ts`` the user gave is kept.
+    """
+    if not profile.boxes or any(s > 0 for s in settings.tensor_split):
+        return settings
+    shares = tuple(max(0.01, round(g.available_bytes / 1024**3, 2)) for g in profile.gpus)
+    return settings.with_changes(tensor_split=shares)
