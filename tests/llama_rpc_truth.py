@@ -150,6 +150,93 @@ def _settings_to_json(s: LlamaSettings) -> dict[str, object]:
             "cpu_moe": s.cpu_moe, "n_cpu_moe": s.n_cpu_moe}
 
 
+# --- comparing the estimate with llama.cpp ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RpcCase:
+    """One plan to check: a header-only preset split over ``lend_gib`` loopback boxes (CPU helpers).
+
+    ``lend_gib`` are the GiB each box lends (``--rpc 127.0.0.1:PORT=cpu:GIB``): the app turns them
+    into ``-ts``, and llama.cpp is run with the settings the app prints. ``tensor_split`` set by the
+    user wins. ``default_split`` runs llama.cpp *without* ``-ts`` (its split by the free memory each
+    rpc-server reports) and gives the estimate those reported figures as the boxes' free memory.
+    """
+
+    name: str
+    preset: str
+    lend_gib: tuple[float, ...]
+    settings: LlamaSettings = LlamaSettings(n_ctx=8192, use_mmap=False)
+    default_split: bool = False
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    case: str
+    device: str  # RPC0 ... or CPU (the head)
+    buffer: str
+    weights: tuple[int, int]  # (estimated, llama.cpp)
+    kv: tuple[int, int]
+    compute: tuple[int, int]
+
+    @staticmethod
+    def error_pct(pair: tuple[int, int]) -> float:
+        est, real = pair
+        if real == 0:
+            return 0.0 if est == 0 else float("inf")
+        return (est - real) / real * 100.0
+
+
+def run_case(case: RpcCase, model_path: Path, bin_dir: Path, *, threads: int = 1) -> list[DeviceRow]:
+    """Start the boxes, measure llama.cpp over them, estimate the same plan; one row per device."""
+    from dataclasses import replace
+
+    from tui.core.fit.estimate import estimate_fit
+    from tui.core.gguf.anatomy import load_anatomy
+    from tui.core.hardware.boxes import attach_boxes, make_box
+    from tui.core.hardware.devices import GiB, HardwareProfile
+
+    anatomy = load_anatomy(model_path)
+    head = HardwareProfile(name="loopback head", ram_bytes=64 * GiB, ram_bandwidth_gbps=50.0)
+    with rpc_servers(bin_dir, len(case.lend_gib), threads=threads) as endpoints:
+        boxes = [make_box(ep, [f"cpu:{gib:g}"], "loopback") for ep, gib in zip(endpoints, case.lend_gib, strict=True)]
+        settings = case.settings
+        if case.default_split:
+            memory = measure_rpc(model_path, settings, endpoints, bin_dir=bin_dir)
+            free = {d[1]: d[2] for d in memory.devices}
+            boxes = [replace(b, gpus=tuple(replace(g, vram_bytes=free[b.endpoint], free_bytes=free[b.endpoint])
+                                           for g in b.gpus)) for b in boxes]
+            profile = attach_boxes(head, boxes)
+            exact = settings.with_changes(tensor_split=tuple(float(free[b.endpoint]) for b in boxes))
+            estimate = estimate_fit(anatomy, profile, exact)
+        else:
+            profile = attach_boxes(head, boxes)
+            estimate = estimate_fit(anatomy, profile, settings)  # states -ts for the boxes
+            memory = measure_rpc(model_path, estimate.settings, endpoints, bin_dir=bin_dir)
+    rows = []
+    for d in estimate.devices:
+        real = memory.buffers.get(d.buffer, (0, 0, 0)) if d.box else memory.host()
+        rows.append(DeviceRow(case.name, d.name, d.buffer or d.name, (d.weights_bytes, real[0]),
+                              (d.kv_bytes, real[1]), (d.compute_bytes, real[2])))
+    return rows
+
+
+#: The plans ``scripts/bench_rpc.py`` and ``tests/test_rpc_vs_llama.py`` check.
+RPC_CASES = (
+    RpcCase("dense 2 boxes 8+24 GiB", "llama-3.1-8b-q4_k_m", (8, 24)),
+    RpcCase("dense 3 boxes -ts 1,2,1", "llama-3.1-8b-q4_k_m", (16, 16, 16),
+            LlamaSettings(n_ctx=8192, use_mmap=False, tensor_split=(1, 2, 1))),
+    RpcCase("dense 2 boxes llama.cpp default split", "llama-3.1-8b-q4_k_m", (16, 16), default_split=True),
+    RpcCase("MoE 2 boxes 16+12 GiB", "qwen3-30b-a3b-q4_k_m", (16, 12)),
+    RpcCase("MoE 3 boxes -ts 3,1,2 q8_0 KV", "qwen3-30b-a3b-q4_k_m", (16, 16, 16),
+            LlamaSettings(n_ctx=16384, use_mmap=False, tensor_split=(3, 1, 2), cache_type_k="q8_0",
+                          cache_type_v="q8_0", flash_attn="on")),
+    RpcCase("MoE+SWA 3 boxes 24+32+16 GiB", "gpt-oss-120b-mxfp4", (24, 32, 16)),
+    RpcCase("SWA tied 2 boxes -ngl 40", "gemma-3-27b-q4_k_m", (12, 8),
+            LlamaSettings(n_ctx=8192, use_mmap=False, n_gpu_layers=40)),
+)
+
+
 # --- the child process ----------------------------------------------------------------------------
 
 
