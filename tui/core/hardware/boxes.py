@@ -131,10 +131,10 @@ def box_device(spec: str, endpoint: str, index: int) -> GpuSpec:
                        notes=f"RAM bandwidth assumed: {ram.name}")
     device = find_device(word)
     if device.is_cpu:
-        gib = device.ram_gib
-        if gib is None:
+        ram_gib = device.ram_gib
+        if ram_gib is None:
             raise LocalAIError(f"box {endpoint}: '{device.name}' is a RAM speed; give the size as cpu:GIB")
-        return GpuSpec(name=f"CPU {gib:g} GiB", vram_bytes=int(round(gib * GiB)),
+        return GpuSpec(name=f"CPU {ram_gib:g} GiB", vram_bytes=int(round(ram_gib * GiB)),
                        bandwidth_gbps=device.bandwidth_gbps, backend="CPU", index=index,
                        efficiency=device.efficiency, box=endpoint, notes=device.name)
     # a Mac helper (unified memory) lends its Metal device: the GPU's share of its RAM
@@ -182,7 +182,7 @@ def attach_boxes(profile: HardwareProfile, boxes: tuple[RemoteBox, ...] | list[R
         seen.add(box.endpoint)
     local = profile.local_gpus
     remote = [g for box in boxes for g in box.gpus]
-    gpus = tuple(replace(g, index=i) for i, g in enumerate([*remote, *local]))
+    gpus = (*remote, *local)  # each keeps its own index: on its box, or the head's CUDA numbering
     name = profile.name
     base = name.split(" + boxes: ")[0]
     if boxes:

@@ -306,15 +306,18 @@ def remember_selection(gpu_args: list[str] | None, vram_gib: float | None = None
 
 def load_selected_profile() -> HardwareProfile:
     """The profile last remembered, or this machine's when none was (or it no longer resolves)."""
+    from tui.core.hardware.boxes import attach_boxes
+
     settings = load_hardware_settings()
     if not settings.selected_gpu and settings.selected_vram_gib is None and settings.selected_ram_gib is None:
-        return detect_profile()
+        return attach_boxes(detect_profile(), settings.boxes) if settings.boxes else detect_profile()
     try:
-        return resolve_profile(list(settings.selected_gpu) or None, settings.selected_vram_gib,
-                               settings.selected_ram_gib)
+        profile = resolve_profile(list(settings.selected_gpu) or None, settings.selected_vram_gib,
+                                  settings.selected_ram_gib)
     except LocalAIError as exc:
         profile = detect_profile()
-        return profile.with_changes(notes=f"{profile.notes}\nthe remembered profile no longer works: {exc}")
+        profile = profile.with_changes(notes=f"{profile.notes}\nthe remembered profile no longer works: {exc}")
+    return attach_boxes(profile, settings.boxes) if settings.boxes else profile
 
 
 def parse_ram_bandwidth(text: str) -> tuple[float, str | None]:
@@ -355,7 +358,7 @@ def gpu_to_dict(gpu: GpuSpec) -> dict:
         "vram_bytes": gpu.vram_bytes, "vram_gib": round(gpu.vram_bytes / GiB, 3),
         "free_bytes": gpu.free_bytes, "used_bytes": gpu.used_bytes,
         "bandwidth_gbps": gpu.bandwidth_gbps, "efficiency": gpu.efficiency,
-        "driver": gpu.driver, "notes": gpu.notes,
+        "driver": gpu.driver, "notes": gpu.notes, "box": gpu.box,
     }
 
 
@@ -371,4 +374,6 @@ def profile_to_dict(profile: HardwareProfile) -> dict:
         "efficiency": profile.efficiency, "ram_efficiency": profile.ram_efficiency,
         "cpu_threads": profile.cpu_threads,
         "notes": profile.notes.splitlines(),
+        "boxes": [{"name": b.name, "endpoint": b.endpoint, "devices": list(b.specs), "link": b.link.key,
+                   "link_goodput_gbit": b.link.goodput_gbit, "link_rtt_us": b.link.rtt_us} for b in profile.boxes],
     }
