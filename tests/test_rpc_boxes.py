@@ -172,3 +172,28 @@ def test_fit_cli_bad_box_is_one_line(capsys: pytest.CaptureFixture[str], llama8:
     assert "--rpc" in err and "Traceback" not in err
     assert main(["fit", str(llama8), "--gpu", "cpu", "--link", "10gbe"]) != 0
     assert "--rpc" in capsys.readouterr().err
+
+
+def test_compare_puts_every_head_in_front_of_the_same_boxes(capsys: pytest.CaptureFixture[str], llama8: Path) -> None:
+    argv = ["compare", str(llama8), "--gpu", "RTX 3060 12GB", "--gpu", "cpu", "--rpc", "10.0.0.2=RTX 3060 12GB",
+            "--link", "10gbe", "-c", "4096", "--json"]
+    assert main(argv) == 0
+    data = json.loads(capsys.readouterr().out)
+    titles = [b["title"] for b in data["boxes"]]
+    assert titles == ["RTX 3060 12GB + 1 box", "cpu + 1 box"]
+    for column in data["boxes"]:
+        names = [d["name"] for d in column["estimate"]["devices"]]
+        assert names[0] == "RPC0" and column["estimate"]["rpc"] == ["10.0.0.2:50052"]
+
+
+def test_auto_fit_offloads_what_the_boxes_hold(llama8: Path) -> None:
+    from tui.core.fit.autofit import auto_gpu_layers
+
+    anatomy = load_anatomy(llama8)
+    small = HardwareProfile(name="cpu head", ram_bytes=64 * GiB, ram_bandwidth_gbps=50.0)
+    profile = attach_boxes(small, [parse_rpc_arg("10.0.0.2=cpu:2"), parse_rpc_arg("10.0.0.3=cpu:3")])
+    fitted = auto_gpu_layers(anatomy, profile, LlamaSettings(n_ctx=4096))
+    estimate = estimate_fit(anatomy, profile, fitted.settings)
+    assert 0 < estimate.n_gpu_layers < anatomy.n_layer + 1  # 5 GiB lent: part of the 4.6 GiB model, with margins
+    for name in ("RPC0", "RPC1"):
+        assert estimate.device(name).verdict != "does not fit"
