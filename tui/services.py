@@ -53,10 +53,14 @@ class Services:
         """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name); remembered."""
         from tui.core.hardware.profiles import remember_selection, resolve_profile
 
+        from tui.core.hardware.boxes import attach_boxes
+        from tui.core.hardware.profile_store import load_hardware_settings
+
         profile = resolve_profile(gpu_args)
         if remember:
             remember_selection(gpu_args)
-        return profile
+        boxes = load_hardware_settings().boxes  # helper boxes join whichever head is chosen
+        return attach_boxes(profile, boxes) if boxes else profile
 
     def custom_profiles(self) -> list[HardwareProfile]:
         from tui.core.hardware.profile_store import load_custom_profiles
@@ -238,12 +242,32 @@ class Services:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH)."""
         from tui.core.fit.llama_args import llama_server_command
 
+        rpc = getattr(estimate, "rpc_endpoints", ())
         if model.local_path is not None:
-            return llama_server_command(str(model.local_path), estimate.settings, source="path")
+            return llama_server_command(str(model.local_path), estimate.settings, source="path", rpc=rpc)
         if model.repo_id:
             name = f"{model.repo_id}:{model.label}" if model.label else model.repo_id
-            return llama_server_command(name, estimate.settings, source="hf")
-        return llama_server_command(model.spec, estimate.settings, source="path")
+            return llama_server_command(name, estimate.settings, source="hf", rpc=rpc)
+        return llama_server_command(model.spec, estimate.settings, source="path", rpc=rpc)
+
+    def rpc_server_commands(self, profile: HardwareProfile) -> list[tuple[str, str]]:
+        """(box name, shell command) of the ``ggml-rpc-server`` to start on each helper box."""
+        from tui.core.fit.llama_args import shell_command
+        from tui.core.fit.rpc import rpc_server_commands
+
+        return [(box.name, shell_command(argv)) for box, argv in rpc_server_commands(profile)]
+
+    def saved_boxes(self) -> tuple:
+        """The helper boxes hardware.toml remembers (``RemoteBox``), in --rpc order."""
+        from tui.core.hardware.profile_store import load_hardware_settings
+
+        return load_hardware_settings().boxes
+
+    def save_boxes(self, boxes) -> None:
+        """Remember the helper boxes in hardware.toml (they join whichever profile is selected)."""
+        from tui.core.hardware.profile_store import save_boxes
+
+        save_boxes(tuple(boxes))
 
 
 def _downloaded_copy(repo_id: str, first_path: str) -> Path | None:

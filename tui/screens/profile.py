@@ -15,8 +15,9 @@ from textual.widgets import DataTable, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from tui.core.hardware.catalog import CatalogDevice
-from tui.core.hardware.devices import HardwareProfile
+from tui.core.hardware.devices import HardwareProfile, RemoteBox
 from tui.screens.base import AppScreen
+from tui.screens.boxes import describe_boxes
 from tui.units import format_gib
 from tui.widgets.profile_header import describe_profile
 
@@ -62,6 +63,7 @@ class ProfileScreen(AppScreen):
         Binding("space,plus", "add_gpu", "Add GPU", id="profile-add", tooltip="Add the card to a multi-GPU profile"),
         Binding("x", "clear_gpus", "Clear GPUs", id="profile-clear", show=False),
         Binding("n", "custom", "Custom", id="profile-custom"),
+        Binding("b", "boxes", "Boxes", id="profile-boxes-key", tooltip="Helper boxes: other machines over llama.cpp RPC"),
         Binding("slash", "focus_filter", "Filter", id="profile-filter"),
         Binding("escape", "leave_filter", "Table", id="profile-table", show=False),
     ]
@@ -72,10 +74,12 @@ class ProfileScreen(AppScreen):
         self._detected: HardwareProfile | None = None
         self._detection_done = False
         self._picked: list[CatalogDevice] = []
+        self._saved_boxes: tuple[RemoteBox, ...] = ()  # hardware.toml's, until a profile carries them
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="profile-box"):
             yield Static(describe_detected(None), id="detected")
+        yield Static(describe_boxes(()), id="profile-boxes")
         with Horizontal(id="profile-filter-row"):
             yield Label("Filter ", id="filter-label")
             yield Input(placeholder="type to filter: 4090, 24, Apple, used…", id="profile-filter-input",
@@ -86,6 +90,10 @@ class ProfileScreen(AppScreen):
     def on_mount(self) -> None:
         table = self.query_one("#catalog", DataTable)
         self.query_one("#profile-box").border_title = "This box"
+        self.query_one("#profile-boxes").border_title = "Helper boxes (llama.cpp RPC)"
+        self._show_boxes()
+        self.watch(self.app, "profile", lambda _: self._show_boxes(), init=False)
+        self._load_saved_boxes()
         table.add_column("Device", key="name", width=30)
         table.add_column("VRAM", key="vram", width=9)
         table.add_column("GB/s", key="bw", width=6)
@@ -125,6 +133,14 @@ class ProfileScreen(AppScreen):
             elif event.state == WorkerState.ERROR:
                 self._show_picked()
                 self.notify(str(worker.error), severity="error", title="Profile")
+        elif worker.group == "boxes-load" and event.state == WorkerState.SUCCESS:
+            self._saved_boxes = worker.result
+            self._show_boxes()
+        elif worker.group == "boxes":
+            if event.state == WorkerState.SUCCESS:
+                self._show_boxes()
+            elif event.state == WorkerState.ERROR:
+                self.notify(str(worker.error), severity="error", title="Helper boxes")
         elif worker.group == "catalog":
             if event.state == WorkerState.SUCCESS:
                 self._rows = worker.result
@@ -165,7 +181,7 @@ class ProfileScreen(AppScreen):
         table = self.query_one("#catalog", DataTable)
         if self.focused is not table or not event.is_printable or not event.character:
             return
-        if event.character in "dcnx+/ " or not event.character.isalnum():
+        if event.character in "dcnbx+/ " or not event.character.isalnum():
             return
         box = self.query_one("#profile-filter-input", Input)
         box.focus()
@@ -253,6 +269,39 @@ class ProfileScreen(AppScreen):
                 return
             rows = [row]
         self._select([row.name for row in rows])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="boxes-load")
+    def _load_saved_boxes(self) -> tuple[RemoteBox, ...]:
+        return self.app.services.saved_boxes()
+
+    def _current_boxes(self) -> tuple[RemoteBox, ...]:
+        profile = self.app.profile
+        return profile.boxes if profile is not None else self._saved_boxes
+
+    def _show_boxes(self) -> None:
+        boxes = self._current_boxes()
+        panel = self.query_one("#profile-boxes", Static)
+        panel.update(describe_boxes(boxes))
+        panel.display = bool(boxes)
+
+    def action_boxes(self) -> None:
+        """Edit the helper boxes; kept ones are remembered and join the profile being sized."""
+        from tui.screens.boxes import BoxesScreen
+
+        def kept(boxes: tuple[RemoteBox, ...] | None) -> None:
+            if boxes is not None:
+                self._keep_boxes(boxes)
+
+        self.app.push_screen(BoxesScreen(self._current_boxes()), kept)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="boxes")
+    def _keep_boxes(self, boxes: tuple[RemoteBox, ...]) -> None:
+        from tui.core.hardware.boxes import attach_boxes
+
+        self.app.services.save_boxes(boxes)
+        self._saved_boxes = boxes
+        if self.app.profile is not None:
+            self.app.call_from_thread(self.app.choose_profile, attach_boxes(self.app.profile, boxes))
 
     def action_custom(self) -> None:
         from tui.screens.custom_profile import CustomProfileScreen
