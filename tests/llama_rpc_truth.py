@@ -25,6 +25,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -40,14 +41,15 @@ SERVER_START_TIMEOUT_S = 60.0
 PROBE_TIMEOUT_S = 600.0
 
 
-def rpc_build_dir() -> Path | None:
-    """The cached RPC build's bin dir (``scripts/build_llama_rpc.py``), or None when it is not built."""
+def rpc_build_dir(targets: tuple[str, ...] = ("ggml-rpc-server", "llama")) -> Path | None:
+    """The cached RPC build's bin dir (``scripts/build_llama_rpc.py``) with ``targets`` built, or None."""
     sys.path.insert(0, str(REPO / "scripts"))
     try:
         import build_llama_rpc
     finally:
         sys.path.pop(0)
-    return build_llama_rpc.find_build()
+    found: Path | None = build_llama_rpc.find_build(targets)
+    return found
 
 
 def _free_port() -> int:
@@ -235,6 +237,100 @@ RPC_CASES = (
     RpcCase("SWA tied 2 boxes -ngl 40", "gemma-3-27b-q4_k_m", (12, 8),
             LlamaSettings(n_ctx=8192, use_mmap=False, n_gpu_layers=40)),
 )
+
+
+# --- running the printed commands ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServedPlan:
+    """What happened when the app's printed commands were run on loopback."""
+
+    server_commands: list[list[str]]
+    head_command: list[str]
+    completion: str
+    model_buffers: dict[str, int]  # llama-server's log: load_tensors: <buffer> model buffer size (bytes, 0.01 MiB)
+    kv_buffers: dict[str, int]
+    estimate: object  # the FitEstimate the commands came from
+
+
+_RE_LOG_MODEL = re.compile(r"load_tensors:\s+(\S+) model buffer size =\s+([\d.]+) MiB")
+_RE_LOG_KV = re.compile(r"llama_kv_cache:\s+(\S+) KV buffer size =\s+([\d.]+) MiB")
+
+
+def serve_plan(model_path: Path, lend_gib: tuple[float, ...], bin_dir: Path, work: Path, *,
+               timeout_s: float = 180.0) -> ServedPlan:
+    """Size ``model_path`` over loopback boxes lending ``lend_gib``, run exactly the commands the app prints
+    (``ggml-rpc-server ...`` per box, then ``llama-server --rpc ...``), ask for a completion, stop everything.
+
+    Only the program paths change (the cached build's), and llama-server gets ``--host 127.0.0.1
+    --port P``; rpc-server's ``-c`` cache goes to ``work`` (``LLAMA_CACHE``).
+    """
+    import urllib.request
+
+    from tui.core.fit.estimate import estimate_fit
+    from tui.core.fit.llama_args import llama_server_args
+    from tui.core.fit.rpc import rpc_server_commands
+    from tui.core.gguf.anatomy import load_anatomy
+    from tui.core.hardware.boxes import attach_boxes, make_box
+    from tui.core.hardware.devices import GiB, HardwareProfile
+
+    head = HardwareProfile(name="loopback head", ram_bytes=16 * GiB, ram_bandwidth_gbps=50.0)
+    boxes = [make_box(f"127.0.0.1:{_free_port()}", [f"cpu:{g:g}"], "loopback") for g in lend_gib]
+    profile = attach_boxes(head, boxes)
+    anatomy = load_anatomy(model_path)
+    estimate = estimate_fit(anatomy, profile, LlamaSettings(n_ctx=min(2048, anatomy.n_ctx_train or 2048)))
+    servers = [argv for _, argv in rpc_server_commands(profile)]
+    port = _free_port()
+    head_cmd = llama_server_args(str(model_path), estimate.settings, rpc=estimate.rpc_endpoints)
+    env = dict(os.environ, LLAMA_CACHE=str(work / "llama-cache"))
+    procs: list[subprocess.Popen[bytes]] = []
+    log_path = work / "llama-server.log"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        for argv, box in zip(servers, boxes, strict=True):
+            proc = subprocess.Popen([str(bin_dir / argv[0]), *argv[1:], "-t", "1"], env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(proc)
+            _wait_listening(box.port, proc, deadline)
+        with open(log_path, "wb") as log:
+            server = subprocess.Popen([str(bin_dir / head_cmd[0]), *head_cmd[1:], "--host", "127.0.0.1", "--port",
+                                       str(port), "-t", "1"], env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                      stderr=subprocess.STDOUT)
+        procs.append(server)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"llama-server exited with {server.returncode}: "
+                                   f"{log_path.read_text(errors='replace')[-800:]}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("llama-server did not become healthy")
+            time.sleep(0.25)
+        body = json.dumps({"prompt": "Once upon a time", "n_predict": 8, "temperature": 0}).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/completion", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout_s) as reply:
+            completion = json.loads(reply.read())["content"]
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+    text = log_path.read_text(errors="replace")
+    model = {m[1]: round(float(m[2]) * 1024 * 1024) for m in _RE_LOG_MODEL.finditer(text)}
+    kv = {m[1]: round(float(m[2]) * 1024 * 1024) for m in _RE_LOG_KV.finditer(text)}
+    return ServedPlan(servers, head_cmd, completion, model, kv, estimate)
 
 
 # --- the child process ----------------------------------------------------------------------------

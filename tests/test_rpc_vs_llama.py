@@ -12,9 +12,20 @@ from pathlib import Path
 import pytest
 
 from tests.gguf_factory import make_header_only
-from tests.llama_rpc_truth import RPC_CASES, DeviceRow, RpcCase, measure_rpc, rpc_build_dir, rpc_servers, run_case
+from tests.llama_rpc_truth import (
+    RPC_CASES,
+    DeviceRow,
+    RpcCase,
+    measure_rpc,
+    rpc_build_dir,
+    rpc_servers,
+    run_case,
+    serve_plan,
+)
+from tests.llama_truth import LOG_TOLERANCE_BYTES
 
 BIN = rpc_build_dir()
+SERVER_BIN = rpc_build_dir(("ggml-rpc-server", "llama", "llama-server"))
 pytestmark = pytest.mark.skipif(
     BIN is None, reason="no RPC-enabled llama.cpp build: run scripts/build_llama_rpc.py (cached, builds once)")
 
@@ -64,3 +75,22 @@ def test_remote_devices_come_first_and_are_named_per_server(presets: dict[str, P
     assert [d[1] for d in memory.devices] == endpoints
     first, second = memory.for_endpoint(endpoints[0]), memory.for_endpoint(endpoints[1])
     assert 0 < first[0] < second[0]  # -ts 1,3: the second box holds about three times the layers
+
+
+@pytest.mark.skipif(SERVER_BIN is None, reason="no llama-server in the RPC build: run scripts/build_llama_rpc.py")
+def test_printed_commands_start_a_working_split_on_loopback(stories_model: Path, tmp_path: Path) -> None:
+    """The app's ggml-rpc-server and llama-server --rpc commands, run as printed, serve a completion;
+    llama-server's log shows each box holding the weights the estimate gave it."""
+    assert SERVER_BIN is not None
+    plan = serve_plan(stories_model, (1, 2), SERVER_BIN, tmp_path)
+    assert plan.completion.strip()
+    assert plan.head_command[3] == "--rpc" and "-ts" in plan.head_command
+    estimate = plan.estimate
+    remote = [d for d in estimate.devices if d.box]  # type: ignore[attr-defined]
+    assert len(remote) == 2
+    for device in remote:
+        logged = plan.model_buffers[device.buffer]
+        assert abs(logged - device.weights_bytes) <= max(device.weights_bytes * TOLERANCE_PCT / 100,
+                                                         LOG_TOLERANCE_BYTES), device.name
+        assert abs(plan.kv_buffers[device.buffer] - device.kv_bytes) <= max(device.kv_bytes * TOLERANCE_PCT / 100,
+                                                                            LOG_TOLERANCE_BYTES), device.name
