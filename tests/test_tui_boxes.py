@@ -83,3 +83,11 @@ async def test_fit_shows_one_bar_per_box_and_device_and_the_commands(llama8):
         assert "head$ llama-server" in text and "--rpc" in text  # the line may wrap after --rpc
         assert "192.168.1.20:50052,192.168.1.21:50052" in text and "-ts 12,16,12" in text
         assert "network" in str(app.screen.query_one("#fit-verdict").render())
+
+
+def test_the_header_names_the_head_and_counts_the_boxes():
+    from tui.widgets.profile_header import describe_profile
+
+    profile = attach_boxes(HEAD, [parse_rpc_arg("10.0.0.2=cpu:32"), parse_rpc_arg("10.0.0.3=RTX 3090")])
+    assert describe_profile(profile) == "RTX 3060 12GB 12.0 GiB + 32.0 GiB RAM + 2 boxes (56.0 GiB)"
+    assert describe_profile(profile, compact=True) == "RTX 3060 12GB 12G + 32G RAM + 2 boxes (56G)"
