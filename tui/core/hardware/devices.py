@@ -99,6 +99,7 @@ class HardwareProfile:
     extra: dict = field(default_factory=dict)
     ram_efficiency: float = 0.6
     boxes: tuple[RemoteBox, ...] = ()  # helper boxes; their devices lead ``gpus`` (llama.cpp's order)
+    cpu_amx: bool = False  # the CPU has AMX-INT8: llama.cpp keeps CPU matrices in its AMX layout (fit/cpu_amx.py)
 
     @property
     def is_cpu_only(self) -> bool:
