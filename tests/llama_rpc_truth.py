@@ -199,7 +199,10 @@ def run_case(case: RpcCase, model_path: Path, bin_dir: Path, *, threads: int = 1
     from tui.core.hardware.devices import GiB, HardwareProfile
 
     anatomy = load_anatomy(model_path)
-    head = HardwareProfile(name="loopback head", ram_bytes=64 * GiB, ram_bandwidth_gbps=50.0)
+    from tui.core.hardware.detect import host_has_amx
+
+    # the head is this machine: its CPU's AMX layout decides the size of matrices it keeps
+    head = HardwareProfile(name="loopback head", ram_bytes=64 * GiB, ram_bandwidth_gbps=50.0, cpu_amx=host_has_amx())
     with rpc_servers(bin_dir, len(case.lend_gib), threads=threads) as endpoints:
         boxes = [make_box(ep, [f"cpu:{gib:g}"], "loopback") for ep, gib in zip(endpoints, case.lend_gib, strict=True)]
         settings = case.settings
@@ -263,8 +266,9 @@ def serve_plan(model_path: Path, lend_gib: tuple[float, ...], bin_dir: Path, wor
     """Size ``model_path`` over loopback boxes lending ``lend_gib``, run exactly the commands the app prints
     (``ggml-rpc-server ...`` per box, then ``llama-server --rpc ...``), ask for a completion, stop everything.
 
-    Only the program paths change (the cached build's), and llama-server gets ``--host 127.0.0.1
-    --port P``; rpc-server's ``-c`` cache goes to ``work`` (``LLAMA_CACHE``).
+    Only the program paths change (the cached build's), and the processes get ``-t 1`` (a shared
+    machine), llama-server ``--host 127.0.0.1 --port P -lv 4`` (the log level that prints the
+    buffers); rpc-server's ``-c`` cache goes to ``work`` (``LLAMA_CACHE``).
     """
     import urllib.request
 
@@ -295,7 +299,7 @@ def serve_plan(model_path: Path, lend_gib: tuple[float, ...], bin_dir: Path, wor
             _wait_listening(box.port, proc, deadline)
         with open(log_path, "wb") as log:
             server = subprocess.Popen([str(bin_dir / head_cmd[0]), *head_cmd[1:], "--host", "127.0.0.1", "--port",
-                                       str(port), "-t", "1"], env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                       str(port), "-t", "1", "-lv", "4"], env=env, stdin=subprocess.DEVNULL, stdout=log,
                                       stderr=subprocess.STDOUT)
         procs.append(server)
         deadline = time.monotonic() + timeout_s
@@ -318,12 +322,12 @@ def serve_plan(model_path: Path, lend_gib: tuple[float, ...], bin_dir: Path, wor
         with urllib.request.urlopen(request, timeout=timeout_s) as reply:
             completion = json.loads(reply.read())["content"]
     finally:
+        # llama-server first, and wait: on exit it asks every rpc-server for its memory once more
         for proc in reversed(procs):
             if proc.poll() is None:
                 proc.terminate()
-        for proc in procs:
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
