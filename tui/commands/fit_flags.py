@@ -116,7 +116,7 @@ def wants_auto_layers(args: argparse.Namespace) -> bool:
     return getattr(args, "n_gpu_layers", None) == NGL_AUTO
 
 
-def add_profile_flags(parser: argparse.ArgumentParser) -> None:
+def add_profile_flags(parser: argparse.ArgumentParser, *, boxes: bool = True) -> None:
     """Which hardware to size for: detected, CPU-only, a catalog card, or what-if memory."""
     group = parser.add_argument_group("hardware")
     group.add_argument("--gpu", dest="gpu", action="append", default=None, metavar="GPU",
@@ -126,7 +126,8 @@ def add_profile_flags(parser: argparse.ArgumentParser) -> None:
                        help="what-if VRAM per GPU in GiB (overrides the profile's)")
     group.add_argument("--ram", dest="ram_gib", type=float, default=None, metavar="GiB",
                        help="what-if system RAM in GiB (overrides the profile's)")
-    add_box_flags(group)
+    if boxes:
+        add_box_flags(group)
 
 
 def add_box_flags(group: argparse._ArgumentGroup) -> None:

@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     parser.add_argument("--ram-bandwidth", dest="ram_bandwidth", metavar="GBPS", default=None,
                         help="RAM bandwidth in GB/s or a RAM setup such as 'DDR5-5600 dual': for --save, "
                              "else remembered for this machine ('default' forgets it)")
-    add_profile_flags(parser)
+    add_profile_flags(parser, boxes=False)
     parser.set_defaults(func=run)
 
 
