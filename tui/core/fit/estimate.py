@@ -404,6 +404,9 @@ def _warnings(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSe
         out.append(f"{_gib(host.weights_bytes)} of weights stay on the CPU, memory-mapped from the file: they "
                    "still need that much free RAM to run at full speed (without it the OS reads them from disk "
                    "on every token)")
+    if profile.boxes:
+        out.append("rpc-server has no authentication or encryption (its own start-up warning): run it only on a "
+                   "network you trust; the helpers load the weights over it once (-c caches them on each box)")
     if not profile.is_cpu_only and placement.layer_device and any(d == cpu for d in placement.layer_device):
         if context.n_tokens >= 32:
             out.append("layers left on the CPU: prompt processing still runs them on "
