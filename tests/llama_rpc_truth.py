@@ -170,6 +170,7 @@ class RpcCase:
     lend_gib: tuple[float, ...]
     settings: LlamaSettings = LlamaSettings(n_ctx=8192, use_mmap=False)
     default_split: bool = False
+    compute_exact: bool = True  # compute buffers replayed exactly (pipeline parallelism; not yet MLA)
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,7 @@ RPC_CASES = (
     RpcCase("MoE+SWA 3 boxes 24+32+16 GiB", "gpt-oss-120b-mxfp4", (24, 32, 16)),
     RpcCase("SWA tied 2 boxes -ngl 40", "gemma-3-27b-q4_k_m", (12, 8),
             LlamaSettings(n_ctx=8192, use_mmap=False, n_gpu_layers=40)),
+    RpcCase("MLA MoE 2 boxes 8+8 GiB", "deepseek-v2-lite-q4_k_m", (8, 8), compute_exact=False),
 )
 
 

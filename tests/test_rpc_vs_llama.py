@@ -55,7 +55,7 @@ def test_per_device_memory_matches_llama_cpp(case: RpcCase, presets: dict[str, P
         what = f"{case.name} {row.device}"
         assert abs(DeviceRow.error_pct(row.weights)) <= TOLERANCE_PCT, f"{what} weights {row.weights}"
         assert abs(DeviceRow.error_pct(row.kv)) <= TOLERANCE_PCT, f"{what} KV {row.kv}"
-        if all_offloaded:  # pipeline parallelism: compute buffers replayed, hidden-state copies included
+        if all_offloaded and case.compute_exact:  # pipeline parallelism: hidden-state copies included
             assert abs(DeviceRow.error_pct(row.compute)) <= TOLERANCE_PCT, f"{what} compute {row.compute}"
     # every box holds layers, and the split follows the boxes' shares
     assert all(r.weights[1] > 0 for r in remote)
