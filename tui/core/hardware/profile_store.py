@@ -300,12 +300,12 @@ def _fraction(entry: dict, key: str, where: str, default):
 _BOX_KEYS = {"name", "address", "devices", "link"}
 
 
-def box_to_toml(box: RemoteBox) -> dict:
+def box_to_toml(box: RemoteBox) -> dict[str, object]:
     """A helper box as a ``[[box]]`` table: devices in ``--rpc`` words (catalog names, ``cpu:GIB``)."""
     return {"name": box.name, "address": box.endpoint, "devices": list(box.specs), "link": box.link.key}
 
 
-def box_from_toml(entry, where: str) -> RemoteBox:
+def box_from_toml(entry: object, where: str) -> RemoteBox:
     """Check one ``[[box]]`` table and build the box; mistakes raise LocalAIError naming ``where``."""
     from tui.core.hardware.boxes import DEFAULT_LINK, make_box
 
