@@ -22,7 +22,8 @@ PICTURES = (("1", "advisor-which-model"), ("2", "advisor-which-box"), ("3", "adv
 
 
 def _box():
-    from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+    from tui.core.hardware.devices import GpuSpec, HardwareProfile
+    from tui.core.sizes import GiB
 
     return HardwareProfile("RTX 3090 + 64 GiB RAM", gpus=(GpuSpec("RTX 3090", 24 * GiB, 936.0),),
                            ram_bytes=64 * GiB, ram_bandwidth_gbps=51.2, source="catalog")

@@ -34,9 +34,8 @@ from tui.core.fit.estimate import estimate_fit  # noqa: E402
 from tui.core.fit.settings import LlamaSettings  # noqa: E402
 from tui.core.gguf.anatomy import load_anatomy  # noqa: E402
 from tui.core.hardware.devices import GpuSpec, HardwareProfile  # noqa: E402
+from tui.core.sizes import GiB, MiB  # noqa: E402
 
-GiB = 1024**3
-MiB = 1024**2
 STORIES = ROOT.parent / "shared" / "models" / "stories260K.gguf"
 
 CPU_ONLY = HardwareProfile(name="CPU only, 64 GiB", gpus=(), ram_bytes=64 * GiB, ram_bandwidth_gbps=60.0)
@@ -115,13 +114,13 @@ def bench_latency(anatomies: dict, calls: int) -> None:
             start = time.perf_counter()
             estimate_fit(anatomy, profile, base)
             cold = (time.perf_counter() - start) * 1e3
-            same = _time_calls(estimate_fit, lambda i: (anatomy, profile, base), calls)
-            slider = _time_calls(estimate_fit, lambda i: (anatomy, profile, base.with_changes(
+            same = _time_calls(estimate_fit, lambda i, a=anatomy, p=profile, b=base: (a, p, b), calls)
+            slider = _time_calls(estimate_fit, lambda i, a=anatomy, p=profile, b=base: (a, p, b.with_changes(
                 n_ctx=256 + (i * 7919) % 131072)), calls)
             rows = [("same", same), ("slider", slider)]
             if profile.gpus:
-                ngl = _time_calls(estimate_fit, lambda i: (anatomy, profile, base.with_changes(
-                    n_gpu_layers=i % (anatomy.n_layer + 2))), calls)
+                ngl = _time_calls(estimate_fit, lambda i, a=anatomy, p=profile, b=base: (a, p, b.with_changes(
+                    n_gpu_layers=i % (a.n_layer + 2))), calls)
                 rows.append(("ngl", ngl))
             print(f"  {name:<24} {profile.name:<30} first call {cold:7.2f} ms")
             for label, samples in rows:
@@ -135,7 +134,7 @@ def bench_auto_fit(anatomies: dict, calls: int) -> None:
         anatomy = anatomies[name]
         settings = LlamaSettings(n_ctx=n_ctx)
         result = explain_auto_fit(anatomy, profile, settings)
-        samples = _time_calls(explain_auto_fit, lambda i: (anatomy, profile, settings), calls)
+        samples = _time_calls(explain_auto_fit, lambda i, a=anatomy, p=profile, s=settings: (a, p, s), calls)
         chosen = result.settings
         summary = (f"-c {chosen.n_ctx} -ngl {'all' if chosen.n_gpu_layers is None else chosen.n_gpu_layers}"
                    + (f" --n-cpu-moe {chosen.n_cpu_moe}" if chosen.n_cpu_moe else "")

@@ -1,10 +1,15 @@
-"""Shared fixtures: the ../shared data (skipped with a reason when absent) and isolated app dirs."""
+"""Shared fixtures: the ../shared data (skipped with a reason when absent), isolated app dirs, and the
+fake Hub (``fake_hub``, ``hf_home``, ``hub_env`` from ``tests.fake_hub``; ``advisor_hub`` from
+``tests.advisor_fixtures``), so test modules ask for them by name without importing them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+from tests.advisor_fixtures import advisor_hub  # noqa: F401 - fixture, registered by being here
+from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - fixtures, registered by being here
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -577,7 +577,7 @@ def make_sparse_model(path: str | os.PathLike, spec: ModelSpec, *, split_max_ten
         fout.flush()
     data_starts = [fout.tell() for fout in writer.fout]
     writer.close()
-    for shard, start, size in zip(shards, data_starts, shard_data):
+    for shard, start, size in zip(shards, data_starts, shard_data, strict=True):
         os.truncate(shard, start + size)
     return BuiltModel(shards[0], shards, spec, plans, header_only=True)
 

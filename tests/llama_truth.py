@@ -52,8 +52,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.core.fit.settings import LlamaSettings
+from tui.core.sizes import MiB
 
-MiB = 1024 * 1024
 #: A "%.2f MiB" figure is the true size rounded to the nearest 0.01 MiB.
 LOG_TOLERANCE_BYTES = int(0.005 * MiB) + 1
 #: Files larger than this are measured without allocating (``mode="auto"``).
@@ -394,14 +394,16 @@ def _check_agreement(exact: dict[str, int], logged: dict[str, int], what: str,
             raise RuntimeError(f"{what} {name}: breakdown {exact[name]} B vs log {size} B: ABI mismatch")
 
 
-def measure_llama(path: str | os.PathLike, settings: LlamaSettings = LlamaSettings(), *,
+def measure_llama(path: str | os.PathLike, settings: LlamaSettings | None = None, *,
                   mode: str = "auto", use_extra_bufts: bool = True) -> LlamaMemory:
     """Load ``path`` on the CPU with ``settings`` and report what llama.cpp allocated (or would allocate).
 
     ``mode``: ``"load"`` (a real load, what the app does), ``"no_alloc"`` (llama.cpp's memory-fit
     dry run: nothing read or allocated, for header-only and large files) or ``"auto"``.
-    Raises ``LlamaLoadError`` with llama.cpp's own last warnings when it refuses.
+    Raises ``LlamaLoadError`` with llama.cpp's own last warnings when it refuses. ``settings``
+    defaults to ``LlamaSettings()``.
     """
+    settings = settings if settings is not None else LlamaSettings()
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(path)

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.advisor_fixtures import advisor_hub  # noqa: F401 - fixture
 from tui.cli import main
 
 MOE_SPEC = "unsloth/Qwen3-30B-A3B-GGUF:Q4_K_M"

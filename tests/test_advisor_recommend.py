@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.advisor_fixtures import CPU_BOX, GPU_BOX, advisor_hub, repo_by_id  # noqa: F401 - fixture
+from tests.advisor_fixtures import CPU_BOX, GPU_BOX, repo_by_id
 from tests.hub_fixtures.catalog import advisor_repos
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import LlamaSettings
@@ -24,8 +24,8 @@ def _recommend(box=GPU_BOX, **request):
 
 def _exact_fit(spec: str, profile, settings):
     """What ``localai-tui fit SPEC`` computes: the label's own header, read the way ``fit`` reads it."""
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.fit.estimate import estimate_fit
+    from tui.core.hub.model_spec import load_model_anatomy
 
     return estimate_fit(load_model_anatomy(spec), profile, settings)
 

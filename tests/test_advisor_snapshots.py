@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.advisor_fixtures import MOE, advisor_hub  # noqa: F401 - fixture
+from tests.advisor_fixtures import MOE
 from tests.tui_fixtures import FIXED_BOX, FixedServices, log_dir_for_snapshots, wait_for
 from tui.app import LocalAIApp
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from tests.advisor_fixtures import GPU_BOX, MOE, advisor_hub  # noqa: F401 - fixture
+from tests.advisor_fixtures import GPU_BOX, MOE
 from tests.tui_fixtures import FIXED_BOX, FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
 from tui.core.fit.settings import LlamaSettings
-from tui.widgets.sweep_plot import STATE_NO_FIT, STATE_OFFLOADED, PlotColumn, SweepPlot, render_sweep_plot
+from tui.core.fit.verdict import Verdict
+from tui.widgets.sweep_plot import PlotColumn, SweepPlot, render_sweep_plot
 
 MOE_SPEC = f"{MOE[0]}:Q4_K_M"
 
@@ -96,7 +97,7 @@ async def test_which_box_matches_compare_and_the_sweep_follows_the_highlighted_b
         await pilot.press("3")
         plot = app.screen.query_one(SweepPlot)
         assert len(plot.columns) == len(expected) and plot.title == "tokens/s on RTX 3060 12GB"
-        assert {c.state for c in plot.columns} == {STATE_OFFLOADED}  # experts in RAM at every context
+        assert {c.state for c in plot.columns} == {Verdict.PARTIAL}  # experts in RAM at every context
         assert "context" in screen_text(app) and "part in RAM" in screen_text(app)
 
 
@@ -132,8 +133,8 @@ async def test_hub_down_is_a_message_and_r_retries(advisor_hub):
 
 def _columns() -> list[PlotColumn]:
     gib = 1024**3
-    return [PlotColumn("512", 80.0, 10 * gib, 2 * gib), PlotColumn("4k", 40.0, 11 * gib, 3 * gib, STATE_OFFLOADED),
-            PlotColumn("32k", 0.0, 0, 40 * gib, STATE_NO_FIT)]
+    return [PlotColumn("512", 80.0, 10 * gib, 2 * gib), PlotColumn("4k", 40.0, 11 * gib, 3 * gib, Verdict.PARTIAL),
+            PlotColumn("32k", 0.0, 0, 40 * gib, Verdict.NO_FIT)]
 
 
 def test_bars_are_proportional_and_labelled():

@@ -25,10 +25,8 @@ from tui.core.hardware.detect import (
     nvml_bandwidth_gbps,
     probe_nvidia_gpus,
 )
-from tui.core.hardware.devices import GiB
 from tui.core.hardware.profile_store import HardwareSettings, save_hardware_settings
-
-MiB = 1024**2
+from tui.core.sizes import GiB, MiB
 
 
 class FakeNVMLError(Exception):

@@ -71,12 +71,14 @@ def test_nothing_reaches_the_terminal_during_load_failure_and_generation(stories
 def test_engine_modules_import_neither_textual_nor_llama_cpp_until_used():
     code = (
         "import sys, importlib\n"
-        "import tui.core.engine as engine\n"
+        "import tui.core.engine\n"
         "assert 'llama_cpp' not in sys.modules, 'package import pulled in llama_cpp'\n"
         "for name in ['errors','params','ggml_backend','llama_log','loader','model','runtime','template','sampling',\n"
         "             'generate','chat','metrics','memory','bench','model_file']:\n"
         "    importlib.import_module('tui.core.engine.' + name)\n"
-        "engine.Engine, engine.ChatSession, engine.run_bench\n"
+        "from tui.core.engine.runtime import Engine\n"
+        "from tui.core.engine.chat import ChatSession\n"
+        "from tui.core.engine.bench import run_bench\n"
         "assert 'textual' not in sys.modules, 'the engine must not import textual'\n"
         "assert 'llama_cpp' not in sys.modules, 'llama_cpp loads on first use only'\n"
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import math
 import re
-import time
 
 import numpy as np
 import pytest
@@ -70,9 +69,7 @@ def test_small_model_loads_with_the_planned_tensors(tmp_path, arch):
     assert on_disk == planned
     assert built.path.stat().st_size < 4 * 1024 * 1024
 
-    start = time.perf_counter()
-    memory = measure_llama(built.path, LlamaSettings(n_ctx=512))
-    assert time.perf_counter() - start < 2.0  # well under a second alone; slack for a busy machine
+    memory = measure_llama(built.path, LlamaSettings(n_ctx=512))  # its load time: scripts/bench_reader.py
     # llama_model_size sums ggml_nbytes over the file's tensors: the factory's own byte count
     assert memory.model_size_bytes == built.tensor_bytes
     assert memory.mode == "load"

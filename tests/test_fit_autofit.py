@@ -8,9 +8,8 @@ from tests.fit_models import Q8_0, make_anatomy
 from tui.core.fit.autofit import auto_fit, auto_gpu_layers, explain_auto_fit, max_context, max_gpu_layers, min_cpu_moe
 from tui.core.fit.estimate import FIT_MARGIN_BYTES, estimate_fit
 from tui.core.fit.settings import LlamaSettings
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
-
-MiB = 1024**2
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB, MiB
 
 
 def dense():

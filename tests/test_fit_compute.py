@@ -13,7 +13,8 @@ from tui.core.fit.kv_cache import cache_layout
 from tui.core.fit.placement import place_weights
 from tui.core.fit.settings import LlamaSettings
 from tui.core.hardware.detect import host_has_amx
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
 CPU = HardwareProfile(name="cpu", ram_bytes=64 * GiB, cpu_amx=host_has_amx())  # the CPU llama.cpp runs on here
 GPU = HardwareProfile(name="gpu", gpus=(GpuSpec("G", 24 * GiB, 900),), ram_bytes=64 * GiB)
@@ -142,7 +143,7 @@ def test_pipeline_parallelism_keeps_input_copies():
     # the host holds 4 copies of the inputs: tokens, embeddings, positions, indices, mask, output ids
     mask = 4096 * 512 * 2
     assert copies[-1] - single[-1] >= 3 * (mask + 512 * 512 * 4)
-    assert all(c > s_ for c, s_ in zip(copies[:2], single[:2]))
+    assert all(c > s_ for c, s_ in zip(copies[:2], single[:2], strict=True))
 
 
 # --- llama.cpp on the CPU ----------------------------------------------------------------------

@@ -11,19 +11,20 @@ from tui.core.errors import LocalAIError
 from tui.core.fit.backends import cpu_traits, gpu_traits
 from tui.core.fit.estimate import (
     FIT_MARGIN_BYTES,
-    VERDICT_FITS,
-    VERDICT_NO,
-    VERDICT_TIGHT,
     estimate_fit,
     flash_attn_decision,
     output_buffer_bytes,
-    resolve_flash_attn,
     time_estimate,
 )
 from tui.core.fit.settings import LlamaSettings
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.fit.verdict import Verdict
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB, MiB
 
-MiB = 1024**2
+
+def _flash_attn(anatomy, settings, profile=None) -> bool:
+    """What ``-fa`` becomes for this model and hardware (``flash_attn_decision``'s answer, without its notes)."""
+    return flash_attn_decision(anatomy, settings, profile)[0]
 
 
 def gpu_profile(vram=24 * GiB, backend="CUDA", ram=64 * GiB, **kw):
@@ -50,12 +51,12 @@ def test_verdicts_use_the_margin():
     a = make_anatomy(n_layer=4)
     s = LlamaSettings(n_ctx=2048)
     need = estimate_fit(a, gpu_profile(), s).devices[0].total_bytes
-    assert estimate_fit(a, gpu_profile(vram=need + FIT_MARGIN_BYTES), s).devices[0].verdict == VERDICT_FITS
+    assert estimate_fit(a, gpu_profile(vram=need + FIT_MARGIN_BYTES), s).devices[0].verdict == Verdict.FITS
     tight = estimate_fit(a, gpu_profile(vram=need + FIT_MARGIN_BYTES - 1), s)
-    assert tight.devices[0].verdict == VERDICT_TIGHT and tight.fits and tight.verdict == VERDICT_TIGHT
+    assert tight.devices[0].verdict == Verdict.TIGHT and tight.fits and tight.verdict == Verdict.TIGHT
     short = estimate_fit(a, gpu_profile(vram=need - 1), s)
-    assert short.devices[0].verdict == VERDICT_NO and not short.fits and short.verdict == VERDICT_NO
-    assert estimate_fit(a, gpu_profile(vram=need), s, margin_bytes=0).devices[0].verdict == VERDICT_FITS
+    assert short.devices[0].verdict == Verdict.NO_FIT and not short.fits and short.verdict == Verdict.NO_FIT
+    assert estimate_fit(a, gpu_profile(vram=need), s, margin_bytes=0).devices[0].verdict == Verdict.FITS
 
 
 def test_host_ram_counts_cpu_weights_and_free_memory():
@@ -85,22 +86,22 @@ def test_output_buffer_is_one_logits_row_per_sequence():
 
 def test_flash_attention_auto_and_its_refusals():
     a = make_anatomy(n_embd=256, n_head=4, n_head_kv=2)  # head 64
-    assert resolve_flash_attn(a, LlamaSettings(flash_attn="auto")) is True  # CPU runs every head size
-    assert resolve_flash_attn(a, LlamaSettings(flash_attn="off")) is False
+    assert _flash_attn(a, LlamaSettings(flash_attn="auto")) is True  # CPU runs every head size
+    assert _flash_attn(a, LlamaSettings(flash_attn="off")) is False
     # quantized V needs flash attention: auto turns it on, off is refused like llama_init_from_model does
     on, notes = flash_attn_decision(a, LlamaSettings(flash_attn="auto", cache_type_v="q8_0"))
     assert on and any("requires" in n for n in notes)
     with pytest.raises(LocalAIError, match="requires flash attention"):
-        resolve_flash_attn(a, LlamaSettings(flash_attn="off", cache_type_v="q8_0"))
+        _flash_attn(a, LlamaSettings(flash_attn="off", cache_type_v="q8_0"))
     # quantized blocks must divide the head size
     with pytest.raises(LocalAIError, match="does not divide"):
-        resolve_flash_attn(make_anatomy(n_embd=64, n_head=8, n_head_kv=4), LlamaSettings(cache_type_k="q8_0"))
+        _flash_attn(make_anatomy(n_embd=64, n_head=8, n_head_kv=4), LlamaSettings(cache_type_k="q8_0"))
     # a CUDA GPU without a kernel for the head size turns auto off (head 48: no CUDA FA kernel)
     odd = make_anatomy(n_embd=384, n_head=8, n_head_kv=2)
-    assert resolve_flash_attn(odd, LlamaSettings(), gpu_profile()) is False
-    assert resolve_flash_attn(odd, LlamaSettings(), gpu_profile(backend="Metal")) is True
-    assert resolve_flash_attn(odd, LlamaSettings(n_gpu_layers=0), gpu_profile()) is True  # layers on the CPU
-    assert resolve_flash_attn(make_anatomy(arch="grok"), LlamaSettings(flash_attn="on")) is False
+    assert _flash_attn(odd, LlamaSettings(), gpu_profile()) is False
+    assert _flash_attn(odd, LlamaSettings(), gpu_profile(backend="Metal")) is True
+    assert _flash_attn(odd, LlamaSettings(n_gpu_layers=0), gpu_profile()) is True  # layers on the CPU
+    assert _flash_attn(make_anatomy(arch="grok"), LlamaSettings(flash_attn="on")) is False
 
 
 def test_mla_needs_equal_cache_types():

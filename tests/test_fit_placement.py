@@ -13,7 +13,8 @@ from tests.fit_models import Q8_0, make_anatomy, tensor_bytes
 from tui.core.errors import LocalAIError
 from tui.core.fit.placement import assign_layers, place_weights, profile_devices, split_points, tensor_role
 from tui.core.fit.settings import LlamaSettings, TensorOverride
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
 ONE_GPU = HardwareProfile(name="1 gpu", gpus=(GpuSpec("G", 24 * GiB, 900),), ram_bytes=64 * GiB)
 TWO_GPUS = HardwareProfile(name="2 gpus", gpus=(GpuSpec("A", 24 * GiB, 900), GpuSpec("B", 24 * GiB, 900, index=1)),

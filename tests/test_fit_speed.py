@@ -10,7 +10,8 @@ from tui.core.fit.kv_cache import cache_layout
 from tui.core.fit.placement import place_weights
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.speed import decode_speed
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
 CPU = HardwareProfile(name="cpu", ram_bytes=64 * GiB, ram_bandwidth_gbps=100.0, efficiency=0.5)
 

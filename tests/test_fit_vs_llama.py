@@ -35,8 +35,8 @@ from tui.core.fit.settings import LlamaSettings  # noqa: E402
 from tui.core.gguf.anatomy import load_anatomy  # noqa: E402
 from tui.core.hardware.detect import host_has_amx  # noqa: E402
 from tui.core.hardware.devices import HardwareProfile  # noqa: E402
+from tui.core.sizes import GiB
 
-GiB = 1024**3
 # The CPU these tests run on: llama.cpp uses its AMX layout where the CPU has AMX.
 CPU_ONLY = HardwareProfile(name="cpu", gpus=(), ram_bytes=256 * GiB, ram_bandwidth_gbps=50.0, cpu_amx=host_has_amx())
 COMPUTE_TOLERANCE = 0.10

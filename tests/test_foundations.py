@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 import zipfile
 
 import pytest
@@ -47,14 +46,13 @@ def test_cli_parser_imports_nothing_heavy():
     assert _python(code) == "[]"
 
 
-def test_help_answers_fast():
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "tui", "--help"], capture_output=True, text=True, cwd=ROOT)
-    elapsed = time.perf_counter() - start
+def test_help_answers():
+    """``--help`` answers (its speed is measured by scripts/bench_reader.py; that it imports nothing heavy is
+    ``test_cli_parser_imports_nothing_heavy``)."""
+    out = subprocess.run([sys.executable, "-m", "tui", "--help"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
     assert out.returncode == 0
     assert "localai-tui" in out.stdout
-    # Generous bound (a cold 2-core CI box); the benchmark in the README reports the real figure.
-    assert elapsed < 3.0
 
 
 def test_version_flag():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import struct
-import time
 from pathlib import Path
 
 import pytest
@@ -241,9 +240,7 @@ def _model_behind_vocab(vocab: Path, n_tensors: int = 64) -> tuple[bytes, int]:
 def test_remote_style_read_costs_header_plus_one_chunk(fixture, request):
     header_bytes, total = _model_behind_vocab(request.getfixturevalue(fixture))
     source = CountingSource(header_bytes, virtual_size=total)
-    start = time.perf_counter()
     header = read_header(source)
-    elapsed = time.perf_counter() - start
     assert header.file_size == total > 7 * 1024**3
     assert len(header.tensors) == 64
     assert header.data_offset == pad(len(header_bytes))
@@ -252,7 +249,6 @@ def test_remote_style_read_costs_header_plus_one_chunk(fixture, request):
     assert header.read_calls == len(source.reads) <= 7
     assert source.reads[0] == (0, DEFAULT_FIRST_CHUNK)
     assert all(o >= 0 and o < header.header_size for o, _ in source.reads)
-    assert elapsed < 2.0  # typically ~0.05 s; generous for a loaded CI box
 
 
 def test_skipped_arrays_are_not_downloaded():
@@ -285,19 +281,6 @@ def test_unknown_size_source_reads_the_same_header(stories_model):
     unsized = read_header(CountingSource(data, size_known=False))
     assert unsized.file_size is None
     assert (unsized.metadata, unsized.tensors, unsized.data_offset) == (sized.metadata, sized.tensors, sized.data_offset)
-
-
-@pytest.mark.parametrize("fixture", ["vocab_qwen2", "vocab_llama_bpe"])
-def test_vocabulary_headers_parse_fast(fixture, request):
-    path = request.getfixturevalue(fixture)
-    best = min(_timed(lambda: read_header(FileSource(path))) for _ in range(3))
-    assert best < 0.5  # measured ~0.05 s (summaries) on the dev box
-
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 # -- failures -----------------------------------------------------------------------------------------

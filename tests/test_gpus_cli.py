@@ -12,10 +12,11 @@ import pytest
 
 from tui.cli import main
 from tui.core.hardware import detect
-from tui.core.hardware.catalog import find_device, load_catalog
+from tui.core.hardware.catalog import find_device, load_gpu_catalog
 from tui.core.hardware.detect import GpuDetection
-from tui.core.hardware.devices import GiB, GpuSpec
+from tui.core.hardware.devices import GpuSpec
 from tui.core.hardware.profile_store import load_custom_profiles, load_hardware_settings
+from tui.core.sizes import GiB
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +41,7 @@ def test_listing_without_gpu(capsys, no_gpu):
     assert lines[1] == "  no NVIDIA GPU detected (NVML unavailable: test): CPU-only"
     assert lines[2].startswith("  RAM ") and "physical cores" in lines[2]
     assert "51.2 GB/s assumed (DDR4-3200 dual channel)" in out
-    for device in load_catalog().devices:
+    for device in load_gpu_catalog().devices:
         assert any(line.split()[:1] == [str(device.number)] and device.name in line for line in lines), device.name
     row = next(line for line in lines if " RTX 3090 " in line and "Ti" not in line)
     assert row.split()[-5:] == ["24.0", "-", "936", "CUDA", "used"]
@@ -68,7 +69,7 @@ def test_json_listing(capsys, no_gpu):
     assert data["detected"]["profile"]["gpus"] == []
     assert data["detected"]["profile"]["source"] == "detected"
     assert data["detected"]["host"]["ram_bytes"] > 0
-    assert len(data["catalog"]) == len(load_catalog())
+    assert len(data["catalog"]) == len(load_gpu_catalog())
     p40 = next(d for d in data["catalog"] if d["name"] == "Tesla P40 24GB")
     assert p40 == {"number": find_device("P40").number, "name": "Tesla P40 24GB", "vram_gib": 24.0,
                    "bandwidth_gbps": 346.0, "backend": "CUDA", "category": "used", "note": find_device("P40").note,
@@ -92,7 +93,7 @@ def test_save_list_use_and_delete_a_custom_profile(capsys, no_gpu):
     (rig,) = load_custom_profiles()
     assert rig.ram_bytes == 96 * GiB and rig.ram_bandwidth_gbps == 76.8 and len(rig.gpus) == 2
     assert all(g.free_bytes is None for g in rig.gpus)
-    number = len(load_catalog()) + 1
+    number = len(load_gpu_catalog()) + 1
     code, out, _ = run_cli(capsys)
     assert f"  {number}  rig" in out and "RTX 3090 + Tesla P40 24GB" in out
     data = json.loads(run_cli(capsys, "--json")[1])

@@ -17,15 +17,16 @@ from tui.core.hardware.catalog import (
     backend_efficiency,
     catalog_text,
     find_device,
-    load_catalog,
+    load_gpu_catalog,
     match_detected_name,
     metal_working_set_bytes,
     name_tokens,
-    parse_catalog,
+    parse_gpu_catalog,
 )
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
-CATALOG = load_catalog()
+CATALOG = load_gpu_catalog()
 DEVICES = CATALOG.devices
 
 
@@ -236,7 +237,7 @@ fraction_above_threshold = 0.75
 
 
 def test_parse_catalog_accepts_a_minimal_file():
-    catalog = parse_catalog(HEADER + VALID_DEVICE)
+    catalog = parse_gpu_catalog(HEADER + VALID_DEVICE)
     assert [d.name for d in catalog.devices] == ["Card", "DDR4 slow"]
     assert catalog.by_number(2).is_cpu
     with pytest.raises(LocalAIError, match="from 1 to 2"):
@@ -257,22 +258,22 @@ def test_parse_catalog_accepts_a_minimal_file():
 def test_parse_catalog_rejects_bad_entries_by_name(change, message):
     text = (HEADER + VALID_DEVICE).replace(*change, 1)
     with pytest.raises(LocalAIError, match=message) as info:
-        parse_catalog(text, source="test.toml")
+        parse_gpu_catalog(text, source="test.toml")
     assert str(info.value).startswith("test.toml:")
 
 
 def test_parse_catalog_rejects_broken_toml_and_missing_rules():
     with pytest.raises(LocalAIError, match="not valid TOML"):
-        parse_catalog("[[device]\nname=", source="x.toml")
+        parse_gpu_catalog("[[device]\nname=", source="x.toml")
     with pytest.raises(LocalAIError, match="ram_setup"):
-        parse_catalog(HEADER.replace('"DDR4 slow"', '"Card"') + VALID_DEVICE)
+        parse_gpu_catalog(HEADER.replace('"DDR4 slow"', '"Card"') + VALID_DEVICE)
     with pytest.raises(LocalAIError, match=r"\[efficiency\] Metal"):
-        parse_catalog(HEADER.replace("Metal = 0.65", "Metal = 1.5") + VALID_DEVICE)
+        parse_gpu_catalog(HEADER.replace("Metal = 0.65", "Metal = 1.5") + VALID_DEVICE)
 
 
 def test_shipped_file_parses_and_is_cached():
     assert "[[device]]" in catalog_text()
-    assert load_catalog() is load_catalog()
+    assert load_gpu_catalog() is load_gpu_catalog()
 
 
 def test_profile_efficiency_for_a_gpu():

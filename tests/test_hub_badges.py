@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
 from tui.core.fit.settings import LlamaSettings
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
 BARTOWSKI = "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF"
 
@@ -58,14 +58,17 @@ def test_one_header_is_read_for_a_whole_repo(hub_env):
     exact = fit_badges(quants, _box(12, 32), LlamaSettings(), read_headers=True)
     assert all(b.source == "header" for b in exact)
     assert _served_files(hub_env, BARTOWSKI) == {g.first_path for g in quants.groups[1:]}  # the first was cached
-    for estimated, real in zip(badges, exact):  # the size estimate agrees with the header on clear-cut rows
+    for estimated, real in zip(badges, exact, strict=True):  # the size estimate agrees with the header on clear-cut rows
         assert estimated.verdict == real.verdict
         if real.tokens_per_s:
             assert estimated.tokens_per_s == pytest.approx(real.tokens_per_s, rel=0.1)
 
 
 def test_verdicts_follow_the_hardware(hub_env):
-    from tui.core.hub.badges import FITS, NO_FIT, PARTIAL, TIGHT, fit_badges
+    from tui.core.fit.verdict import Verdict
+    from tui.core.hub.badges import fit_badges
+
+    FITS, TIGHT, PARTIAL, NO_FIT = Verdict.FITS, Verdict.TIGHT, Verdict.PARTIAL, Verdict.NO_FIT
 
     quants = _quants(BARTOWSKI)
 

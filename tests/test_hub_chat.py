@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT, STORIES_MODEL
-from tests.fake_hub import fake_hub, hf_home, point_hf_at  # noqa: F401  (fixtures)
+from tests.fake_hub import point_hf_at
 
 pytest.importorskip("llama_cpp")
 SPEC = "ggml-org/models/tinyllamas/stories260K.gguf"

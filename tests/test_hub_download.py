@@ -7,7 +7,6 @@ import threading
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
 from tests.hub_fixtures.catalog import default_repos
 from tui.core.errors import LocalAIError
 

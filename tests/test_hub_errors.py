@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.conftest import ROOT
-from tests.fake_hub import GRANTED_TOKEN, NOT_GRANTED_TOKEN, fake_hub, hf_home, hub_env, point_hf_at  # noqa: F401
+from tests.fake_hub import GRANTED_TOKEN, NOT_GRANTED_TOKEN, point_hf_at
 
 GATED = "google/gemma-3-1b-it-qat-q4_0-gguf"
 

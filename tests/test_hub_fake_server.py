@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_hub import GRANTED_TOKEN, fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
+from tests.fake_hub import GRANTED_TOKEN
 from tests.hub_fixtures.catalog import VOCAB_LLAMA_BPE, default_repos
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
 from tests.hub_fixtures.catalog import default_repos
 from tui.core.errors import LocalAIError
 
@@ -20,21 +19,16 @@ def _write_split(folder, repo_id: str, marker: str) -> list:
     return written
 
 
-def test_folders_are_saved_in_the_config_dir(tmp_path):
-    from tui.core.hub.library import add_library_folder, library_config_path, library_folders, remove_library_folder
+def test_folders_are_read_from_library_toml(tmp_path):
+    from tui.core.hub.library import library_config_path, library_folders
 
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir(), b.mkdir()
     assert library_folders() == []
-    add_library_folder(a)
-    assert add_library_folder(b) == [a.resolve(), b.resolve()]
-    assert add_library_folder(a) == [a.resolve(), b.resolve()]  # once only
-    assert "folders" in library_config_path().read_text()
-    assert remove_library_folder(a) == [b.resolve()]
-    with pytest.raises(LocalAIError, match="not a folder"):
-        add_library_folder(tmp_path / "missing")
-    with pytest.raises(LocalAIError, match="not a library folder"):
-        remove_library_folder(a)
+    library_config_path().parent.mkdir(parents=True, exist_ok=True)
+    library_config_path().write_text(f'[library]\nfolders = ["{tmp_path / "a"}", "{tmp_path / "b"}"]\n')
+    assert library_folders() == [tmp_path / "a", tmp_path / "b"]
+    library_config_path().write_text("[library]\nfolders = 3\n")
+    with pytest.raises(LocalAIError, match="must be a list of paths"):
+        library_folders()
 
 
 def test_user_folders_group_shards_and_side_files(hub_env, tmp_path, stories_model):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.fake_hub import GRANTED_TOKEN, fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
+from tests.fake_hub import GRANTED_TOKEN
 from tests.hub_fixtures.catalog import VOCAB_LLAMA_BPE, default_repos
 from tui.core.gguf.reader import DEFAULT_MAX_CHUNK
 

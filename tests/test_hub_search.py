@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 (fixtures)
 from tui.core.errors import LocalAIError
 
 

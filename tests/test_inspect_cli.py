@@ -13,7 +13,8 @@ from tests.corpus.make_gguf_corpus import CORPUS_DIR
 from tests.test_anatomy_archs import write_header
 from tests.test_gguf_reader_split import write_llama
 from tui.cli import main
-from tui.commands.inspect import describe_per_layer, format_bytes, format_params, layer_pattern
+from tui.commands.inspect import describe_per_layer, layer_pattern
+from tui.units import format_count, format_size
 
 
 def run_inspect(capsys, *args: str) -> tuple[int, str, str]:
@@ -127,14 +128,22 @@ def test_real_command_line(stories_model):
 
 
 def test_formatting_helpers():
-    assert format_params(8_030_261_248) == "8.03 B"
-    assert format_params(494_032_768) == "494.0 M"
-    assert format_params(292_800) == "292.8 K" and format_params(12) == "12"
-    assert format_bytes(4_920_734_016) == "4.58 GiB" and format_bytes(1_185_376) == "1.13 MiB"
-    assert format_bytes(960) == "0.9 KiB"
+    assert format_count(8_030_261_248, precise=True) == "8.03 B"
+    assert format_count(494_032_768, precise=True) == "494.0 M"
+    assert format_count(292_800, precise=True) == "292.8 K" and format_count(12, precise=True) == "12"
+    assert format_size(4_920_734_016, precise=True) == "4.58 GiB" and format_size(1_185_376, precise=True) == "1.13 MiB"
+    assert format_size(960, precise=True) == "0.9 KiB"
     assert describe_per_layer([8] * 4) == "8"
     assert describe_per_layer([0, 0, 0, 8, 8]) == "0 x3, 8 x2"
     assert describe_per_layer([0, 8] * 4) == "0 on 4 layers, 8 on 4 layers"
     assert describe_per_layer([]) == "-"
     assert layer_pattern([True, True, False] * 4, "S", "F") == "SSF"
     assert layer_pattern([True, False, False, True, True], "S", "F") is None
+
+
+def test_the_file_type_is_named_by_its_quant_label(capsys, tmp_path):
+    from tests.gguf_factory import make_header_only
+
+    path = make_header_only(tmp_path / "Qwen3-30B-A3B-Q4_K_M.gguf", "qwen3-30b-a3b-q4_k_m").path
+    code, out, _ = run_inspect(capsys, path)
+    assert code == 0 and "file type        Q4_K_M (general.file_type 15)" in out

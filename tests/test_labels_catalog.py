@@ -14,24 +14,19 @@ from tui.core.gguf.labels import (
     all_labels,
     all_tensor_types,
     families,
-    load_catalog,
-    parse_catalog,
+    load_label_catalog,
+    parse_label_catalog,
 )
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
+from tui.core.sizes import GiB
+from tui.core.toml_io import parse_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_FILE = ROOT / "tui" / "data" / "quant_labels.toml"
 LLAMA_CPP_SOURCE = Path("/tmp/src/llama_cpp_python-0.3.36/vendor/llama.cpp")
-GIB = 1024 ** 3
 
 
 def _raw() -> dict:
-    with CATALOG_FILE.open("rb") as fh:
-        return tomllib.load(fh)
+    return parse_toml(CATALOG_FILE.read_text(encoding="utf-8"))
 
 
 def _llama_cpp_ftypes() -> dict[int, str]:
@@ -46,11 +41,11 @@ def _llama_cpp_ftypes() -> dict[int, str]:
 
 
 def test_catalog_loads_once_and_is_cached():
-    assert load_catalog() is load_catalog()
+    assert load_label_catalog() is load_label_catalog()
 
 
 def test_every_llama_cpp_file_type_is_covered_with_its_id():
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     ftypes = _llama_cpp_ftypes()
     assert len(ftypes) >= 36
     for ftype, name in ftypes.items():
@@ -65,7 +60,7 @@ def test_every_file_type_in_llama_h_is_covered():
     header = LLAMA_CPP_SOURCE / "include" / "llama.h"
     if not header.exists():
         pytest.skip(f"{header} is absent (the llama.cpp source tree of llama-cpp-python)")
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     live = re.findall(r"^\s*LLAMA_FTYPE_(?:MOSTLY_)?(\w+)\s*=\s*(\d+),", header.read_text(), re.MULTILINE)
     live = [(name, int(value)) for name, value in live if name != "GUESSED"]
     assert len(live) >= 36
@@ -91,7 +86,7 @@ def test_every_ggml_tensor_type_is_covered_and_bits_come_from_ggml_types():
                                        ("Q4_K", 4.5), ("Q6_K", 6.5625), ("IQ4_XS", 4.25), ("IQ2_XXS", 2.0625),
                                        ("TQ1_0", 1.6875), ("MXFP4", 4.25), ("NVFP4", 4.5), ("Q1_0", 1.125)])
 def test_pure_tensor_types_have_exact_bits(name, bits):
-    assert load_catalog().tensor_types[name].bits_per_weight == bits
+    assert load_label_catalog().tensor_types[name].bits_per_weight == bits
 
 
 def test_file_type_bits_are_sane_against_their_main_type():
@@ -112,7 +107,7 @@ def test_file_type_bits_are_sane_against_their_main_type():
 
 def test_pure_types_typical_bits_match_ggml_types():
     """Q8_0 and the floats put every weight in one type: typical == the type's own bits."""
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     for label in ("Q8_0", "F16", "BF16", "F32"):
         assert catalog.file_types[label].bits_per_weight == pytest.approx(
             catalog.tensor_types[label].bits_per_weight, abs=0.002)
@@ -120,12 +115,12 @@ def test_pure_types_typical_bits_match_ggml_types():
 
 def test_llama3_8b_quotes_from_quantize_cpp_agree_with_the_measured_bits():
     """quantize.cpp's 'x.xxG @ Llama-3-8B' are GiB; converted they must match within 1%."""
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     n_params = catalog.references["llama3-8b"].n_params
     quoted = [q for q in catalog.file_types.values() if q.quantize_cpp_gib is not None]
     assert len(quoted) == 14  # every Llama-3-8B size in QUANT_OPTIONS but Q2_K_S's
     for quant in quoted:
-        from_quote = quant.quantize_cpp_gib * GIB * 8 / n_params
+        from_quote = quant.quantize_cpp_gib * GiB * 8 / n_params
         assert from_quote == pytest.approx(quant.bits_per_weight, rel=0.01), quant.label
 
 
@@ -133,7 +128,7 @@ def test_quotes_match_quantize_cpp_source():
     source = LLAMA_CPP_SOURCE / "tools" / "quantize" / "quantize.cpp"
     if not source.exists():
         pytest.skip(f"{source} is absent (the llama.cpp source tree of llama-cpp-python)")
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     options = re.findall(r'\{\s*"(\w+)",\s*LLAMA_FTYPE_\w+,\s*"\s*([\d.]+)G, ([+-][\d.]+) ppl @ Llama-3-8B"',
                          source.read_text())
     assert len(options) >= 15
@@ -147,7 +142,7 @@ def test_quotes_match_quantize_cpp_source():
 
 
 def test_k_quant_mixes_grow_with_their_suffix():
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     bits = {label: q.bits_per_weight for label, q in catalog.file_types.items()}
     assert bits["Q2_K_S"] < bits["Q2_K"] < bits["Q3_K_S"] < bits["Q3_K_M"] < bits["Q3_K_L"]
     assert bits["Q4_K_S"] < bits["Q4_K_M"] < bits["Q5_K_S"] < bits["Q5_K_M"] < bits["Q6_K"] < bits["Q8_0"]
@@ -156,7 +151,7 @@ def test_k_quant_mixes_grow_with_their_suffix():
 
 
 def test_bartowski_variants_add_q8_embeddings_on_top_of_their_base():
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     for label in ("Q2_K_L", "Q3_K_XL", "Q4_K_L", "Q5_K_L", "Q6_K_L"):
         variant = catalog.variants[label]
         base = catalog.file_types[variant.base]
@@ -167,7 +162,7 @@ def test_bartowski_variants_add_q8_embeddings_on_top_of_their_base():
 
 
 def test_unsloth_variants_are_marked_approximate():
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     ud = [v for label, v in catalog.variants.items() if label.startswith("UD-")]
     assert len(ud) == 6
     for variant in ud:
@@ -181,12 +176,12 @@ def test_every_entry_explains_itself():
         assert len(quant.explanation.split()) >= 25, f"{quant.label}: explanation too short"
     for family in families():
         assert len(family.explanation.split()) >= 15
-    for note in load_catalog().notes.values():
+    for note in load_label_catalog().notes.values():
         assert len(note.explanation.split()) >= 15
 
 
 def test_the_asked_for_topics_are_explained():
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     text = {key: q.explanation for key, q in catalog.file_types.items()}
     assert "default" in text["Q4_K_M"]
     assert "original model" in text["Q8_0"] and "noise" in text["Q8_0"]
@@ -206,7 +201,7 @@ def test_llama_names_are_llama_cpps_display_names():
         pytest.skip(f"{source} is absent (the llama.cpp source tree of llama-cpp-python)")
     names = dict(re.findall(r'case LLAMA_FTYPE_(?:MOSTLY_)?(\w+):\s*name = LLAMA_FTYPE_PREFIX "([^"]+)"',
                             source.read_text()))
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     for quant in catalog.file_types.values():
         if quant.retired:
             assert quant.llama_name is None
@@ -222,7 +217,7 @@ def _broken(mutate) -> str:
     data = copy.deepcopy(_raw())
     mutate(data)
     with pytest.raises(CatalogError) as info:
-        parse_catalog(data)
+        parse_label_catalog(data)
     message = str(info.value)
     assert message.startswith("quant label catalog tui/data/quant_labels.toml: ")
     return message

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 
 from tui.core.gguf.ggml_types import GGML_TYPES_BY_NAME
-from tui.core.gguf.labels import load_catalog
+from tui.core.gguf.labels import load_label_catalog
+from tui.core.sizes import MiB
 
 llama_cpp = pytest.importorskip("llama_cpp")
 
 ALIGNMENT = 32  # GGUF default data alignment (bytes)
-MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def dry_run_bytes(model: Path, ftype: int, log: LlamaLog, *, embed_output_type: 
     match = re.search(r"quant size\s*=\s*([\d.]+) MiB", log.text())
     if rc != 0 or match is None:
         raise AssertionError(f"llama.cpp dry run for file type {ftype} failed: {log.text()[-400:]}")
-    return round(float(match.group(1)) * MIB)
+    return round(float(match.group(1)) * MiB)
 
 
 # Two-decimal MiB from llama.cpp, three-decimal bits in the data file.
@@ -205,7 +205,7 @@ def llama3_model(tmp_path_factory) -> tuple[Path, ShapeSpec]:
 
 
 def test_reference_parameter_counts_match_the_shapes():
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     assert catalog.references["llama3-8b"].n_params == llama3_8b().n_params == 8_030_261_248
     assert catalog.references["gpt-oss-120b"].n_params == gpt_oss_120b().n_params
 
@@ -214,12 +214,12 @@ def test_shape_only_file_takes_no_disk_space(llama3_model):
     path, _ = llama3_model
     assert path.stat().st_size > 16 * 10**9
     if hasattr(os.stat_result, "st_blocks"):
-        assert path.stat().st_blocks * 512 < 64 * MIB
+        assert path.stat().st_blocks * 512 < 64 * MiB
 
 
 def test_every_file_type_bits_per_weight_is_what_llama_cpp_produces(llama3_model):
     path, spec = llama3_model
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     measured = [q for q in catalog.file_types.values() if q.reference == "llama3-8b" and not q.retired]
     assert len(measured) == 34
     with LlamaLog() as log:
@@ -230,7 +230,7 @@ def test_every_file_type_bits_per_weight_is_what_llama_cpp_produces(llama3_model
 
 def test_bartowski_variants_are_the_base_with_q8_0_embeddings_and_output(llama3_model):
     path, spec = llama3_model
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     q8_0 = GGML_TYPES_BY_NAME["Q8_0"].id
     variants = [v for v in catalog.variants.values() if not v.bits_per_weight_approximate]
     assert {v.label for v in variants} == {"Q2_K_L", "Q3_K_XL", "Q4_K_L", "Q5_K_L", "Q6_K_L"}
@@ -243,7 +243,7 @@ def test_bartowski_variants_are_the_base_with_q8_0_embeddings_and_output(llama3_
 def test_mxfp4_moe_on_gpt_oss_120b(tmp_path):
     spec = gpt_oss_120b()
     path = write_shape_only_gguf(tmp_path / "gpt-oss-120b.gguf", spec)
-    quant = load_catalog().file_types["MXFP4_MOE"]
+    quant = load_label_catalog().file_types["MXFP4_MOE"]
     with LlamaLog() as log:
         n_bytes = dry_run_bytes(path, quant.ftype, log)
     assert quant.bits_per_weight == pytest.approx(n_bytes * 8 / spec.n_params, abs=TOLERANCE)
@@ -252,7 +252,7 @@ def test_mxfp4_moe_on_gpt_oss_120b(tmp_path):
 
 def test_llama_quantize_cannot_make_nvfp4_and_the_estimate_is_recomputed(llama3_model):
     path, spec = llama3_model
-    quant = load_catalog().file_types["NVFP4"]
+    quant = load_label_catalog().file_types["NVFP4"]
     with LlamaLog() as log:
         with pytest.raises(AssertionError, match="failed"):
             dry_run_bytes(path, quant.ftype, log)
@@ -273,7 +273,7 @@ def test_llama_quantize_cannot_make_nvfp4_and_the_estimate_is_recomputed(llama3_
 
 def test_llama_names_are_what_llama_cpp_logs_as_file_type(stories_model):
     """Load the stories model (vocab only) claiming each file type; llama.cpp logs its name."""
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     checked = 0
     with LlamaLog() as log:
         llama_cpp.llama_backend_init()

@@ -21,7 +21,7 @@ from tui.core.gguf.labels import (
     label_bits_per_weight,
     label_for_ftype,
     label_sort_key,
-    load_catalog,
+    load_label_catalog,
     lookup_label,
     lookup_tensor_type,
     note_explanation,
@@ -164,7 +164,7 @@ def test_explain_unsloth_dynamic():
     assert "varies by model" in text
     assert note_explanation("unsloth-dynamic") in text
     assert note_explanation("unsloth-xl") in text
-    assert load_catalog().file_types["Q4_K_M"].explanation in text
+    assert load_label_catalog().file_types["Q4_K_M"].explanation in text
 
 
 def test_explain_imatrix_and_bartowski():
@@ -232,7 +232,7 @@ def test_any_spelling_of_a_file_type_resolves_to_it(label, prefix, lower):
     quant = lookup_label(text)
     assert quant is not None
     assert quant.base == label or (prefix == "UD-" and quant.label == f"UD-{label}")
-    assert quant.ftype == load_catalog().file_types[label].ftype
+    assert quant.ftype == load_label_catalog().file_types[label].ftype
 
 
 def test_core_imports_no_textual():

@@ -6,9 +6,9 @@ import pytest
 
 from tui.core.errors import LocalAIError
 from tui.core.hardware import detect, profiles
-from tui.core.hardware.catalog import find_device, load_catalog
+from tui.core.hardware.catalog import find_device, load_gpu_catalog
 from tui.core.hardware.detect import GpuDetection, HostInfo
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.hardware.profile_store import (
     HardwareSettings,
     load_hardware_settings,
@@ -26,6 +26,7 @@ from tui.core.hardware.profiles import (
     resolve_profile,
     set_host_ram_bandwidth,
 )
+from tui.core.sizes import GiB
 
 HOST = HostInfo(ram_bytes=32 * GiB, ram_available_bytes=28 * GiB, physical_cores=6, logical_cores=12,
                 cpu_name="Test CPU", system="Linux")
@@ -163,7 +164,7 @@ def test_custom_profiles_by_name_and_number(host):
     save_custom_profile(box)
     profile = resolve_profile(["HomeLab"])
     assert profile.source == "custom" and profile.ram_bytes == 128 * GiB and profile.ram_bandwidth_gbps == 89.6
-    number = len(load_catalog()) + 1
+    number = len(load_gpu_catalog()) + 1
     assert numbered_entries()[-1].number == number
     assert resolve_profile([str(number)]).name == "homelab"
     assert resolve_profile(["homelab"], vram_gib=12).gpus[0].vram_bytes == 12 * GiB

@@ -7,14 +7,9 @@ import stat
 
 import pytest
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
-
+from tui.core import toml_io
 from tui.core.errors import LocalAIError
-from tui.core.hardware import profile_store
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.hardware.profile_store import (
     HardwareSettings,
     check_profile_name,
@@ -26,9 +21,10 @@ from tui.core.hardware.profile_store import (
     load_hardware_settings,
     save_custom_profile,
     save_hardware_settings,
-    write_toml_atomically,
 )
 from tui.core.paths import config_dir
+from tui.core.sizes import GiB
+from tui.core.toml_io import parse_toml, write_toml_atomically
 
 HOMELAB = HardwareProfile(
     "homelab",
@@ -57,7 +53,7 @@ def test_round_trip(isolated_app_dirs):
     assert path == custom_profiles_path() and path.exists()
     (loaded,) = load_custom_profiles()
     assert loaded == HOMELAB
-    assert tomllib.loads(path.read_text())["profile"][0]["ram_gib"] == 128.0
+    assert parse_toml(path.read_text())["profile"][0]["ram_gib"] == 128.0
 
 
 def test_saving_the_same_name_replaces_and_keeps_a_backup():
@@ -173,7 +169,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_files(monkeypatch):
     def fail(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(profile_store.os, "replace", fail)
+    monkeypatch.setattr(toml_io.os, "replace", fail)
     with pytest.raises(LocalAIError, match="cannot write .*No space left"):
         save_custom_profile(HOMELAB.with_changes(name="second"))
     assert custom_profiles_path().read_text() == before
@@ -184,7 +180,7 @@ def test_write_toml_atomically_creates_folders(tmp_path):
     target = tmp_path / "a" / "b" / "x.toml"
     write_toml_atomically(target, {"k": {"v": 1.5}}, header="# hi\n")
     assert target.read_text().startswith("# hi\n")
-    assert tomllib.loads(target.read_text()) == {"k": {"v": 1.5}}
+    assert parse_toml(target.read_text()) == {"k": {"v": 1.5}}
 
 
 @pytest.mark.parametrize("name,message", [

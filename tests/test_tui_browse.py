@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import FIXED_BOX, FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
 from tui.screens.repo import RepoScreen
@@ -19,7 +18,11 @@ def _repo_ids(app) -> list[str]:
     return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
 
 
-async def test_search_open_a_repo_and_pick_a_label(hub_env):
+async def test_search_open_a_repo_and_pick_a_label(hub_env, monkeypatch):
+    import tui.screens.browse
+
+    # A debounce longer than any pause between two key presses on a loaded machine: one search per burst.
+    monkeypatch.setattr(tui.screens.browse, "SEARCH_DEBOUNCE_S", 2.0)
     app = LocalAIApp(services=FixedServices(hub_endpoint=hub_env.url), profile=FIXED_BOX)
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.current_mode == "browse"
@@ -27,7 +30,7 @@ async def test_search_open_a_repo_and_pick_a_label(hub_env):
         popular = _repo_ids(app)
         assert popular[0] == "unsloth/Qwen3-30B-A3B-GGUF"  # most downloaded first
         await pilot.press(*"qwen2.5")
-        await wait_for(pilot, lambda: _repo_ids(app) != popular, what="the debounced search")
+        await wait_for(pilot, lambda: _repo_ids(app) != popular, timeout=20, what="the debounced search")
         assert _repo_ids(app) and all("qwen2.5" in r.lower() for r in _repo_ids(app))
         # Only the last query of the burst reached the Hub (debounce + exclusive worker).
         searches = [r for r in hub_env.requests_for("/api/models") if "search=" in r.path]
@@ -94,7 +97,8 @@ async def test_gated_repo_says_so_and_stays_usable(hub_env):
 
 
 async def test_repo_rows_carry_fit_badges_for_the_profile_and_side_files_stand_apart(hub_env):
-    from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+    from tui.core.hardware.devices import GpuSpec, HardwareProfile
+    from tui.core.sizes import GiB
 
     box = HardwareProfile("RTX 3090 box", gpus=(GpuSpec("RTX 3090", 24 * GiB, 936.0),), ram_bytes=64 * GiB)
     app = LocalAIApp(services=FixedServices(hub_endpoint=hub_env.url), profile=box)

@@ -11,7 +11,6 @@ import sys
 import pytest
 from textual.app import App
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import wait_for
 from tui.app import LocalAIApp
 from tui.cli import main

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import FixedServices, screen_text, wait_for
 from tui.app import LocalAIApp
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 from tui.messages import FitChanged
 from tui.widgets.memory_bar import MemoryBar
 from tui.widgets.slider import Slider
@@ -82,7 +82,7 @@ async def test_sliders_recompute_at_once_and_chat_launches(stories_model):
         assert app.settings.cache_type_k == "bf16" and screen.estimate is not None
         await pilot.press("y")
         assert app.clipboard.startswith("llama-server -m ")
-        assert "-c 1024" in app.clipboard and "-ctk bf16" in app.clipboard and str(stories_model) in app.clipboard
+        assert "-c 1024" in app.clipboard and "-ctk bf16" in app.clipboard and str(stories_model.resolve()) in app.clipboard
 
         await pilot.press("c")
         await wait_for(pilot, lambda: app.current_mode == "chat", what="the chat screen")
@@ -183,7 +183,7 @@ async def test_pick_a_small_file_in_the_repo_screen_download_it_and_chat(hub_env
 
 async def test_download_progress_shows_bytes_rate_eta_and_cancel_keeps_the_partial_file(hub_env, hf_home):
     """``--model OWNER/REPO:LABEL`` opens at Fit; d downloads with progress, x cancels, d resumes."""
-    from tui.units import MiB
+    from tui.core.sizes import MiB
 
     hub_env.throttle_bps = 2 * MiB
     app = LocalAIApp(model="ggml-org/models:Q4_0", services=FixedServices(hub_endpoint=hub_env.url), profile=ONE_GPU)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fake_hub import fake_hub, hf_home, hub_env  # noqa: F401 - pytest fixtures
 from tests.tui_fixtures import FIXED_BOX, FixedServices, log_dir_for_snapshots, wait_for
 from tui.app import LocalAIApp
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB
 
 SIZES = [(80, 24), (120, 36)]
 SIZE_IDS = [f"{w}x{h}" for w, h in SIZES]

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.app import App, ComposeResult
 
-from tui.units import GiB
+from tui.core.sizes import GiB
 from tui.widgets.memory_bar import MemoryBar, MemoryPart, MemoryUsage, bar_cells
 
 PARTS = (

@@ -6,7 +6,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tui.core.hardware.devices import GiB, HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
+from tui.core.sizes import GiB
 from tui.services import Services
 
 #: A headless box with no GPU and a round amount of RAM: what the profile screen "detects" in tests.

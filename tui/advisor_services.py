@@ -40,7 +40,7 @@ def open_pick(services: Services, advice: RepoAdvice, pick: LabelPick) -> Chosen
 
     quants = advice.quants
     group = next((g for g in quants.groups if g.name == pick.label), None) if quants is not None else None
-    if group is None:
+    if quants is None or group is None:
         raise LocalAIError(f"{pick.spec} is no longer in the repo's file list", hint="refresh the ranking")
     return services.choose_remote_model(quants, group)
 

@@ -1,4 +1,4 @@
-"""The Textual app: its modes (profile, browse, fit, chat), app-wide keys, theme and stylesheet.
+"""The Textual app: its five modes (profile, browse, fit, chat, advisor), app-wide keys, theme and stylesheet.
 
 The app holds what the person chose (``profile``, ``model``, ``settings``) as reactives that the
 screens watch; the screens present the domain layer (``tui.core``) and decide nothing themselves.
@@ -128,13 +128,15 @@ class LocalAIApp(App[int]):
         # The first mode is chosen before the app composes, so only that screen is built at startup.
         remembered = profile is not None or self.services.has_remembered_profile()
         if model and open_chat:
-            self.DEFAULT_MODE = "chat"
+            first_mode = "chat"
         elif model:
-            self.DEFAULT_MODE = "fit"
+            first_mode = "fit"
         elif not remembered:
-            self.DEFAULT_MODE = "profile"
+            first_mode = "profile"
         else:
-            self.DEFAULT_MODE = "browse"
+            first_mode = "browse"
+        # Textual reads DEFAULT_MODE (a class variable) in App.__init__; this app's first mode depends on its arguments.
+        self.DEFAULT_MODE = first_mode  # type: ignore[misc]
         super().__init__()
         if settings is not None:  # flags typed on the command line (``chat MODEL -c 8192 ...``)
             self.set_reactive(LocalAIApp.settings, settings)

@@ -2,17 +2,40 @@
 
 Every method imports its module when called: the first screen paints before llama_cpp,
 huggingface_hub or NVML are loaded. Nothing here imports Textual, and nothing here decides:
-each method forwards to the function of the core that owns the answer.
+each method forwards to the function of the core that owns the answer (the CLI's commands call
+the same functions), adding only this app's Hub endpoint.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tui.core.errors import LocalAIError
 from tui.core.hardware.devices import HardwareProfile
+from tui.core.hub.model_spec import ChosenModel
+
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
+
+    from tui.core.engine.chat import ChatSession
+    from tui.core.engine.memory import MemoryUse
+    from tui.core.engine.runtime import Engine
+    from tui.core.engine.sampling import SamplingSettings
+    from tui.core.fit.autofit import AutoFit
+    from tui.core.fit.estimate import FitEstimate
+    from tui.core.fit.settings import LlamaSettings
+    from tui.core.gguf.anatomy import ModelAnatomy
+    from tui.core.hardware.catalog import CatalogDevice
+    from tui.core.hub.badges import FitBadge
+    from tui.core.hub.client import HubClient
+    from tui.core.hub.library import LocalModel
+    from tui.core.hub.repo_files import RepoQuants
+    from tui.core.hub.repo_listing import RepoListing
+    from tui.core.hub.search import SearchPage
+    from tui.session import ChosenModel
 
 
 @dataclass
@@ -31,11 +54,11 @@ class Services:
 
         return detect_profile()
 
-    def catalog_devices(self) -> list[Any]:
+    def catalog_devices(self) -> list[CatalogDevice]:
         """The catalog's entries (``CatalogDevice``), in file order."""
-        from tui.core.hardware.catalog import load_catalog
+        from tui.core.hardware.catalog import load_gpu_catalog
 
-        return list(load_catalog().devices)
+        return list(load_gpu_catalog().devices)
 
     def has_remembered_profile(self) -> bool:
         """True once a profile was chosen in the app (hardware.toml exists): open at Browse, not at the profile."""
@@ -51,10 +74,9 @@ class Services:
 
     def select_profile(self, gpu_args: list[str], remember: bool = True) -> HardwareProfile:
         """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name); remembered."""
-        from tui.core.hardware.profiles import remember_selection, resolve_profile
-
         from tui.core.hardware.boxes import attach_boxes
         from tui.core.hardware.profile_store import load_hardware_settings
+        from tui.core.hardware.profiles import remember_selection, resolve_profile
 
         profile = resolve_profile(gpu_args)
         if remember:
@@ -67,7 +89,7 @@ class Services:
 
         return list(load_custom_profiles())
 
-    def save_custom_profile(self, entry: dict) -> HardwareProfile:
+    def save_custom_profile(self, entry: dict[str, object]) -> HardwareProfile:
         """Check a ``[[profile]]`` table (GiB, GB/s) as profiles.toml would hold it, save it, return the profile."""
         from tui.core.hardware.profile_store import profile_from_toml, save_custom_profile
 
@@ -77,11 +99,6 @@ class Services:
 
     # -- models ----------------------------------------------------------------------------
 
-    def load_model_anatomy(self, spec: str):
-        from tui.commands.model_arg import load_model_anatomy
-
-        return load_model_anatomy(spec)
-
     def log_directory(self) -> Path:
         from tui.core.paths import log_dir
 
@@ -89,89 +106,71 @@ class Services:
 
     # -- the engine ------------------------------------------------------------------------
 
-    def load_engine(self, path: Path, settings, *, on_progress=None, cancel=None):
+    def load_engine(self, path: Path, settings: LlamaSettings, *, on_progress: Callable[[float], object] | None = None,
+                    cancel: threading.Event | None = None) -> Engine:
         """Load ``path`` with ``settings`` in-process (llama.cpp's log goes to the log dir, never the screen)."""
         from tui.core.engine.runtime import Engine
 
         return Engine.load(path, settings, on_progress=on_progress, cancel=cancel, fit_ctx_to_model=True)
 
-    def chat_session(self, engine, system_prompt: str | None, sampling):
+    def chat_session(self, engine: Engine, system_prompt: str | None, sampling: SamplingSettings | None) -> ChatSession:
         from tui.core.engine.chat import ChatSession
 
         if sampling is None:
             return ChatSession(engine, system_prompt=system_prompt)
         return ChatSession(engine, system_prompt=system_prompt, sampling=sampling)
 
-    def default_sampling(self):
+    def default_sampling(self) -> SamplingSettings:
         from tui.core.engine.sampling import SamplingSettings
 
         return SamplingSettings()
 
-    def memory_use(self):
+    def memory_use(self) -> MemoryUse:
         from tui.core.engine.memory import memory_use
 
         return memory_use()
 
-    def choose_model_spec(self, spec: str):
-        """A ``ChosenModel`` for what a person typed: a local path, or OWNER/REPO:LABEL on the Hub.
+    def choose_model_spec(self, spec: str) -> ChosenModel:
+        """The model a person typed (a local path, OWNER/REPO:LABEL, OWNER/REPO/PATH.gguf), its header read.
 
-        A Hub model is resolved to its quant row (pinned to the repo's commit, with every shard's
-        ``HubFile`` and sha256) so that it can be downloaded; one already in the Hugging Face
-        cache is the local file. Reads only headers: call from a worker.
+        ``tui.core.hub.model_spec.open_model_spec``: the CLI's MODEL argument, same errors. Call from a worker.
         """
-        from tui.commands.model_arg import load_model_anatomy, local_model_path
-        from tui.session import ChosenModel
+        from tui.core.hub.model_spec import open_model_spec
 
-        local = local_model_path(spec)
-        if local is not None:
-            return ChosenModel(spec=spec, anatomy=load_model_anatomy(spec), local_path=local.resolve())
-        from tui.core.hub.library import find_cached_model
-        from tui.core.hub.model_ref import require_hub_ref
-        from tui.core.hub.remote_header import read_hub_model_anatomy
-
-        ref = require_hub_ref(spec)
-        found = read_hub_model_anatomy(ref, client=self.hub_client())
-        resolved = found.resolved
-        if resolved is None:  # the Hub is unreachable and a downloaded copy stood in
-            cached = find_cached_model(ref.repo_id, ref.label, ref.path)
-            return ChosenModel(spec=spec, anatomy=found.anatomy, local_path=cached.path if cached else None,
-                               repo_id=ref.repo_id, label=ref.label, filename=cached.path.name if cached else None)
-        group = resolved.group
-        return ChosenModel(spec=resolved.spec, anatomy=found.anatomy, repo_id=resolved.repo_id,
-                           filename=group.first_path, label=group.label, commit=resolved.commit,
-                           files=tuple(group.files), local_path=_downloaded_copy(resolved.repo_id, group.first_path))
+        return open_model_spec(spec, client=self.hub_client())
 
     # -- the Hub ---------------------------------------------------------------------------
 
-    def hub_client(self):
+    def hub_client(self) -> HubClient:
         from tui.core.hub.client import HubClient
 
         return HubClient(self.hub_endpoint)
 
-    def search_hub(self, text: str, sort: str):
+    def search_hub(self, text: str, sort: str) -> SearchPage:
         """One page of GGUF repos (``SearchPage``); a Hub failure falls back to the cached answer or raises HubError."""
         from tui.core.hub.search import search_models
 
         return search_models(text, sort=sort, client=self.hub_client())
 
-    def repo_listing(self, repo_id: str):
+    def repo_listing(self, repo_id: str) -> RepoListing:
         from tui.core.hub.repo_listing import fetch_repo_listing
 
         return fetch_repo_listing(repo_id, client=self.hub_client())
 
-    def local_models(self) -> list:
+    def local_models(self) -> list[LocalModel]:
         """Models already on disk (``LocalModel``: the Hugging Face cache and the library folders)."""
         from tui.core.hub.library import scan_library
 
         return list(scan_library().models)
 
-    def repo_quants(self, repo_id: str):
+    def repo_quants(self, repo_id: str) -> RepoQuants:
         """The repo's GGUF files grouped by quant label (``RepoQuants``), side files apart."""
         from tui.core.hub.repo_files import group_repo_files
 
         return group_repo_files(self.repo_listing(repo_id))
 
-    def fit_badges(self, quants, profile: HardwareProfile | None, settings) -> dict:
+    def fit_badges(self, quants: RepoQuants, profile: HardwareProfile | None, settings: LlamaSettings
+                   ) -> dict[str, FitBadge]:
         """Quant group name -> badge (``verdict``, ``tokens_per_s``) for ``profile``; empty without a profile."""
         if profile is None:
             return {}
@@ -190,55 +189,35 @@ class Services:
         except LocalAIError as exc:
             return str(exc)
 
-    def choose_remote_model(self, quants, group):
-        """Read ``group``'s GGUF header(s) over HTTP ranges (cached on disk) into a ``ChosenModel``.
+    def choose_remote_model(self, quants, group) -> ChosenModel:
+        """A quant row picked from a listed repo, its header(s) read over HTTP ranges (cached on disk)."""
+        from tui.core.hub.model_spec import model_from_group
 
-        The model keeps the row's ``HubFile``s (path, size, sha256) and the listing's commit: a
-        download fetches exactly those bytes and checks them.
-        """
-        from tui.core.hub.remote_header import read_group_anatomy
-        from tui.session import ChosenModel
+        return model_from_group(quants, group, client=self.hub_client())
 
-        listing = quants.listing
-        anatomy, _ = read_group_anatomy(listing.repo_id, listing.commit, group.files, client=self.hub_client())
-        spec = f"{listing.repo_id}:{group.label}" if group.label else f"{listing.repo_id}/{group.first_path}"
-        return ChosenModel(spec=spec, anatomy=anatomy, repo_id=listing.repo_id, filename=group.first_path,
-                           label=group.label, commit=listing.commit, files=tuple(group.files),
-                           local_path=_downloaded_copy(listing.repo_id, group.first_path))
+    def download_model(self, model: ChosenModel, *, progress=None, cancel=None) -> ChosenModel:
+        """Download every shard of ``model`` into the HF cache: ``localai-tui download``'s path, pinned to the
+        commit its header was read at. ``progress`` receives ``DownloadProgress`` from the download thread."""
+        from tui.core.hub.model_download import download_chosen
 
-    def download_model(self, model, *, progress=None, cancel=None):
-        """Download every shard of ``model`` (pinned to the commit its header was read at) into the HF cache.
-
-        ``progress`` receives ``DownloadProgress`` (bytes, rate, ETA) from the download thread.
-        Returns the model with ``local_path`` set to the first shard (what llama.cpp loads).
-        """
-        from tui.core.hub.download import download_files
-        from tui.core.hub.model_download import download_files_of
-
-        if not model.repo_id or not model.commit or not model.files:
-            raise LocalAIError(f"{model.title} does not name Hub files to download",
-                               hint="open it from Browse, or give OWNER/REPO:LABEL")
-        files = download_files_of(model.files)
-        result = download_files(model.repo_id, model.commit, files, revision="main", progress=progress,
-                                cancel=cancel, client=self.hub_client())
-        return model.downloaded_to(result.paths[0])
+        return download_chosen(model, progress=progress, cancel=cancel, client=self.hub_client())
 
     # -- fit -------------------------------------------------------------------------------
 
-    def estimate_fit(self, anatomy, profile: HardwareProfile, settings):
+    def estimate_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> FitEstimate:
         """``FitEstimate``: memory per device (bytes), the verdict, tokens/s and llama.cpp's flags (< 1 ms)."""
         from tui.core.fit.estimate import estimate_fit
 
         return estimate_fit(anatomy, profile, settings)
 
-    def auto_fit(self, anatomy, profile: HardwareProfile, settings):
+    def auto_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> AutoFit:
         """``AutoFit``: llama.cpp ``--fit``'s choice from ``settings`` (shorter context, experts on the CPU,
         fewer GPU layers), the estimate for it, and what it changed, in words."""
         from tui.core.fit.autofit import explain_auto_fit
 
         return explain_auto_fit(anatomy, profile, settings)
 
-    def llama_server_command(self, model, estimate) -> str:
+    def llama_server_command(self, model: ChosenModel, estimate: FitEstimate) -> str:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH)."""
         from tui.core.fit.llama_args import llama_server_command
 
@@ -269,10 +248,3 @@ class Services:
 
         save_boxes(tuple(boxes))
 
-
-def _downloaded_copy(repo_id: str, first_path: str) -> Path | None:
-    """The first shard of a Hub file already complete in the Hugging Face cache (any commit), else None."""
-    from tui.core.hub.library import find_cached_model
-
-    cached = find_cached_model(repo_id, path=first_path)
-    return cached.path if cached is not None and cached.complete else None

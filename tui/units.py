@@ -1,12 +1,13 @@
 """How the app writes sizes, rates, counts and contexts: one place, so every screen and command agrees.
 
-Plain functions, no Textual: the command line (tui/commands) and the screens both use them.
+Plain functions, no Textual: the command line (tui/commands) and the screens both use them. Where
+the command line prints a figure people compare with llama.cpp's own output, ``precise=True``
+gives llama.cpp's form (``4.58 GiB``, ``8.03 B``); screens use the short form.
 """
 
 from __future__ import annotations
 
-GiB = 1024**3
-MiB = 1024**2
+from tui.core.sizes import GiB, KiB, MiB
 
 
 def format_gib(n_bytes: int | float) -> str:
@@ -17,18 +18,28 @@ def format_gib(n_bytes: int | float) -> str:
     return f"{value:.1f}"
 
 
-def format_size(n_bytes: int | float | None) -> str:
-    """Bytes in the unit people expect: ``812 MiB``, ``4.37 GiB``, ``1.1 MiB``."""
+def format_size(n_bytes: int | float | None, *, precise: bool = False) -> str:
+    """Bytes in the unit people expect: ``812 MiB``, ``4.37 GiB``, ``1.1 MiB`` (screens, narrow columns).
+
+    ``precise``: llama.cpp's own form (``print_info``), two decimals from MiB up (``812.00 MiB``,
+    ``1.13 MiB``, ``0.9 KiB``), for the command line, where the figures are compared with llama.cpp's.
+    """
     if n_bytes is None:
         return "?"
+    if precise:
+        if n_bytes >= GiB:
+            return f"{n_bytes / GiB:.2f} GiB"
+        if n_bytes >= MiB:
+            return f"{n_bytes / MiB:.2f} MiB"
+        return f"{n_bytes / KiB:.1f} KiB"
     if n_bytes >= GiB:
         return f"{n_bytes / GiB:.2f} GiB"
     if n_bytes >= 10 * MiB:
         return f"{n_bytes / MiB:.0f} MiB"
     if n_bytes >= MiB:
         return f"{n_bytes / MiB:.1f} MiB"
-    if n_bytes >= 1024:
-        return f"{n_bytes / 1024:.0f} KiB"
+    if n_bytes >= KiB:
+        return f"{n_bytes / KiB:.0f} KiB"
     return f"{int(n_bytes)} B"
 
 
@@ -43,10 +54,22 @@ def format_rate(tokens_per_s: float | None) -> str:
     return f"{tokens_per_s:.2f} t/s"
 
 
-def format_count(n: int | None) -> str:
-    """A large count as people say it: ``1.2M``, ``34.5k``, ``812``."""
+def format_count(n: int | None, *, precise: bool = False) -> str:
+    """A large count as people say it: ``1.2M``, ``34.5k``, ``812``; None reads ``-``.
+
+    ``precise``: llama.cpp's form for parameter counts (``8.03 B``, ``494.0 M``, ``292.8 K``), for the
+    command line.
+    """
     if n is None:
         return "-"
+    if precise:
+        if n >= 1_000_000_000:
+            return f"{n / 1e9:.2f} B"
+        if n >= 1_000_000:
+            return f"{n / 1e6:.1f} M"
+        if n >= 1_000:
+            return f"{n / 1e3:.1f} K"
+        return str(n)
     if n >= 1_000_000_000:
         return f"{n / 1e9:.1f}B"
     if n >= 1_000_000:
@@ -84,23 +107,3 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
-
-
-def format_params(n: int) -> str:
-    """A parameter count as model cards write it: ``8.03 B``, ``494.0 M``, ``292.8 K``."""
-    if n >= 1_000_000_000:
-        return f"{n / 1e9:.2f} B"
-    if n >= 1_000_000:
-        return f"{n / 1e6:.1f} M"
-    if n >= 1_000:
-        return f"{n / 1e3:.1f} K"
-    return str(n)
-
-
-def format_bytes(n: int) -> str:
-    """Bytes in GiB (two decimals) from 1 GiB up, then MiB, then KiB: the command line's exact form."""
-    if n >= GiB:
-        return f"{n / GiB:.2f} GiB"
-    if n >= MiB:
-        return f"{n / MiB:.2f} MiB"
-    return f"{n / 1024:.1f} KiB"

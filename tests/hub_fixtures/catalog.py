@@ -191,7 +191,7 @@ class _Tokenizers:
 
 def _files(images: list[GgufImage], paths: list[str]) -> list[FakeFile]:
     assert len(images) == len(paths), (len(images), paths)
-    return [FakeFile(p, img.header, img.size, n_params=img.n_params) for img, p in zip(images, paths)]
+    return [FakeFile(p, img.header, img.size, n_params=img.n_params) for img, p in zip(images, paths, strict=True)]
 
 
 def _shards(folder_and_stem: str, n: int) -> list[str]:

@@ -285,7 +285,7 @@ def write_gguf_headers(arch: str, kv: list[tuple[str, object, int]], tensors: li
         shard_tensors = writer.tensors
         writer.close()
         images = []
-        for index, (path, kv_end) in enumerate(zip(paths, kv_ends)):
+        for index, (path, kv_end) in enumerate(zip(paths, kv_ends, strict=True)):
             data = path.read_bytes()
             preamble, kv_bytes, ti_bytes = bytearray(data[:24]), data[24:kv_end], data[kv_end:]
             if index == 0 and tokenizer is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 
-from tui.units import GiB, format_gib  # noqa: F401  (the commands import them from here)
 from tui.units import format_context as _format_context
 
 #: Columns assumed when the terminal's width cannot be read (a pipe, a test).
@@ -33,7 +32,7 @@ def format_table(rows: Sequence[Sequence[str]], right: set[int] | frozenset[int]
     lines = []
     for index, row in enumerate(cells):
         lines.append("  ".join(c.rjust(w) if i in right else c.ljust(w)
-                               for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+                               for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
         if index == 0 and rule:
             lines.append("  ".join("-" * w for w in widths))
     return lines
@@ -49,17 +48,6 @@ def format_tps(tokens_per_s: float | None) -> str:
     if not tokens_per_s:
         return "-"
     return f"{tokens_per_s:.0f}" if tokens_per_s >= 100 else f"{tokens_per_s:.1f}"
-
-
-def format_params(n: int | None) -> str:
-    """``32.8B``, ``596M``: a parameter count as a column shows it."""
-    if not n:
-        return "-"
-    if n >= 1_000_000_000:
-        return f"{n / 1e9:.1f}B"
-    if n >= 1_000_000:
-        return f"{n / 1e6:.0f}M"
-    return f"{n / 1e3:.0f}K"
 
 
 def column_blocks(widths: Sequence[int], label_width: int, total: int, gap: int = 2) -> list[list[int]]:

@@ -71,10 +71,10 @@ def backend_name() -> str:
 
 def format_bench_table(info, results) -> str:
     """llama-bench's markdown table: model, size, params, backend, threads, test, t/s."""
-    from tui.commands.inspect import format_bytes, format_params
+    from tui.units import format_count, format_size
 
     header = ["model", "size", "params", "backend", "threads", "test", "t/s"]
-    rows = [[info.description, format_bytes(info.size_bytes), format_params(info.n_params), backend_name(),
+    rows = [[info.description, format_size(info.size_bytes, precise=True), format_count(info.n_params, precise=True), backend_name(),
              str(info.n_threads), r.test, f"{r.mean_tokens_per_s:,.2f} ± {r.stddev_tokens_per_s:,.2f}"]
             for r in results]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
@@ -82,7 +82,7 @@ def format_bench_table(info, results) -> str:
 
     def line(cells):
         return "| " + " | ".join(c.rjust(w) if i in right else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+                                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))) + " |"
 
     rule = "| " + " | ".join(("-" * (w - 1) + ":") if i in right else "-" * w for i, w in enumerate(widths)) + " |"
     return "\n".join([line(header), rule] + [line(row) for row in rows])

@@ -13,13 +13,14 @@ tokens/s: the numbers ``localai-tui fit MODEL --gpu ... -ngl ... --n-cpu-moe ...
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from tui.commands.fit_flags import add_box_flags, add_fit_flags
 
 if TYPE_CHECKING:
     from tui.core.advisor.compare import BoxResult, BoxSpec
+    from tui.core.advisor.placement import BestPlacement
     from tui.core.advisor.sweep import SweepPoint
     from tui.core.gguf.anatomy import ModelAnatomy
 
@@ -60,11 +61,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from tui.commands.fit_flags import settings_from_args
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.advisor.compare import compare_boxes, default_boxes, resolve_box
     from tui.core.advisor.placement import placement_is_fixed
     from tui.core.advisor.sweep import context_sweep
     from tui.core.errors import LocalAIError
+    from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     try:
@@ -121,21 +122,23 @@ def with_helpers(columns: list[BoxSpec], rpc: list[str], link: str | None) -> li
 
 def describe_model(title: str, anatomy: ModelAnatomy) -> str:
     """``owner/repo:Q4_K_M  qwen3moe, 30.5B params (MoE, 8 of 128 experts per token), 17.3 GiB``."""
-    from tui.commands.advisor_text import format_gib, format_params
+    from tui.units import format_count, format_gib
 
     moe = f" (MoE, {anatomy.n_expert_used} of {anatomy.n_expert} experts per token)" if anatomy.is_moe else " (dense)"
     size = anatomy.file_size or anatomy.tensor_bytes
-    return (f"{title}  {anatomy.architecture}, {format_params(anatomy.n_params)} params{moe}, "
+    return (f"{title}  {anatomy.architecture}, {format_count(anatomy.n_params or None)} params{moe}, "
             f"{format_gib(size)} GiB, trained context {anatomy.n_ctx_train:,} tokens")
 
 
 def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]:
     """(row label, one cell per box): the table ``compare`` prints, top to bottom."""
-    from tui.commands.advisor_text import format_context, format_gib, format_tps
+    from tui.commands.advisor_text import format_context, format_tps
     from tui.core.advisor.placement import describe_placement
+    from tui.units import format_gib
 
-    def cells(get) -> list[str]:
-        return [get(r) if r.placement is not None else "-" for r in results]
+    def cells(get: Callable[[BestPlacement, BoxResult], str]) -> list[str]:
+        """One cell per box: ``get(placement, result)``, or "-" where llama.cpp would refuse the model."""
+        return [get(r.placement, r) if r.placement is not None else "-" for r in results]
 
     def vram(r: BoxResult) -> str:
         gpus = r.box.profile.gpus
@@ -148,9 +151,8 @@ def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]
         shared = " shared" if p.unified_memory else ""
         return f"{format_gib(p.ram_bytes)} GiB {p.ram_bandwidth_gbps:.0f} GB/s{shared}"
 
-    def used(kind: str):
-        def get(r: BoxResult) -> str:
-            p = r.placement
+    def used(kind: str) -> Callable[[BestPlacement, BoxResult], str]:
+        def get(p: BestPlacement, r: BoxResult) -> str:
             if kind == "gpu":
                 if not p.estimate.gpu_devices:
                     return "-"
@@ -162,16 +164,15 @@ def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]
         ("VRAM", [vram(r) for r in results]),
         ("RAM", [ram(r) for r in results]),
         ("verdict", [r.placement.verdict if r.placement else f"refused: {r.error}" for r in results]),
-        ("placement", cells(lambda r: describe_placement(r.placement))),
-        ("GPU layers", cells(lambda r: f"{r.placement.estimate.n_gpu_layers}/{r.placement.estimate.n_layers_total}")),
-        ("--n-cpu-moe", cells(lambda r: ("all" if r.placement.all_experts_on_cpu else str(r.placement.n_cpu_moe))
-                                       if r.placement.estimate.gpu_devices else "-")),
-        ("context", cells(lambda r: format_context(r.placement.estimate.n_ctx))),
-        ("longest ctx", cells(lambda r: format_context(r.max_context) if r.max_context else "none")),
+        ("placement", cells(lambda p, r: describe_placement(p))),
+        ("GPU layers", cells(lambda p, r: f"{p.estimate.n_gpu_layers}/{p.estimate.n_layers_total}")),
+        ("--n-cpu-moe", cells(lambda p, r: ("all" if p.all_experts_on_cpu else str(p.n_cpu_moe))
+                                          if p.estimate.gpu_devices else "-")),
+        ("context", cells(lambda p, r: format_context(p.estimate.n_ctx))),
+        ("longest ctx", cells(lambda p, r: format_context(r.max_context) if r.max_context else "none")),
         ("VRAM GiB", cells(used("gpu"))),
         ("RAM GiB", cells(used("host"))),
-        ("tokens/s", cells(lambda r: format_tps(r.placement.tokens_per_s) if r.placement.fits else
-                           f"({format_tps(r.placement.tokens_per_s)})")),
+        ("tokens/s", cells(lambda p, r: format_tps(p.tokens_per_s) if p.fits else f"({format_tps(p.tokens_per_s)})")),
     ]
 
 
@@ -203,7 +204,7 @@ def format_comparison(title: str, anatomy: ModelAnatomy, results: Sequence[BoxRe
     lines.append("VRAM/RAM GiB: used/available; longest ctx: the longest context that placement holds; "
                  "(tokens/s) in brackets: does not fit.")
     winner = best_box(results)
-    if winner is None:
+    if winner is None or winner.placement is None:
         lines.append("It fits none of these boxes at this context.")
     else:
         lines.append(f"Fastest: {winner.box.title}, ~{format_tps(winner.placement.tokens_per_s)} tokens/s "
@@ -213,9 +214,10 @@ def format_comparison(title: str, anatomy: ModelAnatomy, results: Sequence[BoxRe
 
 def format_sweep(title: str, profile_name: str, points: Sequence[SweepPoint], searched: bool) -> str:
     """The context sweep on one box as a table: a row per context step."""
-    from tui.commands.advisor_text import format_context, format_gib, format_table, format_tps
+    from tui.commands.advisor_text import format_context, format_table, format_tps
     from tui.core.advisor.placement import describe_placement
     from tui.core.advisor.sweep import longest_fitting
+    from tui.units import format_gib
 
     how = "best placement at each context" if searched else "the placement given"
     lines = [f"context sweep on {title} ({profile_name}), {how}:"]

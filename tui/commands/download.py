@@ -95,18 +95,18 @@ class ProgressPrinter:
         self._drew = False
 
     def __call__(self, p) -> None:
-        from tui.commands.inspect import format_bytes
+        from tui.units import format_size
 
-        rate = f"{format_bytes(int(p.rate_bps))}/s" if p.rate_bps > 0 else "-"
+        rate = f"{format_size(int(p.rate_bps), precise=True)}/s" if p.rate_bps > 0 else "-"
         eta = _format_eta(p.eta_s)
         shard = f" [{p.file_index + 1}/{p.file_count}]" if p.file_count > 1 else ""
         if p.phase == "checking":
             text = f"checking the kept part of {p.file_path}{shard} ..."
         else:
-            text = (f"{p.file_path}{shard}  {format_bytes(p.done)} / {format_bytes(p.total)}  "
+            text = (f"{p.file_path}{shard}  {format_size(p.done, precise=True)} / {format_size(p.total, precise=True)}  "
                     f"{p.fraction * 100:5.1f}%  {rate}  ETA {eta}")
             if p.resumed_bytes and p.file_done == p.resumed_bytes:
-                text += f"  (resuming after {format_bytes(p.resumed_bytes)})"
+                text += f"  (resuming after {format_size(p.resumed_bytes, precise=True)})"
         if self.tty:
             self.stream.write("\r\x1b[2K" + text)
             self.stream.flush()

@@ -38,9 +38,9 @@ def load_engine_from_args(args: argparse.Namespace, *, show_progress: bool = Tru
 def _downloaded(spec: str) -> str:
     """A Hub spec (``OWNER/REPO:LABEL``) is fetched first, with progress; a local path passes through.
 
-    Which is which follows ``model_arg.local_model_path``, the rule ``inspect`` and ``fit`` use.
+    Which is which follows ``tui.core.hub.model_spec.local_model_path``, the rule ``inspect`` and ``fit`` use.
     """
-    from tui.commands.model_arg import local_model_path
+    from tui.core.hub.model_spec import local_model_path
 
     if local_model_path(spec.strip()) is not None:
         return spec

@@ -105,14 +105,14 @@ def files_to_json(quants: RepoQuants, badges: dict) -> list[dict]:
 
 
 def format_files(quants: RepoQuants, badges: dict) -> str:
-    from tui.commands.inspect import format_bytes, format_params
+    from tui.units import format_count, format_size
 
     listing = quants.listing
     facts = [f"@ {listing.commit[:7]}"]
     if listing.architecture:
         facts.append(listing.architecture)
     if listing.n_params:
-        facts.append(f"{format_params(listing.n_params)} params")
+        facts.append(f"{format_count(listing.n_params, precise=True)} params")
     if listing.license:
         facts.append(f"license {listing.license}")
     if listing.gated:
@@ -125,7 +125,7 @@ def format_files(quants: RepoQuants, badges: dict) -> str:
         header = ["LABEL", "SIZE", "SHARDS", "BPW", "FAMILY"] + (["FIT"] if any_badge else []) + ["WHAT IT IS"]
         rows = [header]
         for g in quants.groups:
-            row = [_label_cell(g), format_bytes(g.size_bytes), str(g.shards) + ("" if g.complete else "!"),
+            row = [_label_cell(g), format_size(g.size_bytes, precise=True), str(g.shards) + ("" if g.complete else "!"),
                    f"{g.bits_per_weight:.2f}" if g.bits_per_weight else "-", g.family or "-"]
             if any_badge:
                 badge = badges.get(g.name)
@@ -134,7 +134,7 @@ def format_files(quants: RepoQuants, badges: dict) -> str:
             rows.append(row)
         widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
         for r in rows:
-            cells = [c.rjust(w) if i in (1, 2, 3) else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+            cells = [c.rjust(w) if i in (1, 2, 3) else c.ljust(w) for i, (c, w) in enumerate(zip(r[:-1], widths, strict=True))]
             lines.append("  ".join(cells + [r[-1]]).rstrip())
         if any_badge:
             first = next(iter(badges.values()))
@@ -146,7 +146,7 @@ def format_files(quants: RepoQuants, badges: dict) -> str:
         width = max(len(s.path) for s in quants.side_files)
         for s in quants.side_files:
             serves = "all models here" if len(s.serves) == len(quants.groups) else ", ".join(s.serves)
-            lines.append(f"  {s.path:<{width}}  {format_bytes(s.file.size):>10}  {_side_name(s.kind)} for {serves}")
+            lines.append(f"  {s.path:<{width}}  {format_size(s.file.size, precise=True):>10}  {_side_name(s.kind)} for {serves}")
     return "\n".join(lines)
 
 

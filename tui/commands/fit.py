@@ -19,12 +19,11 @@ from tui.commands.fit_flags import (
     settings_from_args,
     wants_auto_layers,
 )
+from tui.core.sizes import GiB, MiB
 
 if TYPE_CHECKING:
     from tui.core.fit.estimate import FitEstimate
     from tui.core.hardware.devices import HardwareProfile
-
-GiB = 1024**3
 
 #: Context the command assumes when -c is not given (tokens), unless the model's is smaller.
 DEFAULT_CONTEXT = 4096
@@ -49,12 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.errors import LocalAIError
     from tui.core.fit.autofit import auto_gpu_layers
     from tui.core.fit.estimate import estimate_fit
     from tui.core.fit.llama_args import llama_server_args, shell_command
     from tui.core.fit.rpc import box_summaries, rpc_server_commands
+    from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     profile = profile_from_args(args)
@@ -65,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     if args.n_ctx is None:
         trained = anatomy.n_ctx_train or DEFAULT_CONTEXT
         settings = settings.with_changes(n_ctx=min(DEFAULT_CONTEXT, trained))
-    notes = []
+    notes: list[str] = []
     if wants_auto_layers(args):
         fitted = auto_gpu_layers(anatomy, profile, settings)
         settings = fitted.settings
@@ -122,8 +121,6 @@ def format_boxes(estimate: FitEstimate, profile: HardwareProfile) -> str:
     return "\n".join(lines)
 
 
-MiB = 1024**2
-
 
 def _unit(estimate: FitEstimate) -> tuple[str, int]:
     """GiB, or MiB for a small model (every device's total under 1 GiB), whose figures would read 0.00."""
@@ -158,7 +155,7 @@ def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str 
                      size(d.total_bytes), size(d.capacity_bytes), size(d.headroom_bytes), d.verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     for i, r in enumerate(rows):
-        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1])] + [r[-1]]
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:-1], widths[1:-1], strict=True)] + [r[-1]]
         lines.append("  ".join(cells).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))

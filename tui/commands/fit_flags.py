@@ -60,7 +60,7 @@ def add_fit_flags(parser: argparse.ArgumentParser) -> None:
     """Add the llama.cpp settings flags (context, offload, cache, batches, MoE)."""
     group = parser.add_argument_group("llama.cpp settings (same names as llama-server)")
     group.add_argument("-c", "--ctx-size", dest="n_ctx", type=non_negative_int, default=None,
-                       help="context size in tokens (default: %d, or the model's if smaller)" % LlamaSettings.n_ctx)
+                       help=f"context size in tokens (default: {LlamaSettings.n_ctx}, or the model's if smaller)")
     group.add_argument("-ngl", "--n-gpu-layers", "--gpu-layers", dest="n_gpu_layers", type=_ngl, default=None,
                        help="layers on the GPU: a number, 'all' or 'auto' (most that fit; default: all)")
     group.add_argument("-ctk", "--cache-type-k", dest="cache_type_k", choices=KV_CACHE_TYPES, default=None,

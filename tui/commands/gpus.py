@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list(as_json: bool) -> int:
-    from tui.core.hardware.catalog import load_catalog
+    from tui.core.hardware.catalog import load_gpu_catalog
     from tui.core.hardware.detect import detect_host, detect_profile, probe_nvidia_gpus
     from tui.core.hardware.profile_store import custom_profiles_path, load_custom_profiles
     from tui.core.hardware.profiles import numbered_entries, profile_to_dict
@@ -62,7 +62,7 @@ def _list(as_json: bool) -> int:
     detected = detect_profile(host, detection)
     customs = load_custom_profiles()
     entries = numbered_entries(customs)
-    catalog = load_catalog()
+    catalog = load_gpu_catalog()
     if as_json:
         print(json.dumps({
             "detected": {

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tui.core.gguf.anatomy import ModelAnatomy
 
-from tui.units import GiB, MiB, format_bytes, format_params  # noqa: F401  (re-exported for other commands)
+from tui.units import format_count, format_size
 
 _MAX_PATTERN_PERIOD = 16  # longest repeating layer pattern shown as letters
 
@@ -29,8 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.commands.model_arg import load_model_anatomy
     from tui.core.gguf.anatomy import anatomy_to_dict
+    from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     if args.json:
@@ -47,11 +47,15 @@ def format_anatomy(a: ModelAnatomy, title: str | None = None) -> str:
     rows.append(("architecture", arch if a.known_architecture else f"{arch} (not supported by the bundled llama.cpp)"))
     if a.name:
         rows.append(("name", a.name))
-    rows.append(("parameters", format_params(a.n_params)))
+    rows.append(("parameters", format_count(a.n_params, precise=True)))
     shards = f" in {a.n_shards} shards" if a.n_shards > 1 else ""
-    rows.append(("file size", f"{format_bytes(a.file_size)}{shards} ({a.file_size:,} bytes)"))
+    rows.append(("file size", f"{format_size(a.file_size, precise=True)}{shards} ({a.file_size:,} bytes)"))
     if a.n_params:
         rows.append(("bits per weight", f"{a.bits_per_weight:.2f}"))
+    if a.file_type is not None:
+        from tui.core.gguf.labels import ftype_label
+
+        rows.append(("file type", f"{ftype_label(a.file_type)} (general.file_type {a.file_type})"))
     layers = f"{a.n_layer}"
     if a.n_nextn_layers:
         layers += f" ({a.n_layer_main} + {a.n_nextn_layers} MTP)"
@@ -176,7 +180,7 @@ def _type_table(a: ModelAnatomy) -> list[str]:
     total = sum(a.bytes_by_type.values()) or 1
     rows = [("type", "tensors", "size", "share")]
     for name, n_bytes in a.bytes_by_type.items():
-        rows.append((name, f"{counts[name]:,}", format_bytes(n_bytes), f"{n_bytes * 100 / total:.1f}%"))
+        rows.append((name, f"{counts[name]:,}", format_size(n_bytes, precise=True), f"{n_bytes * 100 / total:.1f}%"))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     out = []
     for r in rows:

@@ -18,7 +18,7 @@ from tui.commands.fit_flags import add_fit_flags, add_profile_flags
 DEFAULT_MIN_TOKENS_PER_S = 10.0
 
 if TYPE_CHECKING:
-    from tui.core.advisor.recommend import Recommendation, RepoAdvice
+    from tui.core.advisor.recommend import LabelPick, Recommendation, RepoAdvice
 
 RANKINGS = ("params", "quality", "speed", "downloads")
 
@@ -120,7 +120,7 @@ def format_recommendation(recommendation: Recommendation) -> str:
     others = [a for a in recommendation.repos if a.best is None]
     if ranked:
         header = ("#", "REPO", "PARAMS", "BEST", "GiB", "T/S", "RUNS", "FASTER", "TASKS", "LICENSE")
-        rows = [header] + [_row(i, a) for i, a in enumerate(ranked, 1)]
+        rows = [header] + [_row(i, a, a.best) for i, a in enumerate(ranked, 1) if a.best is not None]
         lines += format_table(rows, right={0, 2, 4, 5})
     else:
         lines.append("no repo has a label that fits and reaches the speed asked")
@@ -128,24 +128,26 @@ def format_recommendation(recommendation: Recommendation) -> str:
         lines += ["", "not recommended:"]
         width = max(len(a.repo_id) for a in others)
         lines += [f"  {a.repo_id.ljust(width)}  {a.reason}" for a in others]
-    if ranked:
+    top = ranked[0].best if ranked else None
+    if top is not None:
         lines += ["", "RUNS: where the best label runs; FASTER: runner-up labels and their t/s. "
                       f"Contexts: {', '.join(format_context(n) for n in sorted({a.n_ctx for a in ranked}))} tokens.",
-                  f"Details: localai-tui fit {ranked[0].best.spec} (same hardware flags); other boxes: "
-                  f"localai-tui compare {ranked[0].best.spec}"]
+                  f"Details: localai-tui fit {top.spec} (same hardware flags); other boxes: "
+                  f"localai-tui compare {top.spec}"]
     return "\n".join(lines)
 
 
-def _row(index: int, advice: RepoAdvice) -> tuple[str, ...]:
-    from tui.commands.advisor_text import format_gib, format_params, format_tps
+def _row(index: int, advice: RepoAdvice, best: LabelPick) -> tuple[str, ...]:
+    """One table row: ``advice`` and its ``best`` label (the rows are the repos that have one)."""
+    from tui.commands.advisor_text import format_tps
     from tui.core.advisor.placement import describe_placement
+    from tui.units import format_count, format_gib
 
-    best = advice.best
     faster = ", ".join(f"{p.label} {format_tps(p.tokens_per_s)}" for p in advice.runner_ups) or "-"
     license_ = advice.license or "-"
     if advice.flags:
         license_ += f" ({', '.join(advice.flags)})"
     verdict = "" if best.placement.verdict == "fits" else f" ({best.placement.verdict})"
-    return (str(index), advice.repo_id, format_params(advice.n_params) + (" MoE" if advice.is_moe else ""),
+    return (str(index), advice.repo_id, format_count(advice.n_params or None) + (" MoE" if advice.is_moe else ""),
             best.label, format_gib(best.size_bytes), format_tps(best.tokens_per_s),
             describe_placement(best.placement) + verdict, faster, ",".join(advice.tasks), license_)

@@ -53,7 +53,7 @@ def warn_if_stale(reason, fetched_at: float) -> None:
 
 
 def format_search_page(page: SearchPage) -> str:
-    from tui.commands.inspect import format_params
+    from tui.units import format_count
 
     if not page.results:
         what = f" for '{page.query.text}'" if page.query.text else ""
@@ -64,7 +64,7 @@ def format_search_page(page: SearchPage) -> str:
     for r in page.results:
         rows.append((
             r.repo_id,
-            format_params(r.n_params) if r.n_params else "-",
+            format_count(r.n_params, precise=True) if r.n_params else "-",
             r.architecture or "-",
             f"{r.downloads:,}",
             f"{r.likes:,}",
@@ -74,7 +74,7 @@ def format_search_page(page: SearchPage) -> str:
         ))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     right = {1, 3, 4}
-    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+    lines = ["  ".join(cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
              .rstrip() for row in rows]
     if page.next_url:
         lines.append(f"(more results: raise --limit above {page.query.limit})")

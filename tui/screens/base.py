@@ -1,18 +1,49 @@
-"""What every full screen shares: the header with the profile, a body, and the footer of keys."""
+"""What every full screen shares: the header with the profile, a body, the footer of keys, and a typed ``app``."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import getters
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.worker import Worker, WorkerState
 
 from tui.widgets.profile_header import NO_PROFILE_TEXT, ProfileHeader
 
+if TYPE_CHECKING:
+    from tui.app import LocalAIApp
 
-class AppScreen(Screen):
+
+def _local_ai_app() -> type[LocalAIApp]:
+    # Imported when a screen class is defined, not when this module is: tui.app imports screens lazily.
+    from tui.app import LocalAIApp
+
+    return LocalAIApp
+
+
+def local_ai_app() -> getters.app[LocalAIApp]:
+    """``app = local_ai_app()`` in a screen class: ``self.app`` is the ``LocalAIApp`` (Textual's ``getters.app``),
+    so the type checker knows its reactives (``profile``, ``model``, ``settings``) and ``services``."""
+    return getters.app(_local_ai_app)
+
+
+def worker_result(worker: Worker[Any]) -> Any:
+    """What a worker returned, read in ``on_worker_state_changed`` once its state is SUCCESS.
+
+    ``Worker.StateChanged`` carries a ``Worker[Any]`` whose ``result`` is typed optional (it is None
+    until the worker succeeds); this says "it succeeded" once, and fails loudly if it did not.
+    """
+    if worker.state != WorkerState.SUCCESS:
+        raise RuntimeError(f"worker {worker.name!r} has no result: it is {worker.state.name}")
+    return worker.result
+
+
+class AppScreen(Screen[None]):
     """A main screen: ``WHERE`` names it in the header; subclasses yield their body from ``compose_body``."""
+
+    app = local_ai_app()
 
     WHERE: ClassVar[str] = ""
     #: The header's words while no hardware profile is chosen.

@@ -7,6 +7,7 @@ Hub failures become a message and the last cached answer is shown when there is 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -15,9 +16,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Label, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 
+from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
+from tui.screens.open_model import open_model_spec
 from tui.units import format_count, format_size
 
 #: Pause after the last keystroke before the Hub is asked (seconds).
@@ -51,6 +53,12 @@ class BrowseScreen(AppScreen):
         Binding("o", "open_model", "Open file", id="browse-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL in Fit"),
         Binding("escape", "leave_search", "Results", id="browse-results", show=False),
     ]
+
+    class Searched(Outcome[Any]):
+        """A Hub search answered (``SearchPage``; a stale cached one when the Hub is down), or failed."""
+
+    class LocalListed(Outcome[list]):
+        """The models on disk (``LocalModel``), or why they could not be listed."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -118,8 +126,20 @@ class BrowseScreen(AppScreen):
         self._search(self._last_query, self.sort)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="hub-search")
-    def _search(self, text: str, sort: str):
-        return self.app.services.search_hub(text, sort)
+    def _search(self, text: str, sort: str) -> None:
+        deliver(self, self.Searched, lambda: self.app.services.search_hub(text, sort))
+
+    @on(Searched)
+    def _searched(self, event: Searched) -> None:
+        self._search_failed = event.error is not None
+        if event.error is None:
+            self._show_results(event.result)
+            return
+        shown = "; the table still shows the last results" if self.results else ""
+        self.query_one("#search-status", Label).update(
+            Text.assemble(("Hub: ", "bold red"), str(event.error), shown,
+                          ("  (enter or r retries · ctrl+t shows models on disk)", "dim"))
+        )
 
     def _show_results(self, page) -> None:
         self.results = list(page.results)
@@ -145,8 +165,15 @@ class BrowseScreen(AppScreen):
     # -- local models ----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="local-list")
-    def list_local(self):
-        return self.app.services.local_models()
+    def list_local(self) -> None:
+        deliver(self, self.LocalListed, self.app.services.local_models)
+
+    @on(LocalListed)
+    def _local_listed(self, event: LocalListed) -> None:
+        if event.error is None:
+            self._show_local(event.result)
+        else:
+            self.query_one("#local-status", Label).update(Text(str(event.error), "red"))
 
     def _show_local(self, models: list) -> None:
         self.local_models = models
@@ -170,13 +197,16 @@ class BrowseScreen(AppScreen):
 
     @on(DataTable.RowSelected, "#local")
     def _open_local(self, event: DataTable.RowSelected) -> None:
-        model = self.local_models[int(event.row_key.value)]
+        model = self.local_models[int(str(event.row_key.value))]
         self.notify(f"Reading {model.display_name}…", timeout=2)
-        self._read_local(str(model.path))
+        open_model_spec(self, str(model.path))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="local-read")
-    def _read_local(self, path: str):
-        return self.app.services.choose_model_spec(path)
+    @on(ModelOpened)
+    def _model_opened(self, event: ModelOpened) -> None:
+        if event.error is None:
+            self.app.choose_model(event.result)
+        else:
+            self.notify(str(event.error), severity="error", title="Open model")
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -202,8 +232,12 @@ class BrowseScreen(AppScreen):
 
     async def action_open_model(self) -> None:
         """Type a path or OWNER/REPO:LABEL: the Fit screen's open box does the rest."""
+        from tui.screens.fit import FitScreen
+
         await self.app.switch_mode("fit")
-        self.app.screen.action_open_model()
+        screen = self.app.screen
+        if isinstance(screen, FitScreen):
+            screen.action_open_model()
 
     def action_refresh(self) -> None:
         self.search(self.query_one("#search-input", Input).value)
@@ -215,28 +249,3 @@ class BrowseScreen(AppScreen):
         if action in ("cycle_sort", "toggle_tab", "refresh", "open_model"):
             return not isinstance(self.focused, Input)  # letters type into the box there: hide these keys
         return True
-
-    # -- worker results --------------------------------------------------------------------
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker, state = event.worker, event.state
-        if state == WorkerState.SUCCESS:
-            if worker.group == "hub-search":
-                self._search_failed = False
-                self._show_results(worker.result)
-            elif worker.group == "local-list":
-                self._show_local(worker.result)
-            elif worker.group == "local-read":
-                self.app.choose_model(worker.result)
-        elif state == WorkerState.ERROR:
-            if worker.group == "hub-search":
-                self._search_failed = True
-                shown = "; the table still shows the last results" if self.results else ""
-                self.query_one("#search-status", Label).update(
-                    Text.assemble(("Hub: ", "bold red"), str(worker.error), shown,
-                                  ("  (enter or r retries · ctrl+t shows models on disk)", "dim"))
-                )
-            elif worker.group == "local-list":
-                self.query_one("#local-status", Label).update(Text(str(worker.error), "red"))
-            else:
-                self.notify(str(worker.error), severity="error", title="Open model")

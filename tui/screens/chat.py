@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -19,15 +20,25 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Markdown, ProgressBar, Static
-from textual.worker import Worker, WorkerState
 
-from tui.messages import ModelLoaded, ReplyFinished
+from tui.core.errors import LocalAIError
+from tui.messages import ModelOpened, Outcome, ReplyFinished, deliver
 from tui.screens.base import AppScreen
+from tui.screens.open_model import open_model_spec
 from tui.screens.stream_pacer import MIN_INTERVAL_S, StreamPacer
 from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_rate, format_size
 from tui.widgets.chat_turn import reply_turn, user_turn
 from tui.widgets.rate_meter import RateMeter
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from tui.core.engine.chat import ChatSession, Reply
+    from tui.core.engine.metrics import ReplyStats
+    from tui.core.engine.runtime import Engine
+    from tui.core.engine.sampling import SamplingSettings
+    from tui.core.fit.settings import LlamaSettings
 
 #: How often the stream timer ticks (seconds); the pacer decides on which ticks text is flushed.
 FLUSH_S = MIN_INTERVAL_S
@@ -66,16 +77,25 @@ class ChatScreen(AppScreen):
         Binding("ctrl+x", "cancel_load", "Cancel load", id="chat-cancel-load"),
     ]
 
+    class Loaded(Outcome[tuple]):
+        """The load worker finished: (model, settings, engine), or why not (failed, cancelled)."""
+
+    class Replied(Outcome[Any]):
+        """The reply worker finished: the ``Reply`` (text and stats), or the error that ended it."""
+
+    class MemorySampled(Outcome[Any]):
+        """The process's memory use (``MemoryUse``: RAM, and VRAM per GPU)."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.engine = None
-        self.session = None
+        self.engine: Engine | None = None
+        self.session: ChatSession | None = None
         self.loaded_model: ChosenModel | None = None
-        self.loaded_settings = None
+        self.loaded_settings: LlamaSettings | None = None
         self.system_prompt: str | None = None
-        self.sampling = None
+        self.sampling: SamplingSettings | None = None
         self.last_reply: str = ""
-        self.last_stats = None  # the last reply's ``ReplyStats`` (the benchmark reads it)
+        self.last_stats: ReplyStats | None = None  # the last reply's stats (the benchmark reads it)
         self.displayed_tokens_per_s: list[float] = []  # what the meter showed, for the benchmark
         self._pending: deque[str] = deque()
         self._stop: threading.Event | None = None
@@ -84,7 +104,7 @@ class ChatScreen(AppScreen):
         self._generating = False
         self._reply_view: Markdown | None = None
         self._reply_prefix = ""  # plain completion: the prompt the reply continues (Markdown)
-        self._flush_timer = None
+        self._flush_timer: Timer  # set in on_mount
         self._unflushed: list[str] = []
         self._pacer = StreamPacer()
         self._reply_text: list[str] = []
@@ -113,14 +133,18 @@ class ChatScreen(AppScreen):
         self.set_interval(1.0, self._sample_memory, name="chat-memory")
         if self.app.model is None and self.app.start_model:
             spec, self.app.start_model = self.app.start_model, None
-            self._read_model(spec)
+            self._status(Text(f"Reading {spec}…"))
+            open_model_spec(self, spec)
 
     # -- loading ---------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="chat-read-model")
-    def _read_model(self, spec: str) -> ChosenModel:
-        self.app.call_from_thread(self._status, Text(f"Reading {spec}…"))
-        return self.app.services.choose_model_spec(spec)
+    @on(ModelOpened)
+    def _model_opened(self, event: ModelOpened) -> None:
+        if event.error is None:
+            self.app.choose_model(event.result, go_to=None)
+        else:
+            self._status(Text.assemble(("Could not open the model: ", "bold red"), str(event.error)))
+            self.notify(str(event.error), severity="error", title="Open model")
 
     def _status(self, text: Text | str) -> None:
         self.query_one("#chat-status", Static).update(text)
@@ -157,8 +181,11 @@ class ChatScreen(AppScreen):
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-load")
-    def _load(self, model: ChosenModel, settings, cancel: threading.Event):
+    def _load(self, model: ChosenModel, settings, cancel: threading.Event) -> None:
         services = self.app.services
+        path = model.local_path
+        if path is None:  # load() is called for downloaded models only
+            raise LocalAIError(f"{model.title} is not downloaded yet")
         old, self.engine, self.session = self.engine, None, None
         if old is not None:
             old.close()
@@ -166,10 +193,26 @@ class ChatScreen(AppScreen):
         def progress(fraction: float) -> None:
             self._load_fraction = fraction  # read by the UI timer; no call into the UI from here
 
-        engine = services.load_engine(model.local_path, settings, on_progress=progress, cancel=cancel)
-        return model, settings, engine
+        def load() -> tuple[ChosenModel, LlamaSettings, Engine]:
+            return model, settings, services.load_engine(path, settings, on_progress=progress, cancel=cancel)
 
-    def _loaded(self, model: ChosenModel, settings, engine) -> None:
+        deliver(self, self.Loaded, load)
+
+    @on(Loaded)
+    def _load_finished(self, event: Loaded) -> None:
+        self._load_cancel = None
+        self.query_one("#chat-load-row").display = False
+        if not self._generating:
+            self._flush_timer.pause()
+        if event.error is None:
+            self._loaded(*event.result)
+        else:
+            self._status(Text.assemble(("Could not load the model: ", "bold red"), str(event.error),
+                                       "\nF4 changes the settings, ctrl+r tries again, F6 shows llama.cpp's log."))
+            self.notify(str(event.error), severity="error", title="Load")
+        self.refresh_bindings()
+
+    def _loaded(self, model: ChosenModel, settings: LlamaSettings, engine: Engine) -> None:
         services = self.app.services
         self.engine = engine
         self.loaded_model = model
@@ -184,7 +227,6 @@ class ChatScreen(AppScreen):
         input_box = self.query_one("#chat-input", Input)
         input_box.disabled = False
         input_box.focus()
-        self.post_message(ModelLoaded(info))
 
     def action_cancel_load(self) -> None:
         if self._load_cancel is not None:
@@ -234,8 +276,19 @@ class ChatScreen(AppScreen):
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-reply")
-    def _reply(self, text: str, stop: threading.Event):
-        return self.session.reply(text, stop=stop, on_text=self._pending.append)
+    def _reply(self, text: str, stop: threading.Event) -> None:
+        session = self.session
+
+        def reply() -> Reply:
+            if session is None:  # _send checks; a reload may have dropped it since
+                raise LocalAIError("no model is loaded")
+            return session.reply(text, stop=stop, on_text=self._pending.append)
+
+        deliver(self, self.Replied, reply)
+
+    @on(Replied)
+    async def _replied(self, event: Replied) -> None:
+        await self._finish_reply(event.result if event.error is None else None, event.error)
 
     def _drain(self) -> str:
         pieces = []
@@ -360,42 +413,17 @@ class ChatScreen(AppScreen):
         if self.engine is not None:
             self.run_worker(self._read_memory, thread=True, exclusive=True, group="chat-memory", exit_on_error=False)
 
-    def _read_memory(self):
-        return self.app.services.memory_use()
+    def _read_memory(self) -> None:
+        deliver(self, self.MemorySampled, self.app.services.memory_use)
 
-    # -- worker results --------------------------------------------------------------------
-
-    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        state = event.state
-        if state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
-        if worker.group == "chat-reply":
-            reply = worker.result if state == WorkerState.SUCCESS else None
-            await self._finish_reply(reply, worker.error if state == WorkerState.ERROR else None)
-        elif worker.group == "chat-load":
-            self._load_cancel = None
-            self.query_one("#chat-load-row").display = False
-            if not self._generating:
-                self._flush_timer.pause()
-            if state == WorkerState.SUCCESS:
-                self._loaded(*worker.result)
-            elif state == WorkerState.ERROR:
-                self._status(Text.assemble(("Could not load the model: ", "bold red"), str(worker.error),
-                                           "\nF4 changes the settings, ctrl+r tries again, F6 shows llama.cpp's log."))
-                self.notify(str(worker.error), severity="error", title="Load")
-            self.refresh_bindings()
-        elif worker.group == "chat-read-model":
-            if state == WorkerState.SUCCESS:
-                self.app.choose_model(worker.result, go_to=None)
-            elif state == WorkerState.ERROR:
-                self._status(Text.assemble(("Could not open the model: ", "bold red"), str(worker.error)))
-                self.notify(str(worker.error), severity="error", title="Open model")
-        elif worker.group == "chat-memory" and state == WorkerState.SUCCESS:
-            use = worker.result
-            parts = [f"RAM {format_size(use.rss_bytes)}"]
-            parts += [f"GPU{g.index} {format_size(g.process_bytes or g.used_bytes)}" for g in use.gpus]
-            self.query_one("#chat-memory", Label).update(" · ".join(parts))
+    @on(MemorySampled)
+    def _memory_sampled(self, event: MemorySampled) -> None:
+        if event.error is not None:
+            return  # the next sample (a second later) tries again; the figure just stays
+        use = event.result
+        parts = [f"RAM {format_size(use.rss_bytes)}"]
+        parts += [f"GPU{g.index} {format_size(g.process_bytes or g.used_bytes)}" for g in use.gpus]
+        self.query_one("#chat-memory", Label).update(" · ".join(parts))
 
     def on_unmount(self) -> None:
         if self._stop is not None:

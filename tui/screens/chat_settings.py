@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +12,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from tui.core.errors import LocalAIError
+
+if TYPE_CHECKING:
+    from tui.core.engine.sampling import SamplingSettings
 
 #: (SamplingSettings field, label, how to read the text) in the order the form shows them.
 SAMPLING_FIELDS = (
@@ -23,9 +28,9 @@ SAMPLING_FIELDS = (
 )
 
 
-def read_sampling(base, values: dict[str, str]):
+def read_sampling(base: SamplingSettings, values: dict[str, str]) -> SamplingSettings:
     """``base`` with the form's values (empty seed: a new seed per reply); bad numbers raise LocalAIError."""
-    changes = {}
+    changes: dict[str, Any] = {}
     for name, label, kind in SAMPLING_FIELDS:
         text = values.get(name, "").strip()
         if name == "seed" and not text:

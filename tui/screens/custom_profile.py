@@ -14,7 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware.devices import GiB, HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
+from tui.core.sizes import GiB
+from tui.screens.base import local_ai_app
 
 #: (field id, label, placeholder) in the order the form shows them.
 FIELDS = (
@@ -57,6 +59,8 @@ def form_to_entry(values: dict[str, str]) -> dict:
 
 class CustomProfileScreen(ModalScreen[HardwareProfile | None]):
     """Enter on the last field (or ctrl+s) saves; Escape cancels."""
+
+    app = local_ai_app()
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="custom-cancel"),

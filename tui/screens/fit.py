@@ -9,6 +9,7 @@ and downloading it run in workers; this screen only shows what the core answers.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -16,11 +17,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, ProgressBar, Static
-from textual.worker import Worker, WorkerState
 
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES
-from tui.messages import FitChanged
+from tui.messages import FitChanged, ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.fit_text import (
     BAR_PARTS,
@@ -33,10 +33,14 @@ from tui.screens.fit_text import (
     options_line,
     verdict_line,
 )
+from tui.screens.open_model import open_model_spec
 from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_size
 from tui.widgets.memory_bar import MemoryBar, legend
 from tui.widgets.slider import Slider
+
+if TYPE_CHECKING:
+    from tui.core.fit.estimate import FitEstimate
 
 #: How often the download row shows the worker's latest progress report (seconds).
 DOWNLOAD_REFRESH_S = 0.25
@@ -70,9 +74,12 @@ class FitScreen(AppScreen):
         Binding("escape", "close_open", "Close", id="fit-open-close", show=False),
     ]
 
+    class Downloaded(Outcome[ChosenModel]):
+        """The download worker finished: the model with its local path, or why not (stopped, failed)."""
+
     def __init__(self) -> None:
         super().__init__()
-        self.estimate = None
+        self.estimate: FitEstimate | None = None
         self._cancel_download: threading.Event | None = None
         self._download_progress = None
 
@@ -136,11 +143,12 @@ class FitScreen(AppScreen):
         top = ngl_values[-1]
         ngl = top if settings.n_gpu_layers is None else min(settings.n_gpu_layers, top)
         ngl_slider = self.query_one("#slider-ngl", Slider)
-        ngl_slider.format_value = lambda n, top=top: f"{n}/{top}"
+        ngl_slider.format_value = lambda n: f"{n}/{top}"
         ngl_slider.set_values(ngl_values, ngl)
         moe = self.query_one("#slider-moe", Slider)
         moe.display = anatomy.is_moe
-        moe.format_value = lambda n, top=anatomy.n_layer: f"{n}/{top}"
+        n_layer = anatomy.n_layer
+        moe.format_value = lambda n: f"{n}/{n_layer}"
         moe.set_values(list(range(0, anatomy.n_layer + 1)), anatomy.n_layer if settings.cpu_moe else settings.n_cpu_moe)
         self._disable_gpu_layers(self.app.profile)
 
@@ -157,11 +165,18 @@ class FitScreen(AppScreen):
 
     def open_spec(self, spec: str) -> None:
         self.query_one("#fit-empty-text", Static).update(f"Reading the header of {spec}…")
-        self._read_model(spec)
+        open_model_spec(self, spec)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="read-model")
-    def _read_model(self, spec: str) -> ChosenModel:
-        return self.app.services.choose_model_spec(spec)
+    @on(ModelOpened)
+    def _model_opened(self, event: ModelOpened) -> None:
+        if event.error is None:
+            self.app.choose_model(event.result, go_to=None)
+            return
+        self.query_one("#fit-empty-text", Static).update(
+            Text.assemble(("Could not open the model: ", "bold red"), str(event.error),
+                          "\n\nF3 browses the Hub; o opens another file.")
+        )
+        self.notify(str(event.error), severity="error", title="Open model")
 
     # -- sliders and options -> settings -> estimate ---------------------------------------
 
@@ -219,7 +234,7 @@ class FitScreen(AppScreen):
             bars.remove_children()
             bars.mount_all([MemoryBar(usage) for usage in usages])
         else:
-            for bar, usage in zip(existing, usages):
+            for bar, usage in zip(existing, usages, strict=True):
                 bar.usage = usage
         self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile))
         command = self.app.services.llama_server_command(model, estimate)
@@ -304,11 +319,11 @@ class FitScreen(AppScreen):
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="download")
-    def _download(self, model: ChosenModel, cancel: threading.Event) -> ChosenModel:
+    def _download(self, model: ChosenModel, cancel: threading.Event) -> None:
         def progress(report) -> None:
             self._download_progress = report  # the UI timer shows it; never a call into the UI from here
 
-        return self.app.services.download_model(model, progress=progress, cancel=cancel)
+        deliver(self, self.Downloaded, lambda: self.app.services.download_model(model, progress=progress, cancel=cancel))
 
     def _show_download(self) -> None:
         """Timer (4 Hz): bytes, rate and ETA of the running download."""
@@ -351,34 +366,17 @@ class FitScreen(AppScreen):
             return None if model is None or not model.is_local else True
         return True
 
-    # -- worker results --------------------------------------------------------------------
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if event.state not in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            return
-        if worker.group == "read-model":
-            if event.state == WorkerState.SUCCESS:
-                self.app.choose_model(worker.result, go_to=None)
-            elif event.state == WorkerState.ERROR:
-                self.query_one("#fit-empty-text", Static).update(
-                    Text.assemble(("Could not open the model: ", "bold red"), str(worker.error),
-                                  "\n\nF3 browses the Hub; o opens another file.")
-                )
-                self.notify(str(worker.error), severity="error", title="Open model")
-        elif worker.group == "download":
-            self._download_finished(worker, event.state)
-
-    def _download_finished(self, worker: Worker, state: WorkerState) -> None:
+    @on(Downloaded)
+    def _download_finished(self, event: Downloaded) -> None:
         from tui.core.hub.errors import DownloadCancelled
 
         self._cancel_download = None
         self.query_one("#fit-download-row").display = False
-        if state == WorkerState.SUCCESS:
-            self.app.choose_model(worker.result, go_to=None)
-            self.notify(f"Downloaded to {worker.result.local_path}; c starts a chat", timeout=5)
-        elif isinstance(worker.error, DownloadCancelled):
+        if event.error is None:
+            self.app.choose_model(event.result, go_to=None)
+            self.notify(f"Downloaded to {event.result.local_path}; c starts a chat", timeout=5)
+        elif isinstance(event.error, DownloadCancelled):
             self.notify("Download stopped; what arrived is kept and d resumes it", timeout=4)
-        elif state == WorkerState.ERROR:
-            self.notify(str(worker.error), severity="error", title="Download")
+        else:
+            self.notify(str(event.error), severity="error", title="Download")
         self.refresh_bindings()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from tui.core.fit.verdict import Verdict
 from tui.core.hardware.devices import HardwareProfile
 from tui.session import ChosenModel
 from tui.units import format_context, format_count, format_gib, format_rate, format_size
 from tui.widgets.memory_bar import MemoryPart, MemoryUsage
+from tui.widgets.verdict_style import verdict_text
 
 #: The parts of each memory bar, in the order they stack: (``DeviceUsage`` field prefix, legend name).
 BAR_PARTS = (("weights", "weights"), ("kv", "KV cache"), ("compute", "compute"), ("overhead", "overhead"))
@@ -20,9 +22,6 @@ BAR_PARTS = (("weights", "weights"), ("kv", "KV cache"), ("compute", "compute"),
 #: Stops under 512 are offered only to models trained on less.
 CONTEXT_STEPS = (128, 256, 512, 1024, 2048, 3072, 4096, 6144, 8192, 12288, 16384, 24576, 32768, 49152, 65536,
                  98304, 131072, 196608, 262144, 393216, 524288, 786432, 1048576)
-
-#: Colour of each verdict word (``tui.core.fit.estimate``: fits / tight / does not fit).
-VERDICT_STYLES = {"fits": "bold green", "tight": "bold yellow", "does not fit": "bold red"}
 
 #: The fit engine's caveat that holds for every GPU estimate; shown once, last.
 _ALWAYS_NOTE = "not measured"
@@ -83,7 +82,7 @@ def _gpu_index(estimate, device) -> int:
 def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
     """One bar per device of the estimate (GPUs, then RAM): its parts in bytes against its capacity."""
     usages = []
-    for device, title in zip(estimate.devices, device_titles(estimate, profile)):
+    for device, title in zip(estimate.devices, device_titles(estimate, profile), strict=True):
         parts = tuple(MemoryPart(name, int(getattr(device, f"{field}_bytes"))) for field, name in BAR_PARTS)
         usages.append(MemoryUsage(title, parts, int(device.capacity_bytes), device.verdict))
     return usages
@@ -92,7 +91,7 @@ def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
 def verdict_line(estimate, profile: HardwareProfile) -> Text:
     """``fits · est. 92.4 t/s · 33/33 layers on the GPU · KV cache 0.50 GiB for 4k tokens``, or what is short."""
     verdict = estimate.verdict
-    text = Text.assemble((verdict, VERDICT_STYLES.get(verdict, "bold")), "  est. ",
+    text = Text.assemble(verdict_text(verdict, bold=True), "  est. ",
                          (format_rate(estimate.est_tokens_per_s), "bold"))
     if profile.is_cpu_only:
         text.append(f" · all {estimate.n_layers_total} layers on the CPU")
@@ -104,13 +103,13 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
     if network is not None and network.visits:
         text.append(f" · network {network.seconds * 1e3:.2f} ms/token over {len(profile.boxes)} box"
                     f"{'es' if len(profile.boxes) > 1 else ''}")
-    short = [(title, -device.headroom_bytes) for device, title in zip(estimate.devices, device_titles(estimate, profile))
+    short = [(title, -device.headroom_bytes) for device, title in zip(estimate.devices, device_titles(estimate, profile), strict=True)
              if device.headroom_bytes < 0]
     if short:
         text.append("\n")
         text.append(" · ".join(f"{title} is short by {format_gib(need)} GiB" for title, need in short), "red")
         text.append("  (a: auto-fit)", "dim")
-    elif verdict == "tight":
+    elif verdict == Verdict.TIGHT:
         text.append("\n")
         text.append(f"fits without the {format_gib(estimate.margin_bytes)} GiB llama.cpp keeps free  (a: auto-fit)",
                     "yellow")

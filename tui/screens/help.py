@@ -28,7 +28,7 @@ def key_rows(screen: Screen) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
     app = screen.app
-    for key, active in screen.active_bindings.items():
+    for active in screen.active_bindings.values():
         if not isinstance(active.node, (Screen, App)) or not active.enabled:
             continue
         binding: Binding = active.binding

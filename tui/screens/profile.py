@@ -12,10 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static
-from textual.worker import Worker, WorkerState
 
 from tui.core.hardware.catalog import CatalogDevice
 from tui.core.hardware.devices import HardwareProfile, RemoteBox
+from tui.messages import Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.boxes import describe_boxes
 from tui.units import format_gib
@@ -68,6 +68,21 @@ class ProfileScreen(AppScreen):
         Binding("escape", "leave_filter", "Table", id="profile-table", show=False),
     ]
 
+    class Detected(Outcome[HardwareProfile]):
+        """This box's GPUs and RAM, or why detection failed."""
+
+    class CatalogLoaded(Outcome[list[CatalogDevice]]):
+        """The catalog's devices, in file order."""
+
+    class BoxesLoaded(Outcome[tuple[RemoteBox, ...]]):
+        """The helper boxes hardware.toml remembers."""
+
+    class BoxesKept(Outcome[tuple[RemoteBox, ...]]):
+        """The helper boxes the form kept, now saved."""
+
+    class Selected(Outcome[HardwareProfile]):
+        """The profile the person picked, resolved and remembered, or why it could not be."""
+
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[CatalogDevice] = []
@@ -107,46 +122,33 @@ class ProfileScreen(AppScreen):
     # -- detection and catalog (workers) ---------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detect")
-    def detect(self) -> HardwareProfile:
-        return self.app.services.detect_profile()
+    def detect(self) -> None:
+        deliver(self, self.Detected, self.app.services.detect_profile)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="catalog")
-    def _load_catalog(self) -> list[CatalogDevice]:
-        return self.app.services.catalog_devices()
+    def _load_catalog(self) -> None:
+        deliver(self, self.CatalogLoaded, self.app.services.catalog_devices)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
-        if worker.group == "detect":
-            if event.state == WorkerState.SUCCESS:
-                self._detected = worker.result
-                self.query_one("#detected", Static).update(describe_detected(self._detected))
-            elif event.state == WorkerState.ERROR:
-                self._detected = None
-                self.query_one("#detected", Static).update(
-                    Text(f"Detection failed: {worker.error}. Pick a card below or make a custom profile (n).")
-                )
-            self._detection_done = event.state in (WorkerState.SUCCESS, WorkerState.ERROR)
-            self.refresh_bindings()
-        elif worker.group == "select":
-            if event.state == WorkerState.SUCCESS:
-                self._chosen(worker.result)
-            elif event.state == WorkerState.ERROR:
-                self._show_picked()
-                self.notify(str(worker.error), severity="error", title="Profile")
-        elif worker.group == "boxes-load" and event.state == WorkerState.SUCCESS:
-            self._saved_boxes = worker.result
-            self._show_boxes()
-        elif worker.group == "boxes":
-            if event.state == WorkerState.SUCCESS:
-                self._show_boxes()
-            elif event.state == WorkerState.ERROR:
-                self.notify(str(worker.error), severity="error", title="Helper boxes")
-        elif worker.group == "catalog":
-            if event.state == WorkerState.SUCCESS:
-                self._rows = worker.result
-                self._fill_table()
-            elif event.state == WorkerState.ERROR:
-                self.notify(f"GPU catalog unavailable: {worker.error}", severity="error")
+    @on(Detected)
+    def _detected_box(self, event: Detected) -> None:
+        if event.error is None:
+            self._detected = event.result
+            self.query_one("#detected", Static).update(describe_detected(self._detected))
+        else:
+            self._detected = None
+            self.query_one("#detected", Static).update(
+                Text(f"Detection failed: {event.error}. Pick a card below or make a custom profile (n).")
+            )
+        self._detection_done = True
+        self.refresh_bindings()
+
+    @on(CatalogLoaded)
+    def _catalog_loaded(self, event: CatalogLoaded) -> None:
+        if event.error is None:
+            self._rows = event.result
+            self._fill_table()
+        else:
+            self.notify(f"GPU catalog unavailable: {event.error}", severity="error")
 
     # -- the table -------------------------------------------------------------------------
 
@@ -223,8 +225,16 @@ class ProfileScreen(AppScreen):
         self._resolve(gpu_args)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="select")
-    def _resolve(self, gpu_args: list[str]) -> HardwareProfile:
-        return self.app.services.select_profile(gpu_args)
+    def _resolve(self, gpu_args: list[str]) -> None:
+        deliver(self, self.Selected, lambda: self.app.services.select_profile(gpu_args))
+
+    @on(Selected)
+    def _selected(self, event: Selected) -> None:
+        if event.error is None:
+            self._chosen(event.result)
+        else:
+            self._show_picked()
+            self.notify(str(event.error), severity="error", title="Profile")
 
     def _chosen(self, profile: HardwareProfile) -> None:
         self.app.choose_profile(profile)
@@ -271,8 +281,16 @@ class ProfileScreen(AppScreen):
         self._select([row.name for row in rows])
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="boxes-load")
-    def _load_saved_boxes(self) -> tuple[RemoteBox, ...]:
-        return self.app.services.saved_boxes()
+    def _load_saved_boxes(self) -> None:
+        deliver(self, self.BoxesLoaded, self.app.services.saved_boxes)
+
+    @on(BoxesLoaded)
+    def _boxes_loaded(self, event: BoxesLoaded) -> None:
+        if event.error is None:
+            self._saved_boxes = event.result
+            self._show_boxes()
+        else:
+            self.notify(f"hardware.toml: {event.error}", severity="error", title="Helper boxes")
 
     def _current_boxes(self) -> tuple[RemoteBox, ...]:
         profile = self.app.profile
@@ -296,12 +314,23 @@ class ProfileScreen(AppScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="boxes")
     def _keep_boxes(self, boxes: tuple[RemoteBox, ...]) -> None:
+        def save() -> tuple[RemoteBox, ...]:
+            self.app.services.save_boxes(boxes)
+            return boxes
+
+        deliver(self, self.BoxesKept, save)
+
+    @on(BoxesKept)
+    def _boxes_kept(self, event: BoxesKept) -> None:
         from tui.core.hardware.boxes import attach_boxes
 
-        self.app.services.save_boxes(boxes)
-        self._saved_boxes = boxes
+        if event.error is not None:
+            self.notify(str(event.error), severity="error", title="Helper boxes")
+            return
+        self._saved_boxes = event.result
         if self.app.profile is not None:
-            self.app.call_from_thread(self.app.choose_profile, attach_boxes(self.app.profile, boxes))
+            self.app.choose_profile(attach_boxes(self.app.profile, event.result))
+        self._show_boxes()
 
     def action_custom(self) -> None:
         from tui.screens.custom_profile import CustomProfileScreen

@@ -6,26 +6,31 @@ picking a label reads just its GGUF header over HTTP ranges, then opens the Fit 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, Static
-from textual.worker import Worker, WorkerState
 
+from tui.core.fit.verdict import Verdict
+from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.units import format_context, format_rate, format_size
+from tui.widgets.verdict_style import verdict_text
 
-#: Colour of each badge verdict (``tui.core.hub.badges.VERDICTS``).
-VERDICT_STYLES = {"fits": "green", "tight": "yellow", "partial": "yellow", "no-fit": "red"}
+if TYPE_CHECKING:
+    from tui.core.hub.badges import FitBadge
+    from tui.core.hub.repo_files import QuantGroup, RepoQuants
 
-#: What each badge verdict means, for the side panel.
+#: What each badge verdict (``tui.core.hub.badges.VERDICTS``) means, for the side panel.
 VERDICT_MEANINGS = {
-    "fits": "fits with every layer on the GPU and llama.cpp's 1 GiB to spare",
-    "tight": "fits on the GPU, but without the 1 GiB llama.cpp keeps free",
-    "partial": "runs with part of it in system RAM (slower)",
-    "no-fit": "too big for this machine, even with offloading",
+    Verdict.FITS: "fits with every layer on the GPU and llama.cpp's 1 GiB to spare",
+    Verdict.TIGHT: "fits on the GPU, but without the 1 GiB llama.cpp keeps free",
+    Verdict.PARTIAL: "runs with part of it in system RAM (slower)",
+    Verdict.NO_FIT: "too big for this machine, even with offloading",
 }
 
 #: What side files are for.
@@ -42,7 +47,7 @@ def badge_summary(badge, sides) -> Text:
     """The side panel's head for one row: verdict, speed, what partial offloading takes, its side files."""
     text = Text()
     if badge is not None:
-        text.append(badge.verdict, f"bold {VERDICT_STYLES.get(badge.verdict, '')}")
+        text.append(verdict_text(badge.verdict, short=True, bold=True))
         if badge.tokens_per_s:
             text.append(f"  ~{format_rate(badge.tokens_per_s)}", "bold")
         text.append(f"\n{VERDICT_MEANINGS.get(badge.verdict, '')}")
@@ -70,11 +75,17 @@ class RepoScreen(AppScreen):
         Binding("r", "reload", "Reload", id="repo-reload"),
     ]
 
+    class Listed(Outcome[Any]):
+        """The repo's files grouped by quant label (``RepoQuants``), or why not."""
+
+    class Rated(Outcome[dict]):
+        """Group name -> ``FitBadge`` for the listed rows, or why there are none."""
+
     def __init__(self, repo_id: str) -> None:
         super().__init__()
         self.repo_id = repo_id
-        self.quants = None
-        self.badges: dict[str, object] = {}
+        self.quants: RepoQuants | None = None
+        self.badges: dict[str, FitBadge] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Label(Text(self.repo_id, "bold"), id="repo-title")
@@ -98,13 +109,31 @@ class RepoScreen(AppScreen):
         table.focus()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-list")
-    def _list(self):
-        return self.app.services.repo_quants(self.repo_id)
+    def _list(self) -> None:
+        deliver(self, self.Listed, lambda: self.app.services.repo_quants(self.repo_id))
+
+    @on(Listed)
+    def _listed(self, event: Listed) -> None:
+        if event.error is None:
+            self._show(event.result)
+            return
+        self.query_one("#label-explained", Static).update(
+            Text.assemble(("Could not open the repo: ", "bold red"), str(event.error)))
+        self.notify(str(event.error), severity="error", title=self.repo_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-badges")
-    def _rate(self, quants):
+    def _rate(self, quants) -> None:
         """Fit badges need the profile and may read headers: they follow the list, never hold it up."""
-        return self.app.services.fit_badges(quants, self.app.profile, self.app.settings)
+        profile, settings = self.app.profile, self.app.settings
+        deliver(self, self.Rated, lambda: self.app.services.fit_badges(quants, profile, settings))
+
+    @on(Rated)
+    def _rated(self, event: Rated) -> None:
+        if event.error is not None:
+            self.query_one("#repo-side-files", Static).update(Text(f"Fit badges unavailable: {event.error}", "yellow"))
+            return
+        self.badges = event.result
+        self._fill_table()
 
     def _show(self, quants) -> None:
         self.quants = quants
@@ -119,6 +148,8 @@ class RepoScreen(AppScreen):
 
     def _fill_table(self) -> None:
         quants, badges = self.quants, self.badges
+        if quants is None:  # the file list has not arrived
+            return
         table = self.query_one("#repo-files", DataTable)
         cursor = table.cursor_row
         table.clear()
@@ -127,7 +158,7 @@ class RepoScreen(AppScreen):
             bpw = f"{group.bits_per_weight:.2f}" if group.bits_per_weight else "-"
             if badge is not None:
                 mark = "*" if badge.source == "size" else ""
-                verdict = Text(badge.verdict + mark, VERDICT_STYLES.get(badge.verdict, ""))
+                verdict = verdict_text(badge.verdict, short=True, suffix=mark)
                 rate = format_rate(badge.tokens_per_s).replace(" t/s", "") if badge.tokens_per_s else "-"
             else:
                 verdict, rate = Text("…" if self.app.profile is not None else "-", "dim"), "-"
@@ -151,15 +182,15 @@ class RepoScreen(AppScreen):
 
     @on(DataTable.RowHighlighted, "#repo-files")
     def _explain_highlighted(self, event=None) -> None:
-        group = self._highlighted()
-        if group is None:
+        group, quants = self._highlighted(), self.quants
+        if group is None or quants is None:
             return
-        companions = [side for side in self.quants.side_files_for(group) if side.kind != "imatrix"]
+        companions = [side for side in quants.side_files_for(group) if side.kind != "imatrix"]
         head = badge_summary(self.badges.get(group.name), companions)
         explained = self.app.services.explain_label(group.label or "")
         self.query_one("#label-explained", Static).update(Text.assemble(head, explained))
 
-    def _highlighted(self):
+    def _highlighted(self) -> QuantGroup | None:
         if self.quants is None:
             return None
         table = self.query_one("#repo-files", DataTable)
@@ -175,40 +206,27 @@ class RepoScreen(AppScreen):
         self.action_pick()
 
     def action_pick(self) -> None:
-        group = self._highlighted()
-        if group is None:
+        group, quants = self._highlighted(), self.quants
+        if group is None or quants is None:
             return
         self.notify(f"Reading the header of {group.first_path}…", timeout=2)
-        self._read_header(group)
+        self._read_header(quants, group)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-header")
-    def _read_header(self, group):
-        return self.app.services.choose_remote_model(self.quants, group)
+    def _read_header(self, group) -> None:
+        quants = self.quants
+        deliver(self, ModelOpened, lambda: self.app.services.choose_remote_model(quants, group))
+
+    @on(ModelOpened)
+    def _model_opened(self, event: ModelOpened) -> None:
+        if event.error is not None:
+            self.notify(str(event.error), severity="error", title=self.repo_id)
+            return
+        self.dismiss()
+        self.app.choose_model(event.result)
 
     def action_back(self) -> None:
         self.dismiss()
 
     def action_reload(self) -> None:
         self._list()
-
-    # -- worker results --------------------------------------------------------------------
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker, state = event.worker, event.state
-        if state == WorkerState.SUCCESS:
-            if worker.group == "repo-list":
-                self._show(worker.result)
-            elif worker.group == "repo-badges":
-                self.badges = worker.result
-                self._fill_table()
-            elif worker.group == "repo-header":
-                self.dismiss()
-                self.app.choose_model(worker.result)
-        elif state == WorkerState.ERROR and worker.group == "repo-badges":
-            self.query_one("#repo-side-files", Static).update(Text(f"Fit badges unavailable: {worker.error}", "yellow"))
-        elif state == WorkerState.ERROR:
-            message = Text.assemble(("Could not open the repo: " if worker.group == "repo-list" else "Could not read the header: ",
-                                     "bold red"), str(worker.error))
-            if worker.group == "repo-list":
-                self.query_one("#label-explained", Static).update(message)
-            self.notify(str(worker.error), severity="error", title=self.repo_id)

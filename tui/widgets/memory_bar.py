@@ -12,10 +12,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.core.fit.verdict import Verdict
 from tui.units import format_gib
-
-#: Verdict words (``tui.core.fit.estimate``'s and the badges') that share a colour class.
-VERDICT_CLASSES = {"does not fit": "no-fit", "partial": "spills"}
+from tui.widgets.verdict_style import VERDICT_CLASSES
 
 #: Fill characters per part, so the bar still reads without colour (256-colour terminals, screenshots).
 PART_GLYPHS = ("█", "▓", "▒", "░", "▚")
@@ -36,7 +35,7 @@ class MemoryUsage:
     title: str
     parts: tuple[MemoryPart, ...]
     capacity_bytes: int
-    verdict: str = "fits"  # shown after the figures; its colour class: fits | tight | no-fit (else tight)
+    verdict: str = "fits"  # a ``Verdict`` or its word, shown after the figures in its colour (others: tight's)
 
     @property
     def total_bytes(self) -> int:
@@ -102,9 +101,8 @@ class MemoryBar(Widget):
         self.set_reactive(MemoryBar.usage, usage)
 
     def _verdict_style(self, verdict: str):
-        name = f"memory-bar--{VERDICT_CLASSES.get(verdict, verdict)}"
-        if name not in self.COMPONENT_CLASSES:
-            name = "memory-bar--tight"
+        known = verdict if isinstance(verdict, Verdict) else Verdict.parse(verdict)
+        name = f"memory-bar--{VERDICT_CLASSES[known]}" if known is not None else "memory-bar--tight"
         return self.get_component_rich_style(name)
 
     def _head(self, usage: MemoryUsage, width: int, verdict_style) -> Text:
@@ -151,7 +149,7 @@ class MemoryBar(Widget):
 
         cells = bar_cells(usage.parts, usage.capacity_bytes, width)
         bar = Text(no_wrap=True, overflow="crop")
-        for i, (part, count) in enumerate(zip(usage.parts, cells)):
+        for i, count in enumerate(cells):
             glyph_index = i % len(PART_GLYPHS)
             bar.append(PART_GLYPHS[glyph_index] * count, self.get_component_rich_style(f"memory-bar--part-{glyph_index}"))
         free = width - sum(cells)

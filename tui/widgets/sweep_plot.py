@@ -18,16 +18,12 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-GiB = 1024**3
+from tui.core.fit.verdict import Verdict
+from tui.core.sizes import GiB
+from tui.widgets.verdict_style import VERDICT_BAR_COLOURS
 
-STATE_FITS = "fits"
-STATE_OFFLOADED = "offloaded"
-STATE_NO_FIT = "no-fit"
-
-#: What each state is called in the legend, in legend order.
-STATE_NAMES = {STATE_FITS: "fits", STATE_OFFLOADED: "part in RAM", STATE_NO_FIT: "does not fit"}
-#: Colours from the xterm 256-colour cube (they look the same without truecolor).
-STATE_STYLES = {STATE_FITS: "#87d787", STATE_OFFLOADED: "#ffaf5f", STATE_NO_FIT: "#ff5f5f"}
+#: What each step's verdict is called in the legend, in legend order (``Verdict.PARTIAL``: offloaded).
+LEGEND = {Verdict.FITS: "fits", Verdict.PARTIAL: "part in RAM", Verdict.NO_FIT: "does not fit"}
 
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 #: Width of the left margin: y-axis figures and the row names under the plot.
@@ -38,13 +34,14 @@ FOOTER_ROWS = 5
 
 @dataclass(frozen=True)
 class PlotColumn:
-    """One context step: its label ("4k"), decode speed (tokens/s), memory (bytes) and ``STATE_*``."""
+    """One context step: its label ("4k"), decode speed (tokens/s), memory (bytes) and verdict
+    (``FITS`` as placed, ``PARTIAL`` only with part of it in system RAM, ``NO_FIT``)."""
 
     label: str
     tokens_per_s: float
     gpu_bytes: int
     host_bytes: int
-    state: str = STATE_FITS
+    state: Verdict = Verdict.FITS
     has_gpu: bool = True
 
 
@@ -82,12 +79,12 @@ def render_sweep_plot(columns: Sequence[PlotColumn], width: int, height: int, ti
         elif row == 1:
             axis = "0"
         line = Text(f"{axis:>{AXIS_WIDTH - 2}} │", style="dim")
-        for column, filled in zip(columns, eighths):
+        for column, filled in zip(columns, eighths, strict=True):
             level = max(0, min(8, filled - (row - 1) * 8))
-            style = STATE_STYLES.get(column.state, "")
+            style = VERDICT_BAR_COLOURS.get(column.state, "")
             if level:
                 line.append((_EIGHTHS[level] * bar_width).center(slot), style=style)
-            elif row == 1 and column.state == STATE_NO_FIT:
+            elif row == 1 and not column.state.runs:
                 line.append("×".center(slot), style=style)  # nothing to draw: mark the step
             else:
                 line.append(" " * slot)
@@ -97,8 +94,8 @@ def render_sweep_plot(columns: Sequence[PlotColumn], width: int, height: int, ti
     lines.append(_footer_row("VRAM", [_gib(c.gpu_bytes) if c.has_gpu else "-" for c in columns], slot, ""))
     lines.append(_footer_row("RAM", [_gib(c.host_bytes) for c in columns], slot, ""))
     legend = Text(" " * AXIS_WIDTH)
-    for state, name in STATE_NAMES.items():
-        legend.append("█ ", style=STATE_STYLES[state])
+    for state, name in LEGEND.items():
+        legend.append("█ ", style=VERDICT_BAR_COLOURS[state])
         legend.append(f"{name}   ")
     legend.append("(GiB)", style="dim")
     lines.append(legend)

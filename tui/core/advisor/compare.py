@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tui.core.advisor.placement import BestPlacement, best_placement
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import LlamaSettings
 from tui.core.gguf.anatomy import ModelAnatomy
-from tui.core.hardware.devices import GiB, HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
 
 #: What ``--gpu`` values name this machine, and the column title it gets.
 THIS_MACHINE = ("auto", "current", "this machine")
@@ -58,10 +59,10 @@ class BoxResult:
     def fits(self) -> bool:
         return self.placement is not None and self.placement.fits
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         from tui.core.hardware.profiles import profile_to_dict
 
-        out: dict = {"title": self.box.title, "spec": self.box.spec, "profile": profile_to_dict(self.box.profile)}
+        out: dict[str, Any] = {"title": self.box.title, "spec": self.box.spec, "profile": profile_to_dict(self.box.profile)}
         if self.placement is None:
             out["error"] = self.error
             return out
@@ -101,13 +102,13 @@ def default_box_specs() -> tuple[tuple[str, str], ...]:
 def split_box_spec(spec: str) -> list[str]:
     """The devices one ``--gpu`` value names: "A+B" is two, unless "A+B" is a catalog name written
     out in full (the "Ryzen AI Max+ 395 128GB" has a plus in its name)."""
-    from tui.core.hardware.catalog import load_catalog, name_tokens
+    from tui.core.hardware.catalog import load_gpu_catalog, name_tokens
 
     text = spec.strip()
     if "+" not in text:
         return [text]
     words = name_tokens(text)
-    if any(words == name_tokens(spelling) for device in load_catalog().devices for spelling in device.spellings):
+    if any(words == name_tokens(spelling) for device in load_gpu_catalog().devices for spelling in device.spellings):
         return [text]
     return [part.strip() for part in text.split("+") if part.strip()]
 
@@ -159,7 +160,7 @@ def _names_ram_setup(parts: list[str]) -> bool:
 
 def _with_ram_of(profile: HardwareProfile, like: HardwareProfile, keep_speed: bool) -> HardwareProfile:
     """``profile`` with ``like``'s RAM size (and speed, unless ``keep_speed``: a RAM setup was named)."""
-    changes: dict = {"ram_bytes": like.ram_bytes, "ram_free_bytes": like.ram_free_bytes,
+    changes: dict[str, Any] = {"ram_bytes": like.ram_bytes, "ram_free_bytes": like.ram_free_bytes,
                      "cpu_threads": like.cpu_threads}
     if not keep_speed:
         changes.update(ram_bandwidth_gbps=like.ram_bandwidth_gbps, ram_efficiency=like.ram_efficiency)
@@ -218,18 +219,5 @@ def longest_context(anatomy: ModelAnatomy, profile: HardwareProfile, placement: 
 
 def best_box(results: Sequence[BoxResult]) -> BoxResult | None:
     """The fastest box the model fits on (None when it fits on none)."""
-    fitting = [r for r in results if r.fits]
-    return max(fitting, key=lambda r: r.placement.tokens_per_s) if fitting else None
-
-
-def describe_box(profile: HardwareProfile) -> str:
-    """``24 GiB VRAM 936 GB/s · RAM 64 GiB 51 GB/s``: the two numbers that decide a column."""
-    ram = f"RAM {profile.ram_bytes / GiB:.0f} GiB {profile.ram_bandwidth_gbps:.0f} GB/s"
-    if profile.is_cpu_only:
-        return ram
-    vram = sum(g.vram_bytes for g in profile.gpus) / GiB
-    fastest = max(g.bandwidth_gbps for g in profile.gpus)
-    gpus = f"{vram:.0f} GiB VRAM {fastest:.0f} GB/s"
-    if profile.unified_memory:
-        return f"{gpus} (unified, of {profile.ram_bytes / GiB:.0f} GiB)"
-    return f"{gpus} · {ram}"
+    fitting = [(r, r.placement) for r in results if r.fits and r.placement is not None]
+    return max(fitting, key=lambda pair: pair[1].tokens_per_s)[0] if fitting else None

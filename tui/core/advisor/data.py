@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from tui.core.errors import LocalAIError
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
+from tui.core.toml_io import read_packaged_toml
 
 DATA_RESOURCE = "advisor.toml"
 
@@ -53,8 +48,7 @@ class AdvisorData:
 @functools.lru_cache(maxsize=1)
 def load_advisor_data() -> AdvisorData:
     """The packaged data file, read and checked once per process."""
-    text = resources.files("tui").joinpath("data").joinpath(DATA_RESOURCE).read_text(encoding="utf-8")
-    return parse_advisor_data(tomllib.loads(text))
+    return parse_advisor_data(read_packaged_toml(DATA_RESOURCE))
 
 
 def parse_advisor_data(data: dict[str, Any]) -> AdvisorData:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from tui.core.fit.estimate import FitEstimate
 from tui.core.fit.settings import LlamaSettings
+from tui.core.fit.verdict import Verdict
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
 
@@ -36,7 +37,7 @@ class BestPlacement:
         return self.estimate.fits
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         return self.estimate.verdict
 
     @property

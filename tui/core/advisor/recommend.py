@@ -37,7 +37,8 @@ from tui.core.advisor.placement import BestPlacement, best_placement, placement_
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import LlamaSettings
 from tui.core.gguf.anatomy import ModelAnatomy
-from tui.core.hardware.devices import GiB, HardwareProfile
+from tui.core.hardware.devices import HardwareProfile
+from tui.core.sizes import GiB
 
 if TYPE_CHECKING:
     from tui.core.hub.client import HubClient
@@ -245,12 +246,12 @@ def recommend_models(request: RecommendRequest, profile: HardwareProfile, settin
 def rank_repos(advices: list[RepoAdvice], rank_by: str) -> list[RepoAdvice]:
     """Repos with a best label first, in ``rank_by`` order; the others after, in the Hub's order."""
 
-    def key(a: RepoAdvice) -> tuple:
+    def key(a: RepoAdvice) -> tuple[float, ...]:
         best = a.best
         if best is None:
             return (1, a.search_rank)
         quality, speed, params = best.quality, best.tokens_per_s, a.n_params or 0
-        order = {
+        order: tuple[float, ...] = {
             "params": (-params, -quality, -speed),
             "quality": (-quality, -speed, -params),
             "speed": (-speed, -quality, -params),
@@ -334,7 +335,7 @@ def advise_repo(result: SearchResult, profile: HardwareProfile, settings: LlamaS
 
     client = client or HubClient()
     license_id = result.license
-    base = dict(
+    base: dict[str, Any] = dict(
         repo_id=result.repo_id, downloads=result.downloads, likes=result.likes, architecture=result.architecture,
         n_params=result.n_params, is_moe=False, license=license_id, license_kind=license_kind(license_id),
         flags=license_flags(license_id, result.gated), search_rank=search_rank,
@@ -413,8 +414,9 @@ def _pick(candidates: list[_Candidate], headers: _Headers, repo_id: str, profile
             continue
         try:
             anatomy = headers.exact(candidate.group)
-            placement = candidate.placement if candidate.exact else best_placement(anatomy, profile, settings,
-                                                                                   search=search)
+            placement = candidate.placement
+            if placement is None or not candidate.exact:  # sized from the file size: confirm with the header
+                placement = best_placement(anatomy, profile, settings, search=search)
         except LocalAIError:
             continue
         pick = LabelPick(repo_id, candidate.group.name, candidate.group.label is not None, candidate.group.size_bytes,
@@ -433,7 +435,9 @@ def _why_none(candidates: list[_Candidate], request: RecommendRequest) -> str:
     fitting = [c for c in sized if c.fits]
     if not fitting:
         smallest = min(sized, key=lambda c: c.group.size_bytes)
-        short = max(0, -min(d.headroom_bytes for d in smallest.placement.estimate.devices))
+        placement = smallest.placement
+        assert placement is not None  # ``sized`` holds only candidates with a placement
+        short = max(0, -min(d.headroom_bytes for d in placement.estimate.devices))
         return f"too big: even {smallest.group.name} ({smallest.group.size_bytes / GiB:.1f} GiB) is " \
                f"{short / GiB:.1f} GiB short"
     fast = [c for c in fitting if c.tokens_per_s >= request.min_tokens_per_s]

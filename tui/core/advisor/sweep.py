@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tui.core.advisor.placement import BestPlacement, best_placement
 from tui.core.errors import LocalAIError
 from tui.core.fit.settings import LlamaSettings
+from tui.core.fit.verdict import Verdict
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
 
@@ -56,8 +58,8 @@ class SweepPoint:
         return self.placement.estimate.kv_cache_bytes if self.placement is not None else 0
 
     @property
-    def verdict(self) -> str:
-        return self.placement.verdict if self.placement is not None else "refused"
+    def verdict(self) -> Verdict:
+        return self.placement.verdict if self.placement is not None else Verdict.REFUSED
 
     @property
     def offloaded(self) -> bool:
@@ -68,8 +70,8 @@ class SweepPoint:
         return estimate.n_gpu_layers < estimate.n_layers_total or self.placement.n_cpu_moe > 0 \
             or self.placement.all_experts_on_cpu
 
-    def to_dict(self) -> dict:
-        out: dict = {"n_ctx": self.n_ctx, "verdict": self.verdict, "fits": self.fits}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"n_ctx": self.n_ctx, "verdict": self.verdict, "fits": self.fits}
         if self.placement is None:
             out["error"] = self.error
             return out

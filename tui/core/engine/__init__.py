@@ -17,43 +17,7 @@ Modules, one job each:
 - ``bench``        llama-bench style pp/tg throughput
 - ``model_file``   MODEL argument -> a local GGUF path
 
-Importing this package does not import llama_cpp; the names below load their module on
-first use, so ``localai-tui --help`` stays fast.
+Importing this package imports nothing: import the module that holds what you need
+(``from tui.core.engine.runtime import Engine``); llama_cpp loads only when a model is loaded,
+so ``localai-tui --help`` stays fast.
 """
-
-from __future__ import annotations
-
-import importlib
-
-_EXPORTS = {
-    "Engine": "runtime",
-    "EngineInfo": "runtime",
-    "ChatSession": "chat",
-    "Reply": "chat",
-    "ReplyStream": "chat",
-    "ChatMessage": "template",
-    "SamplingSettings": "sampling",
-    "ReplyStats": "metrics",
-    "LiveRate": "metrics",
-    "PerfCounters": "metrics",
-    "Generation": "generate",
-    "generate": "generate",
-    "load_model": "loader",
-    "LoadedModel": "model",
-    "install_llama_log": "llama_log",
-    "llama_log": "llama_log",
-    "memory_use": "memory",
-    "run_bench": "bench",
-    "BenchResult": "bench",
-    "resolve_model_file": "model_file",
-}
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tui.core.engine' has no attribute '{name}'")
-    return getattr(importlib.import_module(f"tui.core.engine.{module}"), name)
-
-
-__all__ = sorted(_EXPORTS)

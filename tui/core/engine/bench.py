@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from tui.core.engine.errors import EngineError, GenerationError
@@ -57,7 +58,7 @@ class BenchResult:
         samples = self.samples_tokens_per_s
         return statistics.stdev(samples) if len(samples) > 1 else 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return {
             "test": self.test, "n_prompt": self.n_prompt, "n_gen": self.n_gen,
             "avg_ts": self.mean_tokens_per_s, "stddev_ts": self.stddev_tokens_per_s,
@@ -97,7 +98,7 @@ def run_bench(
         for kind, p, n in tests:
             if p + n == 0:
                 continue
-            run = (lambda: _prompt_run(engine, p, rng)) if kind == "pp" else (lambda: _gen_run(engine, n, rng))
+            run = partial(_prompt_run, engine, p, rng) if kind == "pp" else partial(_gen_run, engine, n, rng)
             name = f"{kind}{p or n}"
             if warmup:
                 engine.clear_kv()

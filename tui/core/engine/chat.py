@@ -76,6 +76,8 @@ class ChatSession:
     def prompt_tokens(self, conversation: list[ChatMessage]) -> list[int]:
         """Render and tokenize, adding BOS only when the vocabulary wants one and the template did not."""
         fmt = self.prompt_format
+        if fmt is None:  # set in __post_init__; None only if a caller cleared it
+            fmt = self.prompt_format = prompt_format_for(self.engine.model)
         text = fmt.render(conversation)
         model = self.engine.model
         bos_text = model.token_text(model.bos_token)
@@ -156,7 +158,7 @@ class ReplyStream:
         self.stop_event = threading.Event()
         self.result: Reply | None = None
         self.error: BaseException | None = None
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[str | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, args=(user_text,), name="localai-reply", daemon=True)
         self._thread.start()
 
@@ -178,7 +180,7 @@ class ReplyStream:
     def __iter__(self) -> Iterator[str]:
         while True:
             item = self._queue.get()
-            if item is _DONE:
+            if not isinstance(item, str):  # _DONE: the reply ended
                 break
             yield item
         self._thread.join()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from tui.core.engine.errors import BufferTypeError
 
@@ -31,7 +32,7 @@ _SIGNATURES = {
 
 
 @functools.cache
-def _libraries() -> tuple:
+def _libraries() -> tuple[ctypes.CDLL, ...]:
     """libllama first, then ggml's own libraries from the same folder."""
     import llama_cpp.llama_cpp as llama_cpp
     from llama_cpp._ctypes_extensions import load_shared_library
@@ -46,7 +47,7 @@ def _libraries() -> tuple:
 
 
 @functools.cache
-def _function(name: str):
+def _function(name: str) -> Any:  # a ctypes foreign function (its signature set from _SIGNATURES)
     for lib in _libraries():
         try:
             func = getattr(lib, name)
@@ -107,7 +108,7 @@ def backend_devices() -> list[BackendDevice]:
 
 def cpu_buffer_type() -> int:
     """``ggml_backend_cpu_buffer_type()``: llama.cpp compares override targets with this pointer."""
-    return _function("ggml_backend_cpu_buffer_type")()
+    return int(_function("ggml_backend_cpu_buffer_type")())
 
 
 def buffer_type_named(name: str) -> int:

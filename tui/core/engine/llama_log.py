@@ -20,15 +20,17 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from tui.core.paths import log_dir
+from tui.core.sizes import MiB
 
 #: ggml's ``enum ggml_log_level`` (ggml/include/ggml.h).
 LEVEL_NONE, LEVEL_DEBUG, LEVEL_INFO, LEVEL_WARN, LEVEL_ERROR, LEVEL_CONT = range(6)
 LEVEL_NAMES = {LEVEL_NONE: "none", LEVEL_DEBUG: "debug", LEVEL_INFO: "info", LEVEL_WARN: "warn", LEVEL_ERROR: "error"}
 
 #: The default log file is moved aside to ``llama.log.1`` when it grows past this (bytes).
-ROTATE_BYTES = 16 * 1024 * 1024
+ROTATE_BYTES = 16 * MiB
 
 #: Lines kept in memory for an in-app log viewer.
 RECENT_LINES = 4000
@@ -55,7 +57,7 @@ class LlamaLog:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._file = None
+        self._file: TextIO | None = None
         self._path: Path | None = None
         self._debug = False
         self._last_level = LEVEL_INFO
@@ -63,7 +65,7 @@ class LlamaLog:
         self._recent: deque[LogLine] = deque(maxlen=RECENT_LINES)
         self._captures: list[list[LogLine]] = []
         self._listeners: list[Callable[[LogLine], None]] = []
-        self._c_callback = None  # the ctypes trampoline; must outlive every llama.cpp call
+        self._c_callback: object | None = None  # the ctypes trampoline; must outlive every llama.cpp call
 
     # -- setup -------------------------------------------------------------------------
 
@@ -137,11 +139,6 @@ class LlamaLog:
         with self._lock:
             self._listeners.append(listener)
 
-    def remove_listener(self, listener: Callable[[LogLine], None]) -> None:
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
     @contextlib.contextmanager
     def capture(self) -> Iterator[list[LogLine]]:
         """Collect every complete line logged inside the block (all levels)."""
@@ -157,7 +154,7 @@ class LlamaLog:
 
     # -- the callback ------------------------------------------------------------------
 
-    def _on_log(self, level: int, text: bytes | None, _user_data) -> None:
+    def _on_log(self, level: int, text: bytes | None, _user_data: object) -> None:
         # Runs inside llama.cpp (any thread): it must never raise.
         try:
             self.write(level, text.decode("utf-8", errors="replace") if text else "")

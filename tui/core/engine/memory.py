@@ -10,6 +10,7 @@ import os
 import sys
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,10 @@ def peak_rss_bytes() -> int | None:
 
 
 _nvml_lock = threading.Lock()
-_nvml_state: dict = {}
+_nvml_state: dict[str, Any] = {}
 
 
-def _nvml():
+def _nvml() -> Any:  # the pynvml module (untyped)
     """The initialised pynvml module, or None when NVML is unavailable (checked once)."""
     with _nvml_lock:
         if "module" not in _nvml_state:

@@ -11,8 +11,11 @@ other), ``stream_tokens_per_s`` the whole step the reader sees (sampling and del
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from llama_cpp import llama_context_p
 
 #: Why a reply ended.
 FINISH_STOP = "stop"                  # the model produced an end-of-generation token
@@ -42,7 +45,7 @@ class PerfCounters:
         return 1e3 * self.n_eval / self.t_eval_ms if self.t_eval_ms > 0 else 0.0
 
 
-def read_perf_counters(ctx_ptr) -> PerfCounters:
+def read_perf_counters(ctx_ptr: llama_context_p) -> PerfCounters:
     import llama_cpp
 
     data = llama_cpp.llama_perf_context(ctx_ptr)
@@ -50,7 +53,7 @@ def read_perf_counters(ctx_ptr) -> PerfCounters:
                         n_eval=data.n_eval, t_eval_ms=data.t_eval_ms)
 
 
-def reset_perf_counters(ctx_ptr) -> None:
+def reset_perf_counters(ctx_ptr: llama_context_p) -> None:
     import llama_cpp
 
     llama_cpp.llama_perf_context_reset(ctx_ptr)
@@ -103,7 +106,7 @@ class ReplyStats:
             return 0.0
         return (self.n_gen_tokens - 1) / self.stream_seconds
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["prompt_tokens_per_s"] = self.prompt_tokens_per_s
         data["gen_tokens_per_s"] = self.gen_tokens_per_s
@@ -138,6 +141,3 @@ class LiveRate:
     def tokens_per_s(self) -> float:
         span = self.t_last - self.t_first
         return (self.n_tokens - 1) / span if self.n_tokens >= 2 and span > 0 else 0.0
-
-    def seconds_since_last(self, now: float | None = None) -> float:
-        return (now if now is not None else time.perf_counter()) - self.t_last if self.n_tokens else 0.0

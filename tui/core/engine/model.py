@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.core.engine.errors import EngineError
 from tui.core.engine.llama_log import LogLine
 from tui.core.engine.params import NativeModelParams
 from tui.core.fit.settings import LlamaSettings
 
+if TYPE_CHECKING:
+    from llama_cpp import llama_context_p, llama_model_p
+
 
 class LoadedModel:
     """A model in llama.cpp's memory; ``close()`` (or garbage collection) frees it."""
 
-    def __init__(self, path: Path, settings: LlamaSettings, ptr, native: NativeModelParams, log_lines: list[LogLine]):
+    def __init__(self, path: Path, settings: LlamaSettings, ptr: llama_model_p, native: NativeModelParams,
+                 log_lines: list[LogLine]) -> None:
         import llama_cpp
 
         self.path = path
@@ -72,31 +77,31 @@ class LoadedModel:
     def n_ctx_train(self) -> int:
         import llama_cpp
 
-        return llama_cpp.llama_model_n_ctx_train(self.ptr)
+        return int(llama_cpp.llama_model_n_ctx_train(self.ptr))
 
     @property
     def n_layer(self) -> int:
         import llama_cpp
 
-        return llama_cpp.llama_model_n_layer(self.ptr)
+        return int(llama_cpp.llama_model_n_layer(self.ptr))
 
     @property
     def n_vocab(self) -> int:
         import llama_cpp
 
-        return llama_cpp.llama_vocab_n_tokens(self.vocab)
+        return int(llama_cpp.llama_vocab_n_tokens(self.vocab))
 
     @property
     def size_bytes(self) -> int:
         import llama_cpp
 
-        return llama_cpp.llama_model_size(self.ptr)
+        return int(llama_cpp.llama_model_size(self.ptr))
 
     @property
     def n_params(self) -> int:
         import llama_cpp
 
-        return llama_cpp.llama_model_n_params(self.ptr)
+        return int(llama_cpp.llama_model_n_params(self.ptr))
 
     @property
     def chat_template(self) -> str | None:
@@ -112,13 +117,13 @@ class LoadedModel:
     def bos_token(self) -> int:
         import llama_cpp
 
-        return llama_cpp.llama_vocab_bos(self.vocab)
+        return int(llama_cpp.llama_vocab_bos(self.vocab))
 
     @property
     def eos_token(self) -> int:
         import llama_cpp
 
-        return llama_cpp.llama_vocab_eos(self.vocab)
+        return int(llama_cpp.llama_vocab_eos(self.vocab))
 
     @property
     def adds_bos(self) -> bool:
@@ -156,19 +161,6 @@ class LoadedModel:
                 raise EngineError(f"could not tokenize {len(data)} bytes of text")
             capacity = -n
 
-    def token_piece(self, token: int) -> bytes:
-        """The bytes a token stands for (may be part of a UTF-8 character)."""
-        import ctypes
-
-        import llama_cpp
-
-        buf = ctypes.create_string_buffer(64)
-        n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, 64, 0, False)
-        if n < 0:
-            buf = ctypes.create_string_buffer(-n)
-            n = llama_cpp.llama_token_to_piece(self.vocab, token, buf, -n, 0, False)
-        return buf.raw[:max(n, 0)]
-
     @property
     def overridden_tensors(self) -> list[str]:
         """Names of tensors llama.cpp placed by an override rule (from this load's debug log)."""
@@ -180,15 +172,15 @@ class LoadedModel:
 class ContextHandle:
     """A llama.cpp context (KV cache, compute buffers) for one model; freed before the model."""
 
-    def __init__(self, model: LoadedModel, ptr, log_lines: list[LogLine]):
+    def __init__(self, model: LoadedModel, ptr: llama_context_p, log_lines: list[LogLine]) -> None:
         import llama_cpp
 
         self.model = model  # keeps the model alive as long as the context
         self.ptr = ptr
         self.memory = llama_cpp.llama_get_memory(ptr)
-        self.n_ctx = llama_cpp.llama_n_ctx(ptr)
-        self.n_batch = llama_cpp.llama_n_batch(ptr)
-        self.n_ubatch = llama_cpp.llama_n_ubatch(ptr)
+        self.n_ctx = int(llama_cpp.llama_n_ctx(ptr))
+        self.n_batch = int(llama_cpp.llama_n_batch(ptr))
+        self.n_ubatch = int(llama_cpp.llama_n_ubatch(ptr))
         self.create_log = log_lines
         self._finalizer = weakref.finalize(self, llama_cpp.llama_free, ptr)
 

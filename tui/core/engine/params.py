@@ -42,7 +42,7 @@ class NativeModelParams:
 
     params: Any  # llama_cpp.llama_model_params
     overrides: tuple[TensorOverride, ...] = ()
-    keepalive: list = field(default_factory=list)
+    keepalive: list[object] = field(default_factory=list)
 
 
 def default_thread_count() -> int:
@@ -60,7 +60,7 @@ def default_thread_count() -> int:
     return max(1, min(physical, allowed))
 
 
-def tensor_buft_override_array(rules: tuple[TensorOverride, ...]) -> tuple[Any, list]:
+def tensor_buft_override_array(rules: tuple[TensorOverride, ...]) -> tuple[Any, list[object]]:
     """A NULL-terminated ``llama_model_tensor_buft_override[]`` for ``rules``, and its keepalive list.
 
     Buffer names resolve through ggml's device list as in common/arg.cpp; ``CPU`` is
@@ -76,7 +76,7 @@ def tensor_buft_override_array(rules: tuple[TensorOverride, ...]) -> tuple[Any, 
         raise EngineError(f"{len(rules)} tensor overrides given; llama.cpp accepts at most {limit}")
     patterns = [rule.pattern.encode("utf-8") for rule in rules]
     array = (TensorBuftOverride * (len(rules) + 1))()
-    for i, (rule, pattern) in enumerate(zip(rules, patterns)):
+    for i, (rule, pattern) in enumerate(zip(rules, patterns, strict=True)):
         array[i].pattern = pattern
         array[i].buft = buffer_type_named(rule.buffer)
     array[len(rules)].pattern = None  # the terminator llama.cpp's loop stops at
@@ -92,7 +92,7 @@ def build_model_params(
     import llama_cpp
 
     params = llama_cpp.llama_model_default_params()
-    keepalive: list = []
+    keepalive: list[object] = []
     params.n_gpu_layers = -1 if settings.n_gpu_layers is None else settings.n_gpu_layers
     params.split_mode = llama_cpp.LLAMA_SPLIT_MODE_LAYER
     params.load_mode = LOAD_MODE_AUTO if settings.use_mmap else LOAD_MODE_NONE
@@ -112,7 +112,7 @@ def build_model_params(
         params.tensor_buft_overrides = ctypes.cast(array, ctypes.c_void_p).value
 
     if progress is not None:
-        def report(fraction: float, _user_data) -> bool:
+        def report(fraction: float, _user_data: object) -> bool:
             # Runs inside llama.cpp: an exception here would be printed to stderr by ctypes.
             try:
                 return bool(progress(float(fraction)))

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tui.core.engine.errors import EngineError, GenerationError, LoadCancelledError
 from tui.core.engine.llama_log import llama_log
@@ -20,6 +21,9 @@ from tui.core.engine.loader import create_context, load_model
 from tui.core.engine.model import ContextHandle, LoadedModel
 from tui.core.engine.params import default_thread_count
 from tui.core.fit.settings import LlamaSettings
+
+if TYPE_CHECKING:
+    from llama_cpp import llama_context_p
 
 
 @dataclass(frozen=True)
@@ -119,11 +123,11 @@ class Engine:
     def __enter__(self) -> Engine:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property
-    def ctx(self):
+    def ctx(self) -> llama_context_p:
         return self.context.ptr
 
     @property
@@ -224,7 +228,7 @@ class Engine:
                 llama_cpp.llama_set_abort_callback(self.ctx, llama_cpp.ggml_abort_callback(), None)
             self._abort_event = None
 
-    def _should_abort(self, _user_data) -> bool:
+    def _should_abort(self, _user_data: object) -> bool:
         # Called by ggml's compute thread between graph nodes; must never raise into ctypes
         # (it would print to stderr). Ctrl-C landing here aborts the decode and is re-raised.
         try:

@@ -11,8 +11,12 @@ import random
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from tui.core.engine.errors import EngineError
+
+if TYPE_CHECKING:
+    from llama_cpp import llama_vocab_p
 
 #: llama.cpp's ``LLAMA_DEFAULT_SEED``: "pick a random seed".
 RANDOM_SEED = 0xFFFFFFFF
@@ -37,7 +41,7 @@ class SamplingSettings:
     seed: int | None = None
     max_tokens: int = -1
 
-    def with_changes(self, **changes) -> SamplingSettings:
+    def with_changes(self, **changes: Any) -> SamplingSettings:
         return replace(self, **changes)
 
     def validate(self) -> None:
@@ -62,7 +66,7 @@ class SamplingSettings:
 class SamplerChain:
     """A llama.cpp sampler chain for one reply; ``sample`` reads the context's last logits."""
 
-    def __init__(self, settings: SamplingSettings, vocab) -> None:
+    def __init__(self, settings: SamplingSettings, vocab: llama_vocab_p) -> None:
         import llama_cpp
 
         settings.validate()

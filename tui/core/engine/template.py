@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from tui.core.engine.errors import ChatTemplateError
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
+
+    from tui.core.engine.model import LoadedModel
 
 ROLES = ("system", "user", "assistant")
 
@@ -56,16 +61,21 @@ class JinjaChatFormat:
     def render(self, messages: Sequence[ChatMessage]) -> str:
         payload = [{"role": m.role, "content": m.content} for m in messages]
         try:
-            return self._formatter(messages=payload).prompt
+            return self._formatter(messages=_request_messages(payload)).prompt
         except Exception as first_error:
             # Some templates (Gemma 2, Mistral v1) refuse a system role: fold it into the first user turn.
             if payload and payload[0]["role"] == "system" and len(payload) > 1:
                 folded = [dict(payload[1], content=f"{payload[0]['content']}\n\n{payload[1]['content']}")] + payload[2:]
                 try:
-                    return self._formatter(messages=folded).prompt
+                    return self._formatter(messages=_request_messages(folded)).prompt
                 except Exception:
                     pass
             raise ChatTemplateError(f"the model's chat template failed: {first_error}") from None
+
+
+def _request_messages(payload: list[dict[str, str]]) -> list[ChatCompletionRequestMessage]:
+    """``{"role", "content"}`` dicts as llama-cpp-python's formatter types them (``ChatMessage`` checks the roles)."""
+    return cast("list[ChatCompletionRequestMessage]", payload)
 
 
 class PlainCompletionFormat:
@@ -95,7 +105,7 @@ class PlainCompletionFormat:
         return "".join(parts)
 
 
-def prompt_format_for(model) -> PromptFormat:
+def prompt_format_for(model: LoadedModel) -> PromptFormat:
     """The model's own template when its GGUF has one, plain completion otherwise."""
     template = model.chat_template
     if not template:

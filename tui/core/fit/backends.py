@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from typing import Any
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
-MiB = 1024 * 1024
+from tui.core.sizes import MiB
+from tui.core.toml_io import read_packaged_toml
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,7 @@ class BackendTraits:
         return True
 
 
-def _traits(name: str, table: dict) -> BackendTraits:
+def _traits(name: str, table: dict[str, Any]) -> BackendTraits:
     gqa = tuple(
         ((int(k.split("x")[0]), int(k.split("x")[1])), int(v)) for k, v in table.get("flash_attn_min_gqa", {}).items()
     )
@@ -64,8 +60,7 @@ def _traits(name: str, table: dict) -> BackendTraits:
 
 @lru_cache(maxsize=1)
 def _table() -> tuple[BackendTraits, dict[str, BackendTraits], BackendTraits]:
-    text = resources.files("tui").joinpath("data/fit_backends.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    data = read_packaged_toml("fit_backends.toml")
     cpu = _traits("CPU", data["cpu"])
     gpus = {name.upper(): _traits(name, table) for name, table in data["backend"].items()}
     return cpu, gpus, _traits("GPU", data["default_backend"])
@@ -88,8 +83,7 @@ def rpc_device_overhead(backend: str) -> int:
 
 @lru_cache(maxsize=1)
 def _rpc_table() -> dict[str, float]:
-    text = resources.files("tui").joinpath("data/fit_backends.toml").read_text(encoding="utf-8")
-    return dict(tomllib.loads(text)["rpc"])
+    return {key: float(value) for key, value in read_packaged_toml("fit_backends.toml")["rpc"].items()}
 
 
 def device_traits(backend: str) -> BackendTraits:

@@ -15,7 +15,7 @@ from typing import TypeVar
 from tui.core.gguf.anatomy import ModelAnatomy
 
 T = TypeVar("T")
-_CACHE: dict[tuple[int, str], tuple[weakref.ref, object]] = {}
+_CACHE: dict[tuple[int, str], tuple[weakref.ref[ModelAnatomy], object]] = {}
 
 
 def cached_for(anatomy: ModelAnatomy, key: str, build: Callable[[], T]) -> T:
@@ -25,5 +25,9 @@ def cached_for(anatomy: ModelAnatomy, key: str, build: Callable[[], T]) -> T:
     if hit is not None and hit[0]() is anatomy:
         return hit[1]  # type: ignore[return-value]
     value = build()
-    _CACHE[slot] = (weakref.ref(anatomy, lambda _ref, slot=slot: _CACHE.pop(slot, None)), value)
+
+    def forget(_ref: weakref.ref[ModelAnatomy]) -> None:
+        _CACHE.pop(slot, None)
+
+    _CACHE[slot] = (weakref.ref(anatomy, forget), value)
     return value

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 from tui.core.fit.backends import cpu_traits, device_traits, gpu_traits
 from tui.core.fit.cache import cached_for
-from tui.core.fit.graph_alloc import GraphBuilder, replay
+from tui.core.fit.graph_alloc import AllocatorState, GraphBuilder, replay
 from tui.core.fit.kv_cache import CacheLayout, head_k, head_v, is_mla, is_recurrent_layer, n_embd_v_gqa_max
 from tui.core.fit.placement import Placement
 from tui.core.gguf.anatomy import ModelAnatomy
@@ -479,7 +479,10 @@ def _replay(shape: ModelShape, p: GraphParams, layers: list[int], *, with_embd: 
     per = shape.period
     contiguous = n > 0 and layers[-1] - layers[0] == n - 1
     extras = (extra_leaf, input_layers, input_copies)
-    full = lambda: _replay_layers(shape, p, layers, with_embd, with_output, alignment, *extras)[0]
+
+    def full() -> int:
+        return _replay_layers(shape, p, layers, with_embd, with_output, alignment, *extras)[0]
+
     if per <= 0 or not contiguous:
         return full()
     first = max(0, shape.period_start - layers[0])  # index in ``layers`` where the pattern starts
@@ -504,7 +507,7 @@ def _replay(shape: ModelShape, p: GraphParams, layers: list[int], *, with_embd: 
 
 def _replay_layers(shape: ModelShape, p: GraphParams, layers: list[int], with_embd: bool, with_output: bool,
                    alignment: int, extra_leaf: int, input_layers: list[int] | None, input_copies: int
-                   ) -> tuple[int, list[tuple]]:
+                   ) -> tuple[int, list[AllocatorState]]:
     w = _GraphWriter(shape, p)
     g = w.g
     t = p.n_tokens
@@ -597,7 +600,7 @@ def compute_buffer_bytes(anatomy: ModelAnatomy, placement: Placement, params: Gr
     """
     key = ("compute", params, placement.layer_device, placement.output_device, host_copy, placement.devices,
            input_copies)
-    cache = cached_for(anatomy, "compute_cache", dict)
+    cache: dict[tuple[object, ...], tuple[int, ...]] = cached_for(anatomy, "compute_cache", dict)
     hit = cache.get(key)
     if hit is not None:
         return hit

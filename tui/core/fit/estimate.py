@@ -48,19 +48,15 @@ from tui.core.fit.network import NetworkCost, forward_network_cost, with_network
 from tui.core.fit.placement import Placement, place_weights, profile_devices, split_for_boxes
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.speed import SpeedEstimate, decode_speed
+from tui.core.fit.verdict import Verdict
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.gguf.ggml_types import ggml_type_named
 from tui.core.hardware.devices import HardwareProfile
-
-GiB = 1024**3
+from tui.core.sizes import GiB, MiB
 
 #: Free memory llama.cpp's ``--fit`` leaves on every device (common.h ``fit_params_target``).
 FIT_MARGIN_BYTES = 1 * GiB
 
-VERDICT_FITS = "fits"
-VERDICT_TIGHT = "tight"
-VERDICT_NO = "does not fit"
-_VERDICT_RANK = {VERDICT_FITS: 0, VERDICT_TIGHT: 1, VERDICT_NO: 2}
 
 #: Architectures llama.cpp runs without flash attention whatever is asked (llama_init_from_model).
 NO_FLASH_ATTN_ARCHS = frozenset({"grok"})
@@ -79,7 +75,7 @@ class DeviceUsage:
     total_bytes: int
     capacity_bytes: int
     headroom_bytes: int
-    verdict: str
+    verdict: Verdict
     box: str = ""  # the helper box's rpc-server endpoint ("" = the head machine)
     buffer: str = ""  # llama.cpp's buffer type name (``RPC0[host:port]``) when it differs from ``name``
 
@@ -116,7 +112,7 @@ class FitEstimate:
     n_gpu_layers: int
     n_layers_total: int
     fits: bool
-    verdict: str
+    verdict: Verdict  # FITS, TIGHT or NO_FIT: the worst device's
     est_tokens_per_s: float
     settings: LlamaSettings
     warnings: tuple[str, ...]
@@ -256,25 +252,15 @@ def flash_attn_decision(anatomy: ModelAnatomy, settings: LlamaSettings, profile:
     return True, notes
 
 
-def resolve_flash_attn(anatomy: ModelAnatomy, settings: LlamaSettings,
-                       profile: HardwareProfile | None = None) -> bool:
-    """What ``-fa`` (``settings.flash_attn``: auto/on/off) becomes in llama.cpp for this model and hardware.
-
-    The in-process engine uses this too, so estimate and run agree. Raises ``LocalAIError`` for
-    combinations llama.cpp refuses (quantized V without flash attention, mismatched MLA cache types).
-    """
-    return flash_attn_decision(anatomy, settings, profile)[0]
-
-
 # --- the estimate ------------------------------------------------------------------------------
 
 
-def _verdict(total: int, capacity: int, margin: int) -> str:
+def _verdict(total: int, capacity: int, margin: int) -> Verdict:
     if total + margin <= capacity:
-        return VERDICT_FITS
+        return Verdict.FITS
     if total <= capacity:
-        return VERDICT_TIGHT
-    return VERDICT_NO
+        return Verdict.TIGHT
+    return Verdict.NO_FIT
 
 
 def output_buffer_bytes(anatomy: ModelAnatomy, settings: LlamaSettings) -> int:
@@ -342,14 +328,14 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
                                               n_tokens=context.n_ubatch, n_outputs=1, n_kv=context.n_ubatch,
                                               flash_attn=flash_attn)
         speed = with_network(speed, network)
-    verdict = max((u.verdict for u in usages), key=_VERDICT_RANK.__getitem__)
+    verdict = Verdict.worst([u.verdict for u in usages])
     warnings = notes + _warnings(anatomy, profile, settings, placement, layout, usages, cpu)
     return FitEstimate(
         devices=tuple(usages),
         n_ctx=context.n_ctx,
         n_gpu_layers=placement.n_gpu_layers,
         n_layers_total=anatomy.n_layer + 1,
-        fits=verdict != VERDICT_NO,
+        fits=verdict != Verdict.NO_FIT,
         verdict=verdict,
         est_tokens_per_s=speed.tokens_per_s,
         settings=settings,
@@ -400,7 +386,7 @@ def _warnings(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSe
         out.append(f"tied embeddings: the output layer on {placement.devices[placement.output_device].name} "
                    f"holds its own copy of token_embd ({_gib(placement.tied_copy_bytes)})")
     host = usages[cpu]
-    if host.weights_bytes and settings.use_mmap and host.weights_bytes > 64 * 1024 * 1024:
+    if host.weights_bytes and settings.use_mmap and host.weights_bytes > 64 * MiB:
         out.append(f"{_gib(host.weights_bytes)} of weights stay on the CPU, memory-mapped from the file: they "
                    "still need that much free RAM to run at full speed (without it the OS reads them from disk "
                    "on every token)")

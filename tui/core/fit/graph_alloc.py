@@ -22,7 +22,12 @@ External tensors (weights, the KV cache) are not part of the replayed graph. Siz
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 _NODE, _LEAF, _VIEW, _SINK = 0, 1, 2, 3
+
+#: The allocator at a ``mark()``: the buffer's high-water mark and its free blocks as (offset, size).
+AllocatorState: TypeAlias = tuple[int, tuple[tuple[int, int], ...]]
 
 
 class GraphBuilder:
@@ -134,11 +139,12 @@ class DynAllocator:
             pos += 1
         blocks.insert(pos, [offset, size])
 
-    def snapshot(self) -> tuple:
+    def snapshot(self) -> AllocatorState:
         return self.max_size, tuple((b[0], b[1]) for b in self.blocks)
 
 
-def replay(graph: GraphBuilder, alignment: int = 32, trace: list | None = None) -> tuple[int, list[tuple]]:
+def replay(graph: GraphBuilder, alignment: int = 32, trace: list[tuple[int, int, int]] | None = None
+           ) -> tuple[int, list[AllocatorState]]:
     """Replay ggml-alloc over ``graph`` (``ggml_gallocr_alloc_graph_impl``).
 
     Returns the buffer size (bytes) and the allocator's state at each ``graph.mark()``.
@@ -169,7 +175,7 @@ def replay(graph: GraphBuilder, alignment: int = 32, trace: list | None = None) 
                 trace.append((i, addr[i], size[i]))
 
     marks = graph.marks
-    snapshots: list[tuple] = []
+    snapshots: list[AllocatorState] = []
     next_mark = 0
     for i in range(n):
         while next_mark < len(marks) and marks[next_mark] == i:
@@ -211,6 +217,6 @@ def replay(graph: GraphBuilder, alignment: int = 32, trace: list | None = None) 
     return alloc.max_size, snapshots
 
 
-def replay_peak(graph: GraphBuilder, alignment: int = 32, trace: list | None = None) -> int:
+def replay_peak(graph: GraphBuilder, alignment: int = 32, trace: list[tuple[int, int, int]] | None = None) -> int:
     """The compute buffer ggml-alloc would reserve for ``graph`` (bytes)."""
     return replay(graph, alignment, trace)[0]

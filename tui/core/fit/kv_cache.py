@@ -316,7 +316,7 @@ def kv_bytes_read_per_token(layout: CacheLayout, n_past: int) -> list[int]:
     """
     n_seq = layout.context.n_seq_max
     out = []
-    for (k_row, v_row), (r, s), cells in zip(layout.row_bytes, layout.state_bytes, layout.cells):
+    for (k_row, v_row), (r, s), cells in zip(layout.row_bytes, layout.state_bytes, layout.cells, strict=True):
         attended = min(n_past, cells // n_seq) if cells else 0
         out.append((k_row + v_row) * attended + (r + s) // n_seq)
     return out

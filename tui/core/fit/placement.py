@@ -172,7 +172,7 @@ class ModelIndex:
 
     @property
     def total_bytes(self) -> int:
-        return sum(b for b, r in zip(self.nbytes, self.roles) if r != ROLE_SKIPPED)
+        return sum(b for b, r in zip(self.nbytes, self.roles, strict=True) if r != ROLE_SKIPPED)
 
 
 def build_index(anatomy: ModelAnatomy) -> ModelIndex:
@@ -252,7 +252,7 @@ def model_index(anatomy: ModelAnatomy) -> ModelIndex:
 
 def _f32(x: float) -> float:
     """Round to IEEE single precision, as llama.cpp's ``float`` split points are."""
-    return struct.unpack("f", struct.pack("f", x))[0]
+    return float(struct.unpack("f", struct.pack("f", x))[0])
 
 
 def split_points(shares: list[float]) -> list[float]:

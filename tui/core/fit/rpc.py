@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tui.core.fit.estimate import VERDICT_FITS, VERDICT_NO, VERDICT_TIGHT, FitEstimate
+from tui.core.fit.estimate import FitEstimate
 from tui.core.fit.placement import BACKEND_DEVICE_PREFIX
+from tui.core.fit.verdict import Verdict
 from tui.core.hardware.devices import HardwareProfile, RemoteBox
 
 #: The binary tools/rpc builds (``set(TARGET ggml-rpc-server)`` in its CMakeLists.txt).
 RPC_SERVER_PROGRAM = "ggml-rpc-server"
-_RANK = {VERDICT_FITS: 0, VERDICT_TIGHT: 1, VERDICT_NO: 2}
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,11 @@ class BoxSummary:
     devices: tuple[str, ...]
     total_bytes: int
     capacity_bytes: int
-    verdict: str
+    verdict: Verdict
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "endpoint": self.endpoint, "link": self.link, "devices": list(self.devices),
-                "total_bytes": self.total_bytes, "capacity_bytes": self.capacity_bytes, "verdict": self.verdict}
+                "total_bytes": self.total_bytes, "capacity_bytes": self.capacity_bytes, "verdict": str(self.verdict)}
 
 
 def box_summaries(estimate: FitEstimate, profile: HardwareProfile) -> tuple[BoxSummary, ...]:
@@ -43,15 +43,14 @@ def box_summaries(estimate: FitEstimate, profile: HardwareProfile) -> tuple[BoxS
     out = []
     head = [d for d in estimate.devices if not d.box]
     out.append(BoxSummary("head", "", "", tuple(d.name for d in head), sum(d.total_bytes for d in head),
-                          sum(d.capacity_bytes for d in head),
-                          max((d.verdict for d in head), key=_RANK.__getitem__)))
+                          sum(d.capacity_bytes for d in head), Verdict.worst([d.verdict for d in head])))
     for box in profile.boxes:
         mine = [d for d in estimate.devices if d.box == box.endpoint]
         if not mine:
             continue
         out.append(BoxSummary(box.name, box.endpoint, box.link.label, tuple(d.name for d in mine),
                               sum(d.total_bytes for d in mine), sum(d.capacity_bytes for d in mine),
-                              max((d.verdict for d in mine), key=_RANK.__getitem__)))
+                              Verdict.worst([d.verdict for d in mine])))
     return tuple(out)
 
 

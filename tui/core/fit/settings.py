@@ -8,6 +8,7 @@ app will actually make. Field names follow llama.cpp's own flags.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 #: K/V cache types llama.cpp accepts for ``-ctk``/``-ctv`` (``kv_cache_types`` in common/arg.cpp).
 KV_CACHE_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1")
@@ -75,7 +76,7 @@ class LlamaSettings:
     use_mmap: bool = True
     n_seq_max: int = 1
 
-    def with_changes(self, **changes) -> LlamaSettings:
+    def with_changes(self, **changes: Any) -> LlamaSettings:
         return replace(self, **changes)
 
     def effective_overrides(self) -> tuple[TensorOverride, ...]:

@@ -111,7 +111,7 @@ def parse_gguf_filename(path: str) -> GgufFileName:
     group_key = f"{folder}/{stem}.gguf" if folder and shard_index else (f"{stem}.gguf" if shard_index else clean)
 
     label_match = _find_label(stem) if is_gguf else None
-    label_match_is_float = bool(label_match) and _is_float(label_match)
+    label_match_is_float = label_match is not None and _is_float(label_match)
     if _has_token(filename, "imatrix") and (label_match is None or label_match_is_float):
         base = _remove_token(_strip_extension(filename), "imatrix")
         return GgufFileName(clean, filename, folder, "imatrix", _clean_base(base), None, None, None, None,

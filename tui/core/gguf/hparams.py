@@ -18,15 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from tui.core.gguf.reader import ArraySummary, GGUFError
+from tui.core.toml_io import read_packaged_toml
 
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+_T = TypeVar("_T")
 
 LLAMA_MAX_LAYERS = 512  # llama-hparams.h: block_count may not exceed it
 
@@ -69,8 +66,7 @@ class ArchRules:
 
 @lru_cache(maxsize=1)
 def _arch_table() -> tuple[frozenset[str], dict[str, ArchRules]]:
-    text = resources.files("tui").joinpath("data/llama_arch.toml").read_text(encoding="utf-8")
-    data = tomllib.loads(text)
+    data = read_packaged_toml("llama_arch.toml")
     known = frozenset(data["known"])
     rules: dict[str, ArchRules] = {}
     for name, table in data.get("arch", {}).items():
@@ -203,10 +199,11 @@ class _Keys:
     def has(self, suffix: str) -> bool:
         return self.key(suffix) in self.metadata
 
-    def int(self, suffix: str, default: int = 0) -> int:
-        return self.int_key(self.key(suffix), default)
+    def count(self, suffix: str, default: int = 0) -> int:
+        """``{arch}.<suffix>`` as a non-negative whole number (``default`` when absent)."""
+        return self.count_key(self.key(suffix), default)
 
-    def int_key(self, key: str, default: int = 0) -> int:
+    def count_key(self, key: str, default: int = 0) -> int:
         value = self.metadata.get(key)
         if value is None:
             return default
@@ -271,17 +268,17 @@ def load_hparams(metadata: Mapping[str, Any], tensor_shapes: Mapping[str, tuple[
 
 def _load_base(hp: LlamaHParams, keys: _Keys, rules: ArchRules) -> None:
     """llama_model_base::load_hparams: sizes, per-layer heads and FFN, head dimensions."""
-    hp.n_ctx_train = keys.int("context_length")
-    hp.n_embd = keys.int("embedding_length")
-    hp.n_layer_all = keys.int("block_count")
+    hp.n_ctx_train = keys.count("context_length")
+    hp.n_embd = keys.count("embedding_length")
+    hp.n_layer_all = keys.count("block_count")
     if hp.n_layer_all > LLAMA_MAX_LAYERS:
         raise GGUFError(f"{keys.key('block_count')} is {hp.n_layer_all}, more than llama.cpp's {LLAMA_MAX_LAYERS}")
-    hp.n_layer_nextn = keys.int("nextn_predict_layers")
+    hp.n_layer_nextn = keys.count("nextn_predict_layers")
     if hp.n_layer_nextn > hp.n_layer_all:
         raise GGUFError(f"{keys.key('nextn_predict_layers')} ({hp.n_layer_nextn}) exceeds the block count")
     n = hp.n_layer_all
     zeros = [0] * LLAMA_MAX_LAYERS
-    hp.n_expert = keys.int("expert_count")
+    hp.n_expert = keys.count("expert_count")
     hp.n_expert_used = keys.per_layer("expert_used_count", n, list(zeros))
     if "experts_need_two" in rules.quirks and hp.n_expert <= 1:
         hp.n_expert, hp.n_expert_used = 0, list(zeros)
@@ -290,13 +287,13 @@ def _load_base(hp: LlamaHParams, keys: _Keys, rules: ArchRules) -> None:
     hp.n_head_kv = keys.per_layer("attention.head_count_kv", n, list(hp.n_head))
     n_head0 = hp.n_head[0]
     if n_head0 > 0:
-        hp.n_embd_head_k = keys.int("attention.key_length", hp.n_embd // n_head0)
-        hp.n_embd_head_v = keys.int("attention.value_length", hp.n_embd // n_head0)
+        hp.n_embd_head_k = keys.count("attention.key_length", hp.n_embd // n_head0)
+        hp.n_embd_head_v = keys.count("attention.value_length", hp.n_embd // n_head0)
     if "reads_head_dims" in rules.quirks:
-        hp.n_embd_head_k = keys.int("attention.key_length", hp.n_embd_head_k)
-        hp.n_embd_head_v = keys.int("attention.value_length", hp.n_embd_head_v)
-    hp.n_embd_head_k_swa = keys.int("attention.key_length_swa", hp.n_embd_head_k)
-    hp.n_embd_head_v_swa = keys.int("attention.value_length_swa", hp.n_embd_head_v)
+        hp.n_embd_head_k = keys.count("attention.key_length", hp.n_embd_head_k)
+        hp.n_embd_head_v = keys.count("attention.value_length", hp.n_embd_head_v)
+    hp.n_embd_head_k_swa = keys.count("attention.key_length_swa", hp.n_embd_head_k)
+    hp.n_embd_head_v_swa = keys.count("attention.value_length_swa", hp.n_embd_head_v)
     hp.is_swa = [False] * LLAMA_MAX_LAYERS
     hp.is_recr = [rules.recurrent == "all"] * LLAMA_MAX_LAYERS
 
@@ -308,7 +305,7 @@ def _vocab_size(keys: _Keys, tensor_shapes: Mapping[str, tuple[int, ...]]) -> in
     if isinstance(tokens, (list, ArraySummary)):
         return len(tokens)
     if keys.has("vocab_size"):
-        return keys.int("vocab_size")
+        return keys.count("vocab_size")
     shape = tensor_shapes.get("token_embd.weight")
     return shape[1] if shape and len(shape) >= 2 else 0
 
@@ -316,41 +313,41 @@ def _vocab_size(keys: _Keys, tensor_shapes: Mapping[str, tuple[int, ...]]) -> in
 def _load_experts_and_mla(hp: LlamaHParams, keys: _Keys, rules: ArchRules) -> None:
     n = hp.n_layer_all
     hp.n_ff_exp = keys.per_layer("expert_feed_forward_length", n, [0] * LLAMA_MAX_LAYERS)
-    hp.n_expert_shared = keys.int("expert_shared_count", 1 if "one_shared_expert" in rules.quirks else 0)
-    hp.n_ff_shexp = keys.int("expert_shared_feed_forward_length")
+    hp.n_expert_shared = keys.count("expert_shared_count", 1 if "one_shared_expert" in rules.quirks else 0)
+    hp.n_ff_shexp = keys.count("expert_shared_feed_forward_length")
     if hp.n_ff_shexp == 0 and "shexp_from_exp" in rules.quirks:
         hp.n_ff_shexp = hp.n_ff_exp[0] * max(1, hp.n_expert_shared)
     if hp.n_ff_shexp == 0 and "one_shared_expert" in rules.quirks:
         hp.n_ff_shexp = hp.n_ff_exp[0] * hp.n_expert_shared
-    hp.n_layer_dense_lead = keys.int("leading_dense_block_count")
+    hp.n_layer_dense_lead = keys.count("leading_dense_block_count")
     if "all_layers_dense_lead" in rules.quirks:
         hp.n_layer_dense_lead = hp.n_layer
-    hp.n_lora_kv = keys.int("attention.kv_lora_rank")
-    hp.n_lora_q = keys.int("attention.q_lora_rank")
+    hp.n_lora_kv = keys.count("attention.kv_lora_rank")
+    hp.n_lora_q = keys.count("attention.q_lora_rank")
     if "lite_without_q_lora" in rules.quirks:
         # deepseek2.cpp reads vocab_size first here, then the token count
         tokens = keys.metadata.get("tokenizer.ggml.tokens")
-        n_vocab = keys.int("vocab_size", len(tokens) if isinstance(tokens, (list, ArraySummary)) else 0)
+        n_vocab = keys.count("vocab_size", len(tokens) if isinstance(tokens, (list, ArraySummary)) else 0)
         lite = hp.n_layer in (26, 27) or (hp.n_layer == 48 and n_vocab == 128256)
         if lite:
             hp.n_lora_q = 0
-    hp.n_embd_head_k_mla = keys.int("attention.key_length_mla")
-    hp.n_embd_head_v_mla = keys.int("attention.value_length_mla")
+    hp.n_embd_head_k_mla = keys.count("attention.key_length_mla")
+    hp.n_embd_head_v_mla = keys.count("attention.value_length_mla")
     if "v_head_is_kv_lora" in rules.quirks:
         hp.n_embd_head_v = hp.n_lora_kv  # the MLA cache holds the compressed latent
 
 
 def _load_states(hp: LlamaHParams, keys: _Keys, rules: ArchRules) -> None:
     """Recurrent-state sizes: SSM (mamba and hybrids), RWKV, LFM2 short convolutions, delta attention."""
-    hp.ssm_d_conv = keys.int("ssm.conv_kernel")
-    hp.ssm_d_inner = keys.int("ssm.inner_size")
-    hp.ssm_d_state = keys.int("ssm.state_size")
-    hp.ssm_dt_rank = keys.int("ssm.time_step_rank")
-    hp.ssm_n_group = keys.int("ssm.group_count")
-    hp.wkv_head_size = keys.int("wkv.head_size")
-    hp.token_shift_count = keys.int("token_shift_count", 2)
-    hp.n_shortconv_l_cache = keys.int("shortconv.l_cache")
-    hp.n_embd_head_kda = keys.int("kda.head_dim")
+    hp.ssm_d_conv = keys.count("ssm.conv_kernel")
+    hp.ssm_d_inner = keys.count("ssm.inner_size")
+    hp.ssm_d_state = keys.count("ssm.state_size")
+    hp.ssm_dt_rank = keys.count("ssm.time_step_rank")
+    hp.ssm_n_group = keys.count("ssm.group_count")
+    hp.wkv_head_size = keys.count("wkv.head_size")
+    hp.token_shift_count = keys.count("token_shift_count", 2)
+    hp.n_shortconv_l_cache = keys.count("shortconv.l_cache")
+    hp.n_embd_head_kda = keys.count("kda.head_dim")
     if "linear_attention_heads" in rules.quirks:
         hp.n_embd_head_la = hp.n_embd_head_k
 
@@ -370,7 +367,7 @@ def _apply_recurrent(hp: LlamaHParams, keys: _Keys, rules: ArchRules) -> None:
         flags = keys.per_layer("attention.recurrent_layers", hp.n_layer_all, [0] * LLAMA_MAX_LAYERS)
         hp.is_recr = [bool(f) for f in flags]
         return
-    interval = keys.int("full_attention_interval", rules.recurrent_interval)
+    interval = keys.count("full_attention_interval", rules.recurrent_interval)
     if interval == 0:
         raise GGUFError(f"{keys.key('full_attention_interval')} must not be 0")
     for il in range(LLAMA_MAX_LAYERS):
@@ -380,7 +377,7 @@ def _apply_recurrent(hp: LlamaHParams, keys: _Keys, rules: ArchRules) -> None:
 def _apply_swa(hp: LlamaHParams, keys: _Keys, rules: ArchRules) -> None:
     if rules.swa == "none":
         return
-    window_key = keys.int("attention.sliding_window") if keys.has("attention.sliding_window") else None
+    window_key = keys.count("attention.sliding_window") if keys.has("attention.sliding_window") else None
     if rules.swa_when == "window_positive":
         on = window_key is not None and window_key > 0
     elif rules.swa_when == "window_not_zero":
@@ -402,7 +399,7 @@ def _apply_swa(hp: LlamaHParams, keys: _Keys, rules: ArchRules) -> None:
         if flags is not None:
             hp.is_swa = flags + [False] * (LLAMA_MAX_LAYERS - len(flags))
         else:
-            period = keys.int("attention.sliding_window_pattern", rules.swa_period)
+            period = keys.count("attention.sliding_window_pattern", rules.swa_period)
             _set_swa_pattern(hp, period, rules.swa_dense_first)
     elif rules.swa == "array":
         flags = keys.layer_flags("attention.sliding_window_pattern") or []
@@ -431,12 +428,12 @@ def _apply_kv_sharing(hp: LlamaHParams, keys: _Keys, rules: ArchRules) -> None:
     if rules.kv_from_start >= 0:
         hp.n_layer_kv_from_start = rules.kv_from_start
     if "shared_kv_layers" in rules.quirks:
-        hp.n_layer_kv_from_start = hp.n_layer_all - keys.int("attention.shared_kv_layers")
+        hp.n_layer_kv_from_start = hp.n_layer_all - keys.count("attention.shared_kv_layers")
 
 
 def _apply_loops(hp: LlamaHParams, keys: _Keys) -> None:
     """nanbeige: the stack of physical layers runs ``num_loops`` times, each pass with its own KV cache."""
-    loops = keys.int("num_loops", 1)
+    loops = keys.count("num_loops", 1)
     if loops < 1:
         raise GGUFError(f"{keys.key('num_loops')} must be at least 1")
     physical = hp.n_layer
@@ -444,10 +441,10 @@ def _apply_loops(hp: LlamaHParams, keys: _Keys) -> None:
         raise GGUFError(f"{physical} layers x {loops} loops exceeds llama.cpp's {LLAMA_MAX_LAYERS} layers")
     if loops == 1:
         return
-    for per_layer in (hp.n_head, hp.n_head_kv, hp.n_ff, hp.is_swa, hp.is_recr):
-        for j in range(1, loops):
-            for il in range(physical):
-                per_layer[il + j * physical] = per_layer[il]
+    for counts in (hp.n_head, hp.n_head_kv, hp.n_ff):
+        _repeat_layers(counts, physical, loops)
+    for flags in (hp.is_swa, hp.is_recr):
+        _repeat_layers(flags, physical, loops)
     hp.n_layer_all = physical * loops
 
 
@@ -455,3 +452,10 @@ def _trim(hp: LlamaHParams) -> None:
     n = hp.n_layer_all
     for name in ("n_head", "n_head_kv", "n_ff", "n_expert_used", "n_ff_exp", "is_swa", "is_recr"):
         setattr(hp, name, list(getattr(hp, name)[:n]))
+
+
+def _repeat_layers(per_layer: list[_T], physical: int, loops: int) -> None:
+    """Copy the first ``physical`` layers' values over the ``loops - 1`` repetitions that follow."""
+    for j in range(1, loops):
+        for il in range(physical):
+            per_layer[il + j * physical] = per_layer[il]

@@ -23,16 +23,11 @@ import functools
 import math
 import re
 from dataclasses import dataclass, replace
-from importlib import resources
 from typing import Any
 
 from tui.core.errors import LocalAIError
 from tui.core.gguf.ggml_types import GGML_TYPES_BY_NAME, GgmlType
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
+from tui.core.toml_io import read_packaged_toml
 
 #: Bit llama.cpp sets in a file type it guessed from the tensor types (LLAMA_FTYPE_GUESSED).
 FTYPE_GUESSED = 1024
@@ -151,13 +146,12 @@ class LabelCatalog:
 
 
 @functools.lru_cache(maxsize=1)
-def load_catalog() -> LabelCatalog:
+def load_label_catalog() -> LabelCatalog:
     """The packaged catalog, parsed and checked once per process."""
-    text = resources.files("tui").joinpath("data").joinpath(CATALOG_RESOURCE).read_text(encoding="utf-8")
-    return parse_catalog(tomllib.loads(text))
+    return parse_label_catalog(read_packaged_toml(CATALOG_RESOURCE))
 
 
-def parse_catalog(data: dict[str, Any]) -> LabelCatalog:
+def parse_label_catalog(data: dict[str, Any]) -> LabelCatalog:
     """Build and cross-check a catalog from the TOML document; CatalogError names the problem."""
     if data.get("schema") != 1:
         raise _broken(f"unsupported schema {data.get('schema')!r}")
@@ -171,7 +165,7 @@ def parse_catalog(data: dict[str, Any]) -> LabelCatalog:
     file_types: dict[str, QuantLabel] = {}
     aliases: dict[str, str] = {}
     by_ftype: dict[int, QuantLabel] = {}
-    pending_same_as: list[tuple[str, str]] = []
+    pending_same_as: list[tuple[str, int, str]] = []
     for entry in _entries(data, "file_type"):
         label = _required(entry, "label", "file_type")
         if label in file_types:
@@ -183,36 +177,37 @@ def parse_catalog(data: dict[str, Any]) -> LabelCatalog:
         retired = bool(entry.get("retired", False))
         if not retired and not entry.get("llama_name"):
             raise _broken(f"{label}: llama_name is required")
+        ftype = int(_required(entry, "ftype", label))
         bpw = entry.get("bits_per_weight")
         reference = entry.get("reference")
         if bpw is None:
             same_as = entry.get("bits_per_weight_same_as")
             if not same_as:
                 raise _broken(f"{label}: needs bits_per_weight or bits_per_weight_same_as")
-            pending_same_as.append((label, same_as))
+            pending_same_as.append((label, ftype, same_as))
         elif reference not in references:
             raise _broken(f"{label}: unknown reference {reference!r}")
         quant = QuantLabel(
             label=label, kind="file", base=label, family=entry["family"],
             summary=_required(entry, "summary", label), explanation=_required(entry, "explanation", label),
-            ftype=int(_required(entry, "ftype", label)), llama_name=entry.get("llama_name"),
+            ftype=ftype, llama_name=entry.get("llama_name"),
             main_type=main_type, bits_per_weight=None if bpw is None else float(bpw), reference=reference,
             notes=(notes["retired"],) if retired else (), retired=retired,
             aliases=tuple(entry.get("aliases", ())),
             quantize_cpp_gib=entry.get("quantize_cpp_gib"), quantize_cpp_ppl=entry.get("quantize_cpp_ppl"),
         )
-        if quant.ftype in by_ftype:
-            raise _broken(f"{label}: file type id {quant.ftype} already belongs to {by_ftype[quant.ftype].label}")
-        file_types[label] = by_ftype[quant.ftype] = quant
+        if ftype in by_ftype:
+            raise _broken(f"{label}: file type id {ftype} already belongs to {by_ftype[ftype].label}")
+        file_types[label] = by_ftype[ftype] = quant
         for alias in quant.aliases:
             if alias in aliases or alias in file_types:
                 raise _broken(f"alias {alias} is used twice")
             aliases[alias] = label
-    for label, same_as in pending_same_as:
+    for label, ftype, same_as in pending_same_as:
         source = file_types.get(same_as)
         if source is None or source.bits_per_weight is None:
             raise _broken(f"{label}: bits_per_weight_same_as {same_as!r} has no figure")
-        file_types[label] = by_ftype[file_types[label].ftype] = _replace(
+        file_types[label] = by_ftype[ftype] = _replace(
             file_types[label], bits_per_weight=source.bits_per_weight, reference=source.reference)
     clash = set(aliases) & set(file_types)
     if clash:
@@ -309,7 +304,7 @@ def lookup_label(text: str) -> QuantLabel | None:
 @functools.lru_cache(maxsize=4096)
 def _lookup(text: str) -> QuantLabel | None:
     """``lookup_label``, memoised: file listings ask about the same few labels over and over."""
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     core, dynamic, imatrix_prefix, imatrix_suffix = _split_modifiers(text)
     if not core:
         return None
@@ -357,7 +352,7 @@ def _lookup(text: str) -> QuantLabel | None:
 
 def lookup_tensor_type(name: str) -> QuantLabel | None:
     """A ggml tensor type by name (case-insensitive): Q4_K, Q8_0, MXFP4, I32 ..."""
-    return load_catalog().tensor_types.get(_normalise(name or ""))
+    return load_label_catalog().tensor_types.get(_normalise(name or ""))
 
 
 def require_label(text: str) -> QuantLabel:
@@ -377,7 +372,7 @@ def label_bits_per_weight(text: str) -> float | None:
 
 def label_for_ftype(ftype_id: int) -> QuantLabel | None:
     """The file type for a ``general.file_type`` value (the "guessed" flag is ignored)."""
-    return load_catalog().by_ftype.get(int(ftype_id) & ~FTYPE_GUESSED)
+    return load_label_catalog().by_ftype.get(int(ftype_id) & ~FTYPE_GUESSED)
 
 
 def ftype_label(ftype_id: int) -> str:
@@ -388,36 +383,37 @@ def ftype_label(ftype_id: int) -> str:
 
 def all_labels(*, include_variants: bool = True, include_retired: bool = True) -> tuple[QuantLabel, ...]:
     """Every file type (in the data file's order), then the publishers' variants, as ``lookup_label`` gives them."""
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     names = [q.label for q in catalog.file_types.values() if include_retired or not q.retired]
     if include_variants:
         names += list(catalog.variants)
-    return tuple(lookup_label(name) for name in names)
+    found = [lookup_label(name) for name in names]
+    return tuple(quant for quant in found if quant is not None)  # every name is the catalog's: none is dropped
 
 
 def all_tensor_types() -> tuple[QuantLabel, ...]:
-    return tuple(load_catalog().tensor_types.values())
+    return tuple(load_label_catalog().tensor_types.values())
 
 
 def families() -> tuple[Family, ...]:
-    return tuple(load_catalog().families.values())
+    return tuple(load_label_catalog().families.values())
 
 
 def family_explanation(family: str) -> str:
     """The plain explanation of a family, by id ("k-quant") or name ("K-quants"), case-insensitive."""
     wanted = (family or "").strip().lower()
-    for entry in load_catalog().families.values():
+    for entry in load_label_catalog().families.values():
         if wanted in (entry.id, entry.name.lower()):
             return entry.explanation
     raise LocalAIError(f"unknown quant family '{family}'",
-                       hint="one of: " + ", ".join(load_catalog().families))
+                       hint="one of: " + ", ".join(load_label_catalog().families))
 
 
 def note_explanation(note_id: str) -> str:
     """A modifier/topic explanation: "imatrix", "unsloth-dynamic", "q8-embed-output", "mix-size" ..."""
-    note = load_catalog().notes.get(note_id)
+    note = load_label_catalog().notes.get(note_id)
     if note is None:
-        raise LocalAIError(f"unknown quant note '{note_id}'", hint="one of: " + ", ".join(load_catalog().notes))
+        raise LocalAIError(f"unknown quant note '{note_id}'", hint="one of: " + ", ".join(load_label_catalog().notes))
     return note.explanation
 
 
@@ -442,7 +438,7 @@ def explain_label(text: str) -> str:
     Raises UnknownLabelError for labels the catalog does not know.
     """
     quant = require_label(text)
-    catalog = load_catalog()
+    catalog = load_label_catalog()
     if quant.kind == "tensor":
         return _explain_tensor_type(quant, catalog)
 
@@ -479,7 +475,7 @@ def explain_tensor_type(name: str) -> str:
     quant = lookup_tensor_type(name)
     if quant is None:
         raise UnknownLabelError(f"unknown ggml tensor type '{name.strip()}'")
-    return _explain_tensor_type(quant, load_catalog())
+    return _explain_tensor_type(quant, load_label_catalog())
 
 
 def _explain_tensor_type(quant: QuantLabel, catalog: LabelCatalog) -> str:

@@ -22,15 +22,16 @@ from typing import Any, Protocol
 
 from tui.core.errors import LocalAIError
 from tui.core.gguf.ggml_types import ggml_type
+from tui.core.sizes import MiB
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
 DEFAULT_ALIGNMENT = 32  # bytes, when general.alignment is absent
 
 DEFAULT_FIRST_CHUNK = 256 * 1024  # bytes asked for by the first read
-DEFAULT_MAX_CHUNK = 4 * 1024 * 1024  # bytes: chunks double up to this size
+DEFAULT_MAX_CHUNK = 4 * MiB  # bytes: chunks double up to this size
 DEFAULT_MAX_ARRAY_ITEMS = 4096  # longer metadata arrays become an ArraySummary
-DEFAULT_MAX_HEADER_BYTES = 128 * 1024 * 1024  # a header may not claim more (real ones: 1-20 MB)
+DEFAULT_MAX_HEADER_BYTES = 128 * MiB  # a header may not claim more (real ones: 1-20 MB)
 
 MAX_TENSOR_DIMS = 4  # GGML_MAX_DIMS
 MAX_TENSOR_NAME_BYTES = 63  # GGML_MAX_NAME is 64 including the terminating NUL
@@ -320,13 +321,13 @@ class _Cursor:
         self.ensure(4)
         (value,) = _U32.unpack_from(self.buf, self.pos)
         self.pos += 4
-        return value
+        return int(value)
 
     def u64(self) -> int:
         self.ensure(8)
         (value,) = _U64.unpack_from(self.buf, self.pos)
         self.pos += 8
-        return value
+        return int(value)
 
     def scalar(self, fmt: str, size: int) -> Any:
         self.ensure(size)
@@ -475,7 +476,11 @@ class _HeaderParser:
         if etype == GGUFValueType.STRING:
             values = c.strings(count, keep, f"'{key}'")
         elif etype == GGUFValueType.ARRAY:
-            values = [self._array(key, depth + 1) for _ in range(count)] if keep else self._skip_arrays(key, count, depth)
+            if keep:
+                values = [self._array(key, depth + 1) for _ in range(count)]
+            else:
+                self._skip_arrays(key, count, depth)
+                values = None
         else:
             fmt, size = _SCALAR_FORMATS[etype]
             if keep:
@@ -492,7 +497,6 @@ class _HeaderParser:
                 self._array(key, depth + 1)
         finally:
             self.max_array_items = saved
-        return None
 
     # -- tensor infos ------------------------------------------------------------------------
 

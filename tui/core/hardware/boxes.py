@@ -20,8 +20,9 @@ import re
 from dataclasses import replace
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware.catalog import find_device, load_catalog
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile, Link, RemoteBox
+from tui.core.hardware.catalog import find_device, load_gpu_catalog
+from tui.core.hardware.devices import GpuSpec, HardwareProfile, Link, RemoteBox
+from tui.core.sizes import GiB
 
 #: rpc-server's default port (tools/rpc/rpc-server.cpp: ``int port = 50052``).
 DEFAULT_RPC_PORT = 50052
@@ -125,7 +126,7 @@ def box_device(spec: str, endpoint: str, index: int) -> GpuSpec:
         gib = float(cpu.group(1))
         if not 0 < gib <= _MAX_RAM_GIB:
             raise LocalAIError(f"box {endpoint}: cpu:{cpu.group(1)} is not a RAM size in GiB")
-        ram = load_catalog().default_ram_setup
+        ram = load_gpu_catalog().default_ram_setup
         return GpuSpec(name=f"CPU {gib:g} GiB", vram_bytes=int(round(gib * GiB)), bandwidth_gbps=ram.bandwidth_gbps,
                        backend="CPU", index=index, efficiency=ram.efficiency, box=endpoint,
                        notes=f"RAM bandwidth assumed: {ram.name}")

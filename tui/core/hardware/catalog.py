@@ -13,17 +13,15 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
+from typing import Any
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware.devices import GiB, GpuSpec
+from tui.core.hardware.devices import GpuSpec
+from tui.core.sizes import GiB
+from tui.core.toml_io import TOMLDecodeError, packaged_text, parse_toml
 
 BACKENDS = ("CUDA", "ROCm", "Metal", "Vulkan", "SYCL", "CPU")
 CATEGORIES = ("consumer", "used", "workstation", "datacenter", "apple", "cpu")
@@ -142,7 +140,7 @@ class Catalog:
     """The loaded catalog: devices in file order plus the rules stored beside them."""
 
     devices: tuple[CatalogDevice, ...]
-    backend_efficiency: dict
+    backend_efficiency: dict[str, float]
     default_ram_setup: CatalogDevice
     metal_rule: MetalWorkingSetRule
 
@@ -158,20 +156,20 @@ class Catalog:
 
 def catalog_text() -> str:
     """The raw catalog file (package data)."""
-    return resources.files("tui").joinpath("data", "gpus.toml").read_text(encoding="utf-8")
+    return packaged_text("gpus.toml")
 
 
 @lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
+def load_gpu_catalog() -> Catalog:
     """Parse and check ``gpus.toml`` once; later calls return the same object."""
-    return parse_catalog(catalog_text(), source="tui/data/gpus.toml")
+    return parse_gpu_catalog(catalog_text(), source="tui/data/gpus.toml")
 
 
-def parse_catalog(text: str, source: str = "gpus.toml") -> Catalog:
+def parse_gpu_catalog(text: str, source: str = "gpus.toml") -> Catalog:
     """Build a ``Catalog`` from TOML text; any inconsistency raises ``LocalAIError`` naming the entry."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        data = parse_toml(text)
+    except TOMLDecodeError as exc:
         raise LocalAIError(f"{source} is not valid TOML: {exc}") from None
 
     def fail(message: str) -> LocalAIError:
@@ -211,7 +209,8 @@ def parse_catalog(text: str, source: str = "gpus.toml") -> Catalog:
     return Catalog(tuple(devices), dict(efficiency), default, rule)
 
 
-def _parse_device(number: int, entry: dict, efficiency: dict, rule: MetalWorkingSetRule, fail) -> CatalogDevice:
+def _parse_device(number: int, entry: dict[str, Any], efficiency: dict[str, Any], rule: MetalWorkingSetRule,
+                  fail: Callable[[str], LocalAIError]) -> CatalogDevice:
     name = entry.get("name")
     if not isinstance(name, str) or not name.strip():
         raise fail(f"device #{number} has no name")
@@ -229,18 +228,18 @@ def _parse_device(number: int, entry: dict, efficiency: dict, rule: MetalWorking
     note = entry.get("note")
     if not isinstance(note, str) or not note.strip():
         raise fail(f"{where}: needs a short note")
-    bandwidth = entry.get("bandwidth_gbps")
+    bandwidth: Any = entry.get("bandwidth_gbps")  # raw TOML values, checked one by one
     if not _is_positive(bandwidth):
         raise fail(f"{where}: bandwidth_gbps must be a positive number (GB/s)")
     unified = entry.get("unified_memory", False)
     if not isinstance(unified, bool):
         raise fail(f"{where}: unified_memory must be true or false")
-    ram = entry.get("ram_gib")
+    ram: Any = entry.get("ram_gib")
     if ram is not None and not _is_positive(ram):
         raise fail(f"{where}: ram_gib must be a positive number (GiB)")
     if unified and ram is None:
         raise fail(f"{where}: a unified-memory device needs ram_gib (the shared pool)")
-    vram = entry.get("vram_gib")
+    vram: Any = entry.get("vram_gib")
     if vram is None and unified and backend == "Metal":
         vram = rule.gpu_share_bytes(int(ram * GiB)) / GiB
     if backend == "CPU":
@@ -262,22 +261,22 @@ def _parse_device(number: int, entry: dict, efficiency: dict, rule: MetalWorking
                          ram_gib=None if ram is None else float(ram))
 
 
-def _is_positive(value) -> bool:
+def _is_positive(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
-def _is_fraction(value) -> bool:
-    return _is_positive(value) and value <= 1
+def _is_fraction(value: object) -> bool:
+    return _is_positive(value) and isinstance(value, (int, float)) and value <= 1
 
 
 def metal_working_set_bytes(ram_bytes: int) -> int:
     """The GPU's share of an Apple machine's unified RAM by macOS's default rule (bytes)."""
-    return load_catalog().metal_rule.gpu_share_bytes(ram_bytes)
+    return load_gpu_catalog().metal_rule.gpu_share_bytes(ram_bytes)
 
 
 def backend_efficiency(backend: str) -> float:
     """Decode's typical fraction of peak bandwidth on ``backend`` (CUDA, ROCm, Metal, Vulkan, SYCL, CPU)."""
-    table = load_catalog().backend_efficiency
+    table = load_gpu_catalog().backend_efficiency
     if backend not in table:
         raise LocalAIError(f"unknown backend '{backend}'", hint=f"one of {', '.join(BACKENDS)}")
     return float(table[backend])
@@ -309,7 +308,7 @@ def find_device(query: str) -> CatalogDevice:
     fewest other words wins ("3090" is the RTX 3090, not the 3090 Ti). Entries that differ only in
     ways the query did not say ("4060 ti": 8 or 16 GB?) make it ambiguous, and the error lists them.
     """
-    catalog = load_catalog()
+    catalog = load_gpu_catalog()
     words = name_tokens(query or "")
     if not words:
         raise LocalAIError("no device name given", hint="'localai-tui gpus' lists the catalog")
@@ -331,7 +330,7 @@ def close_device_names(query: str, limit: int = 4) -> list[str]:
     """Catalog names that look like ``query`` (for "did you mean"), best first."""
     wanted = " ".join(name_tokens(query))
     by_key: dict[str, str] = {}
-    for device in load_catalog().devices:
+    for device in load_gpu_catalog().devices:
         for spelling in device.spellings:
             by_key.setdefault(" ".join(name_tokens(spelling)), device.name)
     names: list[str] = []
@@ -354,7 +353,7 @@ def match_detected_name(device_name: str, memory_bytes: int | None = None) -> Ca
     laptop = {"laptop", "mobile"} & words
     best_key = None
     best: CatalogDevice | None = None
-    for device in load_catalog().devices:
+    for device in load_gpu_catalog().devices:
         if device.is_cpu:
             continue
         for spelling in device.spellings:

@@ -16,21 +16,22 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from tui.core.errors import LocalAIError
 from tui.core.hardware.catalog import (
     CatalogDevice,
     backend_efficiency,
     find_device,
-    load_catalog,
+    load_gpu_catalog,
     match_detected_name,
     metal_working_set_bytes,
 )
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
-
-MiB = 1024**2
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.sizes import GiB, MiB
 
 #: GB/s assumed for a GPU that neither NVML nor the catalog can size (a low, safe guess).
 UNKNOWN_GPU_BANDWIDTH_GBPS = 200.0
@@ -110,7 +111,9 @@ def probe_nvidia_gpus() -> GpuDetection:
         driver = _text(_query(pynvml, "nvmlSystemGetDriverVersion"))
         count = pynvml.nvmlDeviceGetCount()
         visible = _cuda_visible_indices(pynvml, count)
-        gpus, skipped, unified = [], [], False
+        gpus: list[GpuSpec] = []
+        skipped: list[str] = []
+        unified = False
         for cuda_index, nvml_index in enumerate(visible):
             try:
                 spec, match = _read_device(pynvml, nvml_index, len(gpus), driver)
@@ -142,7 +145,8 @@ def probe_nvidia_gpus() -> GpuDetection:
     return GpuDetection(tuple(gpus), status, driver, unified)
 
 
-def _read_device(nvml, nvml_index: int, cuda_index: int, driver: str | None):
+def _read_device(nvml: Any, nvml_index: int, cuda_index: int, driver: str | None
+                 ) -> tuple[GpuSpec | None, CatalogDevice | None]:
     """One GPU as a ``GpuSpec`` plus its catalog entry; (None, None) when its memory size is unknowable.
 
     ``cuda_index`` is its position among the GPUs kept (CUDA's device number).
@@ -192,7 +196,7 @@ def _choose_bandwidth(name: str, measured: float | None, match: CatalogDevice | 
                                         "(save a custom profile with the real figure)")
 
 
-def _cuda_visible_indices(nvml, count: int) -> list[int]:
+def _cuda_visible_indices(nvml: Any, count: int) -> list[int]:
     """NVML indices of the GPUs CUDA will use, in CUDA's order, honouring CUDA_VISIBLE_DEVICES.
 
     Like CUDA, the list is read up to its first entry that names no device. (CUDA's default order
@@ -219,7 +223,7 @@ def _cuda_visible_indices(nvml, count: int) -> list[int]:
     return picked
 
 
-def _query(nvml, function: str, *args):
+def _query(nvml: Any, function: str, *args: object) -> Any:
     """Call an optional NVML query; None if this NVML or this GPU does not support it."""
     call = getattr(nvml, function, None)
     if call is None:
@@ -230,7 +234,7 @@ def _query(nvml, function: str, *args):
         return None
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     if value is None:
         return None
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
@@ -306,7 +310,7 @@ def assumed_ram_setup() -> RamSetup:
     from tui.core.hardware.profile_store import load_hardware_settings
 
     settings = load_hardware_settings()
-    catalog = load_catalog()
+    catalog = load_gpu_catalog()
     if settings.ram_bandwidth_gbps is not None:
         efficiency = backend_efficiency("CPU")
         label = settings.ram_setup or "your figure"
@@ -348,7 +352,7 @@ def detect_profile(host: HostInfo | None = None, detection: GpuDetection | None 
     host = host or detect_host()
     detection = detection or probe_nvidia_gpus()
     ram = assumed_ram_setup()
-    common = dict(ram_bytes=host.ram_bytes, ram_free_bytes=host.ram_available_bytes, source="detected",
+    common: dict[str, Any] = dict(ram_bytes=host.ram_bytes, ram_free_bytes=host.ram_available_bytes, source="detected",
                   cpu_threads=host.physical_cores, ram_bandwidth_gbps=ram.bandwidth_gbps,
                   ram_efficiency=ram.efficiency, cpu_amx=host_has_amx())
     host_notes = [host.notes] if host.notes else []
@@ -403,7 +407,7 @@ def detect_apple_silicon(host: HostInfo, ram: RamSetup) -> HardwareProfile:
                            notes="\n".join(notes))
 
 
-def summarize_gpu_names(gpus) -> str:
+def summarize_gpu_names(gpus: Iterable[GpuSpec]) -> str:
     """ "RTX 3090", "2x RTX 3090" or "RTX 3090 + RTX 3060 12GB": a profile's GPUs in a few words."""
     names = [g.name for g in gpus]
     if len(set(names)) == 1 and len(names) > 1:

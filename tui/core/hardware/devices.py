@@ -6,8 +6,9 @@ Sizes are bytes; bandwidths are GB/s (10**9 bytes per second), as vendors quote 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-GiB = 1024**3
+from tui.core.sizes import GiB
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class HardwareProfile:
     efficiency: float = 0.7
     cpu_threads: int | None = None
     notes: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     ram_efficiency: float = 0.6
     boxes: tuple[RemoteBox, ...] = ()  # helper boxes; their devices lead ``gpus`` (llama.cpp's order)
     cpu_amx: bool = False  # the CPU has AMX-INT8: llama.cpp keeps CPU matrices in its AMX layout (fit/cpu_amx.py)
@@ -122,5 +123,5 @@ class HardwareProfile:
         """The fraction of ``gpu``'s peak bandwidth decode reaches (its own, else the profile's)."""
         return self.efficiency if gpu.efficiency is None else gpu.efficiency
 
-    def with_changes(self, **changes) -> HardwareProfile:
+    def with_changes(self, **changes: Any) -> HardwareProfile:
         return replace(self, **changes)

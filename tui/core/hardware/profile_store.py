@@ -12,21 +12,23 @@ Units in the files: GiB for sizes, GB/s for bandwidths; in memory, bytes (``Hard
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-try:
-    import tomllib
-except ImportError:  # Python 3.10
-    import tomli as tomllib
+from typing import Any, overload
 
 from tui.core.errors import LocalAIError
-from tui.core.hardware.catalog import BACKENDS, backend_efficiency, find_device, load_catalog, name_tokens
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile, RemoteBox
+from tui.core.hardware.catalog import (
+    BACKENDS,
+    CatalogDevice,
+    backend_efficiency,
+    find_device,
+    load_gpu_catalog,
+    name_tokens,
+)
+from tui.core.hardware.devices import GpuSpec, HardwareProfile, RemoteBox
 from tui.core.paths import config_dir
+from tui.core.sizes import GiB
+from tui.core.toml_io import read_toml, write_toml_atomically
 
 PROFILES_FILE = "profiles.toml"
 SETTINGS_FILE = "hardware.toml"
@@ -52,55 +54,6 @@ def custom_profiles_path() -> Path:
 
 def hardware_settings_path() -> Path:
     return config_dir() / SETTINGS_FILE
-
-
-# ------------------------------------------------------------------ TOML files
-
-
-def read_toml(path: Path) -> dict:
-    """A TOML file's tables ({} when it does not exist); unreadable or malformed -> LocalAIError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LocalAIError(f"cannot read {path}: {exc}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LocalAIError(f"{path} is not valid TOML: {exc}",
-                           hint="fix it or move it aside; localai-tui leaves it as it is") from None
-
-
-def write_toml_atomically(path: Path, data: dict, header: str = "") -> Path:
-    """Write ``data`` to ``path`` so that a crash leaves the old file or the new one, never half of one.
-
-    The previous file, if any, is kept as ``<name>.bak``.
-    """
-    import tomli_w
-
-    text = header + tomli_w.dumps(data)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise LocalAIError(f"cannot write {path}: {exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)  # mkstemp makes it 0600
-        if path.exists():
-            shutil.copy2(path, path.with_name(path.name + ".bak"))
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise LocalAIError(f"cannot write {path}: {exc}") from None
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # ------------------------------------------------------------------ custom profiles
@@ -140,7 +93,7 @@ def check_profile_name(name: str) -> str:
     if cleaned.casefold() in RESERVED_NAMES or cleaned.isdigit():
         raise LocalAIError(f"'{cleaned}' is reserved for --gpu (auto, cpu and numbers); pick another profile name")
     tokens = name_tokens(cleaned)
-    for device in load_catalog().devices:
+    for device in load_gpu_catalog().devices:
         if any(name_tokens(spelling) == tokens for spelling in device.spellings):
             raise LocalAIError(f"'{cleaned}' is the catalog's '{device.name}'; pick another profile name")
     return cleaned
@@ -174,9 +127,9 @@ def delete_custom_profile(name: str) -> bool:
     return True
 
 
-def profile_to_toml(profile: HardwareProfile) -> dict:
+def profile_to_toml(profile: HardwareProfile) -> dict[str, Any]:
     """A profile as a ``[[profile]]`` table (GiB, GB/s)."""
-    entry: dict = {
+    entry: dict[str, Any] = {
         "name": profile.name,
         "ram_gib": profile.ram_bytes / GiB,
         "ram_bandwidth_gbps": float(profile.ram_bandwidth_gbps),
@@ -198,7 +151,7 @@ def profile_to_toml(profile: HardwareProfile) -> dict:
     return entry
 
 
-def profile_from_toml(entry, where: str) -> HardwareProfile:
+def profile_from_toml(entry: object, where: str) -> HardwareProfile:
     """Check one ``[[profile]]`` table and build its profile; mistakes raise LocalAIError naming ``where``."""
     if not isinstance(entry, dict):
         raise LocalAIError(f"{where}: must be a table")
@@ -241,7 +194,7 @@ def profile_from_toml(entry, where: str) -> HardwareProfile:
                            efficiency=efficiency, ram_efficiency=ram_efficiency, notes=notes)
 
 
-def _gpu_from_toml(entry, index: int, where: str) -> GpuSpec:
+def _gpu_from_toml(entry: object, index: int, where: str) -> GpuSpec:
     if not isinstance(entry, dict):
         raise LocalAIError(f"{where}: must be a table")
     _reject_unknown(entry, _GPU_KEYS, where)
@@ -261,7 +214,7 @@ def _gpu_from_toml(entry, index: int, where: str) -> GpuSpec:
                    backend=backend, index=index, efficiency=efficiency)
 
 
-def _catalog_device(value, where: str):
+def _catalog_device(value: object, where: str) -> CatalogDevice:
     if not isinstance(value, str):
         raise LocalAIError(f"{where}: catalog names are text")
     try:
@@ -270,14 +223,14 @@ def _catalog_device(value, where: str):
         raise LocalAIError(f"{where}: {exc.message}", hint=exc.hint) from None
 
 
-def _reject_unknown(entry: dict, allowed: set, where: str) -> None:
+def _reject_unknown(entry: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(entry) - allowed)
     if unknown:
         raise LocalAIError(f"{where}: unknown key(s) {', '.join(unknown)}",
                            hint=f"allowed: {', '.join(sorted(allowed))}")
 
 
-def _positive(entry: dict, key: str, where: str, unit: str, default=None) -> float:
+def _positive(entry: dict[str, Any], key: str, where: str, unit: str, default: float | None = None) -> float:
     value = entry.get(key, default)
     if value is None:
         raise LocalAIError(f"{where}: needs {key} ({unit})")
@@ -286,7 +239,16 @@ def _positive(entry: dict, key: str, where: str, unit: str, default=None) -> flo
     return float(value)
 
 
-def _fraction(entry: dict, key: str, where: str, default):
+@overload
+def _fraction(entry: dict[str, Any], key: str, where: str, default: float) -> float: ...
+
+
+@overload
+def _fraction(entry: dict[str, Any], key: str, where: str, default: float | None) -> float | None: ...
+
+
+def _fraction(entry: dict[str, Any], key: str, where: str, default: float | None) -> float | None:
+    """``entry[key]`` as a fraction in (0, 1]; ``default`` when absent (so never None with a number default)."""
     value = entry.get(key, default)
     if value is None:
         return None
@@ -386,8 +348,8 @@ def load_hardware_settings() -> HardwareSettings:
 
 
 def save_hardware_settings(settings: HardwareSettings) -> Path:
-    data: dict = {}
-    selection: dict = {}
+    data: dict[str, Any] = {}
+    selection: dict[str, Any] = {}
     if settings.selected_gpu:
         selection["gpu"] = list(settings.selected_gpu)
     if settings.selected_vram_gib is not None:
@@ -396,7 +358,7 @@ def save_hardware_settings(settings: HardwareSettings) -> Path:
         selection["ram_gib"] = float(settings.selected_ram_gib)
     if selection:
         data["selection"] = selection
-    host: dict = {}
+    host: dict[str, Any] = {}
     if settings.ram_bandwidth_gbps is not None:
         host["ram_bandwidth_gbps"] = float(settings.ram_bandwidth_gbps)
     if settings.ram_setup:

@@ -21,6 +21,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from tui.core.errors import LocalAIError
 from tui.core.hardware.catalog import (
@@ -28,7 +29,7 @@ from tui.core.hardware.catalog import (
     UnknownDeviceError,
     backend_efficiency,
     find_device,
-    load_catalog,
+    load_gpu_catalog,
     metal_working_set_bytes,
 )
 from tui.core.hardware.detect import (
@@ -41,13 +42,14 @@ from tui.core.hardware.detect import (
     ram_setup_note,
     summarize_gpu_names,
 )
-from tui.core.hardware.devices import GiB, GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.hardware.profile_store import (
     HardwareSettings,
     load_custom_profiles,
     load_hardware_settings,
     save_hardware_settings,
 )
+from tui.core.sizes import GiB
 
 AUTO = "auto"
 CPU = "cpu"
@@ -74,7 +76,7 @@ class NumberedEntry:
 
 def numbered_entries(custom: Sequence[HardwareProfile] | None = None) -> list[NumberedEntry]:
     """The catalog (numbers 1..N, file order) followed by the custom profiles (N+1...)."""
-    entries = [NumberedEntry(d.number, d.name, device=d) for d in load_catalog().devices]
+    entries = [NumberedEntry(d.number, d.name, device=d) for d in load_gpu_catalog().devices]
     first_custom = len(entries) + 1
     profiles = load_custom_profiles() if custom is None else custom
     entries += [NumberedEntry(first_custom + i, p.name, profile=p) for i, p in enumerate(profiles)]
@@ -142,6 +144,8 @@ def catalog_profile(devices: Sequence[CatalogDevice], host: HostInfo | None = No
 def _unified_profile(device: CatalogDevice) -> HardwareProfile:
     """An Apple (or Strix Halo, GB10) machine: one GPU whose memory is a share of the machine's RAM."""
     gpu = device.gpu_spec()
+    if device.ram_bytes is None:  # parse_gpu_catalog requires ram_gib of unified-memory devices
+        raise LocalAIError(f"catalog entry '{device.name}' has no ram_gib")
     return HardwareProfile(name=device.name, gpus=(gpu,), ram_bytes=device.ram_bytes,
                            ram_bandwidth_gbps=device.bandwidth_gbps, unified_memory=True, source="catalog",
                            efficiency=device.efficiency, ram_efficiency=backend_efficiency("CPU"),
@@ -175,7 +179,11 @@ def _may_name_custom(args: list[str]) -> bool:
     return any(a.casefold() not in (AUTO, CPU) for a in args)
 
 
-def _resolve_one(arg: str, customs: list[HardwareProfile]):
+#: One ``--gpu`` value resolved: ("auto" | "cpu", None), ("device", CatalogDevice) or ("custom", HardwareProfile).
+_Resolved: TypeAlias = "tuple[str, CatalogDevice | HardwareProfile | None]"
+
+
+def _resolve_one(arg: str, customs: list[HardwareProfile]) -> _Resolved:
     """('auto'|'cpu', None), ('device', CatalogDevice) or ('custom', HardwareProfile) for one --gpu value.
 
     A whole number is a position in 'localai-tui gpus' when the list is that long ("--gpu 12"),
@@ -206,22 +214,22 @@ def _resolve_one(arg: str, customs: list[HardwareProfile]):
                            hint="'localai-tui gpus' lists them") from None
 
 
-def _single_profile(kind: str, value) -> HardwareProfile:
+def _single_profile(kind: str, value: CatalogDevice | HardwareProfile | None) -> HardwareProfile:
     if kind == AUTO:
         return detect_profile()
-    if kind == CPU:
+    if kind == CPU or value is None:
         return cpu_only_profile()
-    if kind == "custom":
+    if isinstance(value, HardwareProfile):  # "custom"
         return value
     return catalog_profile([value])
 
 
-def _combined_profile(items) -> HardwareProfile:
+def _combined_profile(items: list[_Resolved]) -> HardwareProfile:
     kinds = [kind for kind, _ in items]
     if CPU in kinds:
         raise LocalAIError("--gpu cpu means no GPU: it cannot be combined with other --gpu values")
     if "custom" in kinds:
-        name = next(value.name for kind, value in items if kind == "custom")
+        name = next(value.name for _, value in items if isinstance(value, HardwareProfile))
         raise LocalAIError(f"custom profile '{name}' is a whole machine: use it alone",
                            hint="save a new custom profile with all the cards instead")
     extra: tuple[GpuSpec, ...] = ()
@@ -232,7 +240,7 @@ def _combined_profile(items) -> HardwareProfile:
         if detected.unified_memory:
             raise LocalAIError("this machine's GPU shares its RAM (unified memory): it cannot take other cards")
         extra = detected.gpus
-    devices = [value for kind, value in items if kind == "device"]
+    devices = [value for _, value in items if isinstance(value, CatalogDevice)]
     profile = catalog_profile(devices, extra_gpus=extra)
     if AUTO in kinds:
         added = (summarize_gpu_names([d.gpu_spec() for d in devices if not d.is_cpu])
@@ -354,7 +362,7 @@ def set_host_ram_bandwidth(text: str | None) -> HardwareSettings:
 # ------------------------------------------------------------------ for --json and the TUI
 
 
-def gpu_to_dict(gpu: GpuSpec) -> dict:
+def gpu_to_dict(gpu: GpuSpec) -> dict[str, Any]:
     return {
         "index": gpu.index, "name": gpu.name, "backend": gpu.backend,
         "vram_bytes": gpu.vram_bytes, "vram_gib": round(gpu.vram_bytes / GiB, 3),
@@ -364,7 +372,7 @@ def gpu_to_dict(gpu: GpuSpec) -> dict:
     }
 
 
-def profile_to_dict(profile: HardwareProfile) -> dict:
+def profile_to_dict(profile: HardwareProfile) -> dict[str, Any]:
     """A profile as JSON-ready data (bytes, with GiB beside them for people)."""
     return {
         "name": profile.name, "source": profile.source,

@@ -2,7 +2,7 @@
 
 A badge is ``tui.core.fit.estimate.estimate_fit`` with the user's settings ("fits", "tight"), else with
 llama.cpp ``--fit``'s offloading at the same context (``tui.core.fit.autofit``: "partial"), else
-"no-fit". It is computed on the label's anatomy:
+"no-fit" (``Verdict.NO_FIT``, written in its short form here). It is computed on the label's anatomy:
 
 * from its own GGUF header when that header has been read (it is cached on disk after the first
   read, so labels looked at before are exact for free; ``read_headers=True`` reads them all);
@@ -18,17 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui.core.fit.settings import LlamaSettings
+from tui.core.fit.verdict import Verdict
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
 from tui.core.hub.client import HubClient
 from tui.core.hub.repo_files import QuantGroup, RepoQuants
 
-#: Badge verdicts, best first.
-FITS = "fits"  # everything where the settings put it (all layers on the GPUs), with llama.cpp's 1 GiB margin
-TIGHT = "tight"  # fits, but without the margin
-PARTIAL = "partial"  # runs with part of it in system RAM (fewer GPU layers or experts on the CPU): slower
-NO_FIT = "no-fit"  # not even with offloading: too big for this machine
-VERDICTS = (FITS, TIGHT, PARTIAL, NO_FIT)
+#: Badge verdicts, best first: FITS with every layer where the settings put it and llama.cpp's 1 GiB
+#: margin; TIGHT without the margin; PARTIAL with part of it in system RAM; NO_FIT not even then.
+VERDICTS = (Verdict.FITS, Verdict.TIGHT, Verdict.PARTIAL, Verdict.NO_FIT)
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class FitBadge:
     """One row's verdict (``VERDICTS``) and estimated decode speed on a profile, at ``n_ctx`` tokens."""
 
     group_name: str
-    verdict: str
+    verdict: Verdict
     tokens_per_s: float | None  # estimated decode speed, tokens per second (None when it does not fit)
     source: str  # "header" (its own header) or "size" (estimated from its file size)
     n_ctx: int  # tokens of context the verdict is for
@@ -46,7 +44,7 @@ class FitBadge:
     def short_text(self) -> str:
         """``fits ~42 t/s`` (a trailing * marks an estimate from the file size)."""
         speed = f" ~{self.tokens_per_s:.0f} t/s" if self.tokens_per_s else ""
-        return f"{self.verdict}{speed}{'*' if self.source == 'size' else ''}"
+        return f"{self.verdict.short}{speed}{'*' if self.source == 'size' else ''}"
 
     @property
     def context_note(self) -> str:
@@ -54,7 +52,7 @@ class FitBadge:
                 "* = estimated from the file size (--headers reads each label's header)")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "tokens_per_s": round(self.tokens_per_s, 1) if self.tokens_per_s else None,
+        return {"verdict": self.verdict.short, "tokens_per_s": round(self.tokens_per_s, 1) if self.tokens_per_s else None,
                 "source": self.source, "n_ctx": self.n_ctx, "profile": self.profile_name, "detail": self.detail}
 
 
@@ -72,7 +70,8 @@ def fit_badges(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSett
     reference = next(iter(exact.values()), None)
     if reference is None and groups and read_reference:
         reference = group_anatomy(quants, groups[0], client=client, network=True)
-        exact[groups[0].name] = reference
+        if reference is not None:
+            exact[groups[0].name] = reference
     if reference is None:
         return []
     badges = []
@@ -105,16 +104,16 @@ def badge_for(group: QuantGroup, anatomy: ModelAnatomy, profile: HardwareProfile
               source: str) -> FitBadge:
     """The verdict as asked (``settings``), else with llama.cpp ``--fit``'s offloading at the same context."""
     from tui.core.fit.autofit import explain_auto_fit
-    from tui.core.fit.estimate import VERDICT_FITS, VERDICT_TIGHT, estimate_fit
+    from tui.core.fit.estimate import estimate_fit
 
     estimate = estimate_fit(anatomy, profile, settings)
-    verdict, detail = {VERDICT_FITS: FITS, VERDICT_TIGHT: TIGHT}.get(estimate.verdict), ""
-    if verdict is None and not profile.is_cpu_only:
+    verdict, detail = estimate.verdict, ""
+    if not estimate.fits and not profile.is_cpu_only:
         adjusted = explain_auto_fit(anatomy, profile, settings, fit_context=False)
-        if adjusted.estimate.verdict in (VERDICT_FITS, VERDICT_TIGHT):
-            estimate, verdict, detail = adjusted.estimate, PARTIAL, "; ".join(adjusted.changes)
-    if verdict is None:
-        return FitBadge(group.name, NO_FIT, None, source, estimate.n_ctx, profile.name)
+        if adjusted.estimate.fits:
+            estimate, verdict, detail = adjusted.estimate, Verdict.PARTIAL, "; ".join(adjusted.changes)
+    if not verdict.runs:
+        return FitBadge(group.name, Verdict.NO_FIT, None, source, estimate.n_ctx, profile.name)
     return FitBadge(group.name, verdict, _tokens_per_s(estimate), source, estimate.n_ctx, profile.name, detail)
 
 

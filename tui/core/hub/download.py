@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from tui.core.errors import LocalAIError
 from tui.core.hub.client import HubClient, cache_hub_dir, is_offline
@@ -131,19 +132,6 @@ def kept_partial_bytes(repo_id: str, files: list[DownloadFile]) -> int:
     return total
 
 
-def discard_partials(repo_id: str, files: list[DownloadFile]) -> int:
-    """Delete kept partial files; the bytes freed."""
-    freed = 0
-    for file in files:
-        path = partial_path(repo_id, file)
-        try:
-            freed += path.stat().st_size
-            path.unlink()
-        except OSError:
-            pass
-    return freed
-
-
 def cached_file_path(repo_id: str, commit: str, file: DownloadFile) -> Path | None:
     """The file's path in the cache if it is there, complete; else None."""
     pointer = snapshot_path(repo_id, commit, file.path)
@@ -223,7 +211,7 @@ class _PartialFile:
             path.unlink()
             self.size = 0
         self.hasher = hashlib.sha256() if file.sha256 else None
-        self._fh = None
+        self._fh: BinaryIO | None = None  # open between open() and close()
 
     def hash_kept(self, tracker: _Tracker, cancel: threading.Event) -> None:
         """Hash the bytes kept from an earlier attempt, so the final check covers the whole file."""
@@ -246,6 +234,8 @@ class _PartialFile:
         if self.size + len(chunk) > self.file.size:
             raise DownloadIntegrityError(f"the Hub sent more than the {self.file.size} bytes listed for "
                                          f"{self.file.path}", hint="run the download again")
+        if self._fh is None:
+            raise RuntimeError("append() before open()")  # a bug in the caller, not a download failure
         self._fh.write(chunk)
         if self.hasher is not None:
             self.hasher.update(chunk)

@@ -14,12 +14,18 @@ filename rules; each model's anatomy is read from its header on demand (``model_
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from tui.core.errors import LocalAIError
 from tui.core.gguf.filenames import GgufFileName, parse_gguf_filename
 from tui.core.paths import config_dir
+from tui.core.toml_io import read_toml
+
+if TYPE_CHECKING:
+    from tui.core.gguf.anatomy import ModelAnatomy
 
 LIBRARY_FILE = "library.toml"
 SIDE_KINDS = ("mmproj", "mtp", "imatrix")
@@ -70,8 +76,6 @@ def library_config_path() -> Path:
 
 def library_folders() -> list[Path]:
     """The user's model folders, as saved (``[library] folders = [...]`` in library.toml)."""
-    from tui.core.hardware.profile_store import read_toml
-
     data = read_toml(library_config_path())
     folders = data.get("library", {}).get("folders", []) if isinstance(data.get("library"), dict) else []
     if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
@@ -79,42 +83,18 @@ def library_folders() -> list[Path]:
     return [Path(f) for f in folders]
 
 
-def add_library_folder(folder: str | os.PathLike[str]) -> list[Path]:
-    """Remember ``folder`` (it must exist); the new list."""
-    path = Path(folder).expanduser().resolve()
-    if not path.is_dir():
-        raise LocalAIError(f"{path} is not a folder")
-    folders = library_folders()
-    if path not in folders:
-        folders.append(path)
-        _save_folders(folders)
-    return folders
-
-
-def remove_library_folder(folder: str | os.PathLike[str]) -> list[Path]:
-    """Forget ``folder``; the new list."""
-    path = Path(folder).expanduser()
-    folders = library_folders()
-    kept = [f for f in folders if f not in (path, path.resolve())]
-    if len(kept) == len(folders):
-        raise LocalAIError(f"{folder} is not a library folder")
-    _save_folders(kept)
-    return kept
-
-
-def _save_folders(folders: list[Path]) -> None:
-    from tui.core.hardware.profile_store import write_toml_atomically
-
-    header = "# localai-tui: folders searched for .gguf models (besides the Hugging Face cache)\n"
-    write_toml_atomically(library_config_path(), {"library": {"folders": [str(f) for f in folders]}}, header)
-
 
 # --- scanning --------------------------------------------------------------------------------------
+
+#: A GGUF file found on disk: its parsed name, path, size (bytes), source ("hf-cache" | "folder"),
+#: and for the Hugging Face cache its repo id and commit.
+_Entry: TypeAlias = "tuple[GgufFileName, Path, int, str, str | None, str | None]"
+
 
 def scan_library(folders: list[Path] | None = None, *, include_hf_cache: bool = True) -> Library:
     """Every GGUF model in the HF cache and in ``folders`` (default: the saved ones). No network."""
     folders = library_folders() if folders is None else folders
-    entries: list[tuple[GgufFileName, Path, int, str, str | None, str | None]] = []
+    entries: list[_Entry] = []
     problems: list[str] = []
     incomplete = 0
     if include_hf_cache:
@@ -131,7 +111,7 @@ def scan_library(folders: list[Path] | None = None, *, include_hf_cache: bool = 
     return Library(tuple(models), tuple(sides), incomplete, tuple(problems))
 
 
-def _hf_cache_entries():
+def _hf_cache_entries() -> tuple[list[_Entry], int, list[str]]:
     from huggingface_hub import scan_cache_dir
     from huggingface_hub.errors import CacheNotFound
 
@@ -143,7 +123,7 @@ def _hf_cache_entries():
         return [], 0, []
     except OSError as exc:
         return [], 0, [f"cannot read the Hugging Face cache: {exc}"]
-    entries = []
+    entries: list[_Entry] = []
     for repo in info.repos:
         if repo.repo_type != "model":
             continue
@@ -162,7 +142,7 @@ def _hf_cache_entries():
     return entries, incomplete, [str(w) for w in info.warnings]
 
 
-def _folder_entries(folder: Path, problems: list[str]):
+def _folder_entries(folder: Path, problems: list[str]) -> Iterator[tuple[GgufFileName, Path, int]]:
     if not folder.is_dir():
         problems.append(f"library folder not found: {folder}")
         return
@@ -184,13 +164,14 @@ def _is_gguf_like(name: str) -> bool:
     return lower.endswith(".gguf") or ".gguf.part" in lower or ".gguf-split-" in lower
 
 
-def _group(entries) -> tuple[list[LocalModel], list[LocalModel]]:
-    buckets: dict[tuple, list] = {}
+def _group(entries: list[_Entry]) -> tuple[list[LocalModel], list[LocalModel]]:
+    buckets: dict[tuple[str, str | None, str | None, str, str, str], list[tuple[GgufFileName, Path, int]]] = {}
     for parsed, path, size, source, repo_id, commit in entries:
         root = path.parent if not parsed.folder else path.parents[len(parsed.folder.split("/"))]
         key = (source, repo_id, commit, str(root), parsed.kind, parsed.group_key)
         buckets.setdefault(key, []).append((parsed, path, size))
-    models, sides = [], []
+    models: list[LocalModel] = []
+    sides: list[LocalModel] = []
     for (source, repo_id, commit, _root, kind, _group_key), members in buckets.items():
         members.sort(key=lambda m: (m[0].shard_index or 0, str(m[1])))
         first = members[0][0]
@@ -202,7 +183,7 @@ def _group(entries) -> tuple[list[LocalModel], list[LocalModel]]:
     return models, sides
 
 
-def model_anatomy(model: LocalModel):
+def model_anatomy(model: LocalModel) -> ModelAnatomy:
     """The model's anatomy, read from its header(s) on disk."""
     from tui.core.gguf.anatomy import load_anatomy
 

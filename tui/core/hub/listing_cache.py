@@ -25,10 +25,6 @@ class CachedAnswer:
     data: Any
     fetched_at: float  # seconds since the epoch
 
-    @property
-    def age_s(self) -> float:
-        return max(0.0, time.time() - self.fetched_at)
-
 
 def listing_path(kind: str, key: str) -> Path:
     """Where an entry lives: ``<cache>/hub/<kind>/<digest of key>.json``."""

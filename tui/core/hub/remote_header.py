@@ -26,6 +26,7 @@ from tui.core.gguf.reader import GGUFError, GGUFHeader, read_header
 from tui.core.hub.client import HubClient, is_offline
 from tui.core.hub.errors import HubError, HubOfflineError
 from tui.core.paths import cache_dir
+from tui.core.sizes import MiB
 
 if TYPE_CHECKING:
     from tui.core.gguf.anatomy import ModelAnatomy
@@ -37,7 +38,7 @@ MIN_FETCH = 64 * 1024
 #: First chunk for shards after the first, which hold tensor infos only (a few KB).
 LATER_SHARD_FIRST_CHUNK = 64 * 1024
 #: Reads this far (bytes) past the cached prefix are not worth caching: fetched on their own.
-MAX_PREFIX_GAP = 1024 * 1024
+MAX_PREFIX_GAP = MiB
 
 
 def header_cache_path(repo_id: str, commit: str, path: str) -> Path:
@@ -78,10 +79,6 @@ class RemoteFileSource:
     @property
     def size(self) -> int | None:
         return self._size
-
-    @property
-    def cached_bytes(self) -> int:
-        return len(self._prefix)
 
     def read(self, offset: int, length: int) -> bytes:
         """Up to ``length`` bytes at ``offset`` (fewer only at the end of the file)."""

@@ -173,7 +173,7 @@ def _group(members: list[tuple[GgufFileName, HubFile]], n_params: int | None) ->
     return QuantGroup(first.label, tuple(f for _, f in members), first, first.shard_count, quant, n_params)
 
 
-def _group_order(group: QuantGroup) -> tuple:
+def _group_order(group: QuantGroup) -> tuple[bool, tuple[float, str], str, str]:
     key = label_sort_key(group.quant) if group.quant else label_sort_key(group.label or group.first_path)
     return (group.label is None, key, group.folder, group.first_path)
 

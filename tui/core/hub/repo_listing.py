@@ -59,10 +59,6 @@ class RepoListing:
     def file(self, path: str) -> HubFile | None:
         return next((f for f in self.files if f.path == path), None)
 
-    @property
-    def gguf_files(self) -> tuple[HubFile, ...]:
-        return tuple(f for f in self.files if f.path.lower().endswith(".gguf"))
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("stale_because")
@@ -71,7 +67,7 @@ class RepoListing:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RepoListing:
         files = tuple(HubFile(**f) for f in data.get("files", ()))
-        fields_ = {k: data.get(k) for k in cls.__dataclass_fields__ if k not in ("files", "stale_because")}
+        fields_: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__ if k not in ("files", "stale_because")}
         fields_["gated"] = fields_.get("gated") or False
         fields_["private"] = bool(fields_.get("private"))
         fields_["fetched_at"] = float(fields_.get("fetched_at") or 0.0)

@@ -53,7 +53,7 @@ class SearchResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SearchResult:
-        fields_ = {name: data.get(name) for name in cls.__dataclass_fields__}
+        fields_: dict[str, Any] = {name: data.get(name) for name in cls.__dataclass_fields__}
         fields_["tags"] = tuple(t for t in fields_["tags"] or () if isinstance(t, str))
         return cls(**fields_)
 
@@ -115,7 +115,7 @@ def next_search_page(page: SearchPage, client: HubClient | None = None) -> Searc
     return _fetch_page(page.query, page.next_url, None, client or HubClient())
 
 
-def _fetch_page(query: SearchQuery, url: str, params: list | None, client: HubClient) -> SearchPage:
+def _fetch_page(query: SearchQuery, url: str, params: list[tuple[str, str]] | None, client: HubClient) -> SearchPage:
     key = f"{client.endpoint}|{url}|{params!r}"
     try:
         items, response = client.get_json(url, params=params)
