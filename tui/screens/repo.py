@@ -213,8 +213,7 @@ class RepoScreen(AppScreen):
         self._read_header(quants, group)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-header")
-    def _read_header(self, group) -> None:
-        quants = self.quants
+    def _read_header(self, quants: RepoQuants, group: QuantGroup) -> None:
         deliver(self, ModelOpened, lambda: self.app.services.choose_remote_model(quants, group))
 
     @on(ModelOpened)
