@@ -38,12 +38,13 @@ def test_parse_rpc_arg_catalog_gpu_cpu_helper_and_several_devices() -> None:
     assert box.link is LINKS["10gbe"]
     cpu = parse_rpc_arg("nas.local=cpu:32")
     assert cpu.port == 50052 and cpu.gpus[0].backend == "CPU" and cpu.gpus[0].vram_bytes == 32 * GiB
+    assert parse_rpc_arg("nas.local=cpu:32@thunderbolt", "1gbe").link is LINKS["thunderbolt"]
     two = parse_rpc_arg("10.0.0.5:6000=RTX 3090+RTX 3090")
     assert [g.name for g in two.gpus] == ["RTX 3090", "RTX 3090"] and two.specs == ("RTX 3090", "RTX 3090")
 
 
 @pytest.mark.parametrize("text", ["192.168.1.20:50052", "host:99999=RTX 3090", "bad host!=cpu:8", "h=cpu",
-                                  "h=cpu:0", "h=RTX 9999 Imaginary", "h="])
+                                  "h=cpu:0", "h=RTX 9999 Imaginary", "h=", "h=cpu:8@dialup"])
 def test_bad_rpc_args_are_one_line_errors(text: str) -> None:
     with pytest.raises(LocalAIError) as info:
         parse_rpc_arg(text)

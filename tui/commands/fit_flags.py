@@ -134,7 +134,7 @@ def add_box_flags(group: argparse._ArgumentGroup) -> None:
     """``--rpc HOST:PORT=DEVICE`` (repeatable) and ``--link``: helper boxes over llama.cpp's RPC backend."""
     group.add_argument("--rpc", dest="rpc", action="append", default=None, metavar="HOST:PORT=DEVICE",
                        help="a helper box running llama.cpp's rpc-server, e.g. '192.168.1.20:50052=RTX 3060 12GB' "
-                            "or '192.168.1.21=cpu:32' (GiB of RAM lent); several devices: 'A+B'; repeatable, "
+                            "or '192.168.1.21=cpu:32@10gbe' (GiB of RAM lent; its own link); several devices: 'A+B'; repeatable, "
                             "in llama-server's --rpc order; llama.cpp counts their devices first, so -ts lists "
                             "the boxes' shares before this machine's GPUs")
     group.add_argument("--link", dest="link", default=None, metavar="LINK",

@@ -8,7 +8,7 @@ RPC devices *first*, before the head's own GPUs (``llama_prepare_model_devices``
 servers were given to ``--rpc`` and each server's devices in its own order. So in a profile the
 helpers' devices lead ``HardwareProfile.gpus``, and ``-ts`` counts them first.
 
-A box is written ``HOST:PORT=DEVICE[+DEVICE...]`` on the command line (``--rpc``): each DEVICE is
+A box is written ``HOST:PORT=DEVICE[+DEVICE...][@LINK]`` on the command line (``--rpc``): each DEVICE is
 a catalog GPU (``RTX 3060 12GB``) or ``cpu:GIB`` for a CPU-only helper lending GIB of its RAM (its
 rpc-server then exposes the CPU backend; it reports the machine's free RAM).
 """
@@ -160,12 +160,13 @@ def make_box(address: str, specs: list[str] | tuple[str, ...], link: Link | str 
 
 
 def parse_rpc_arg(text: str, link: Link | str = DEFAULT_LINK) -> RemoteBox:
-    """``HOST[:PORT]=DEVICE[+DEVICE...]`` (the CLI's ``--rpc``) -> a box."""
+    """``HOST[:PORT]=DEVICE[+DEVICE...][@LINK]`` (the CLI's ``--rpc``) -> a box; ``@LINK`` overrides ``link``."""
     address, sep, devices = (text or "").partition("=")
     if not sep:
         raise LocalAIError(f"--rpc '{(text or '')[:60]}' needs '=DEVICE' after the address",
-                           hint="e.g. --rpc '192.168.1.20:50052=RTX 3060 12GB' or '192.168.1.21=cpu:32'")
-    return make_box(address, devices.split("+"), link)
+                           hint="e.g. --rpc '192.168.1.20:50052=RTX 3060 12GB' or '192.168.1.21=cpu:32@10gbe'")
+    devices, at, own_link = devices.partition("@")
+    return make_box(address, devices.split("+"), own_link.strip() if at else link)
 
 
 def attach_boxes(profile: HardwareProfile, boxes: tuple[RemoteBox, ...] | list[RemoteBox]) -> HardwareProfile:
