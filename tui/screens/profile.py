@@ -6,6 +6,7 @@ The choice goes to the app, which remembers it and shows it in every header.
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -290,7 +291,7 @@ class ProfileScreen(AppScreen):
             self._saved_boxes = event.result
             self._show_boxes()
         else:
-            self.notify(f"hardware.toml: {event.error}", severity="error", title="Helper boxes")
+            self.notify(escape(f"hardware.toml: {event.error}"), severity="error", title="Helper boxes")
 
     def _current_boxes(self) -> tuple[RemoteBox, ...]:
         profile = self.app.profile
@@ -325,7 +326,7 @@ class ProfileScreen(AppScreen):
         from tui.core.hardware.boxes import attach_boxes
 
         if event.error is not None:
-            self.notify(str(event.error), severity="error", title="Helper boxes")
+            self.notify(escape(str(event.error)), severity="error", title="Helper boxes")
             return
         self._saved_boxes = event.result
         if self.app.profile is not None:
