@@ -144,7 +144,7 @@ def startup_to_first_token(model_path: Path, n_threads: int) -> tuple[float, int
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--tokens", type=int, default=1000, help="tokens per reply (default: 1000)")
     parser.add_argument("--reps", type=int, default=7, help="repetitions, alternating (default: 7)")

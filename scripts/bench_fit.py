@@ -249,7 +249,7 @@ def build_models(folder: Path) -> tuple[dict[str, Path], dict[str, Path]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000, help="estimate_fit calls per latency row (default 1000)")
     parser.add_argument("--quick", action="store_true", help="200 calls, fewer accuracy rows")
     parser.add_argument("--compute-grid", action="store_true", help="print the compute-buffer grid and exit")

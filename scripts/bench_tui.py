@@ -65,9 +65,9 @@ async def _streamed_round(pilot, chat, tokens: int, seed: int, probe_keys: bool)
     latencies: list[float] = []
     cpu_start, wall_start = time.thread_time(), time.perf_counter()
     chat.send(PROMPT)
-    while chat._generating:
+    while chat.generating:
         await asyncio.sleep(0.1 if probe_keys else 0.01)
-        if not chat._generating or not probe_keys:
+        if not chat.generating or not probe_keys:
             continue
         before = box.value
         started = time.perf_counter()
@@ -152,7 +152,7 @@ def summarize(rounds: list[dict], typed: list[dict], paints: list[float]) -> dic
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--tokens", type=int, default=400, help="reply length in tokens (default 400)")
     parser.add_argument("--rounds", type=int, default=6, help="screen/quiet pairs per run (default 6)")

@@ -152,7 +152,7 @@ async def shoot(out: Path, size: tuple[int, int], hub, work: Path) -> list[Path]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="100x30", help="terminal size, COLUMNSxROWS (default 100x30)")
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     args = parser.parse_args(argv)

@@ -45,6 +45,18 @@ def unknown_architecture_copy(source: Path, target: Path, arch: str = "zzzzz") -
 
 def with_chat_template(source: Path, target: Path, template: str = TEST_CHAT_TEMPLATE) -> Path:
     """A copy of ``source`` whose header carries ``tokenizer.chat_template``."""
+    return _rewritten_copy(source, target, template=template)
+
+
+def with_tokens_renamed(source: Path, target: Path, renames: dict[int, tuple[str, int]],
+                        template: str | None = None) -> Path:
+    """A copy of ``source`` where token ``id`` reads ``text`` with llama.cpp token type ``type``
+    (3 CONTROL, 4 USER_DEFINED): the same weights, so the model samples the same ids, now markers."""
+    return _rewritten_copy(source, target, template=template, renames=renames)
+
+
+def _rewritten_copy(source: Path, target: Path, *, template: str | None = None,
+                    renames: dict[int, tuple[str, int]] | None = None) -> Path:
     import gguf
 
     reader = gguf.GGUFReader(source)
@@ -55,8 +67,14 @@ def with_chat_template(source: Path, target: Path, template: str = TEST_CHAT_TEM
             continue
         value_type = field.types[0]
         sub_type = field.types[-1] if value_type == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(field.name, field.contents(), value_type, sub_type=sub_type)
-    writer.add_chat_template(template)
+        value = field.contents()
+        if renames and field.name == "tokenizer.ggml.tokens":
+            value = [renames[i][0] if i in renames else text for i, text in enumerate(value)]
+        if renames and field.name == "tokenizer.ggml.token_type":
+            value = [renames[i][1] if i in renames else kind for i, kind in enumerate(value)]
+        writer.add_key_value(field.name, value, value_type, sub_type=sub_type)
+    if template is not None:
+        writer.add_chat_template(template)
     for tensor in reader.tensors:
         writer.add_tensor_info(tensor.name, tensor.data.shape, tensor.data.dtype, tensor.data.nbytes, tensor.tensor_type)
     writer.write_header_to_file()

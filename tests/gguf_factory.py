@@ -627,6 +627,7 @@ def _preset_specs() -> dict[str, ModelSpec]:
         n_expert=128, n_expert_used=4, n_ff_exp=2880, sliding_window=128, swa_pattern=2,
         weight_type="Q8_0", embd_type="Q8_0", output_type="Q8_0", type_rules=((r"_exps\.weight$", "MXFP4"),),
     )
+    gpt_oss_20b = gpt_oss.with_changes(name="gpt-oss-20b-like MXFP4", n_layer=24, n_expert=32)
     deepseek_lite = ModelSpec(
         arch="deepseek2", name="DeepSeek-V2-Lite-like Q4_K_M", n_layer=27, n_embd=2048, n_head=16, n_head_kv=1,
         n_ff=10944, n_vocab=102400, n_ctx_train=163840, n_expert=64, n_expert_used=6, n_ff_exp=1408,
@@ -639,6 +640,7 @@ def _preset_specs() -> dict[str, ModelSpec]:
         "qwen3-30b-a3b-q4_k_m": qwen3moe,
         "gemma-3-27b-q4_k_m": gemma3,
         "gpt-oss-120b-mxfp4": gpt_oss,
+        "gpt-oss-20b-mxfp4": gpt_oss_20b,
         "deepseek-v2-lite-q4_k_m": deepseek_lite,
     }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tests.advisor_fixtures import MOE
-from tests.tui_fixtures import FIXED_BOX, FixedServices, log_dir_for_snapshots, wait_for
+from tests.tui_fixtures import FIXED_BOX, FixedServices, log_dir_for_snapshots, settle, wait_for
 from tui.app import LocalAIApp
 
 SIZES = [(80, 24), (120, 36)]
@@ -29,7 +29,7 @@ def test_which_model(snap_compare, size, advisor_hub):
         await pilot.press("f7")
         await wait_for(pilot, lambda: app.current_mode == "advisor" and app.screen.recommendation is not None,
                        timeout=60, what="the ranking")
-        await pilot.pause(0.1)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -45,6 +45,6 @@ def test_which_box_and_sweep(snap_compare, size, tab, advisor_hub):
         await wait_for(pilot, lambda: app.current_mode == "advisor" and app.screen.recommendation is not None
                        and app.screen.sweep_points, timeout=60, what="ranking, comparison and sweep")
         await pilot.press(tab)
-        await pilot.pause(0.1)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)

@@ -42,7 +42,9 @@ async def test_f7_ranks_models_like_the_core_and_enter_opens_the_best_label(advi
     app = LocalAIApp(services=FixedServices(hub_endpoint=advisor_hub.url), profile=GPU_BOX)
     async with app.run_test(size=(120, 36)) as pilot:
         await _open_advisor(pilot, app)
-        core = recommend_models(RecommendRequest(n_ctx=app.settings.n_ctx), GPU_BOX, LlamaSettings())
+        # The same defaults as ``localai-tui recommend`` (finding 9): 4k tokens or the model's context if less.
+        assert app.screen.recommendation.request.n_ctx is None
+        core = recommend_models(RecommendRequest(), GPU_BOX, LlamaSettings())
         assert _rows(app, "#advisor-recommend-table") == [a.repo_id for a in core.repos]
         first = core.repos[0]
         assert _cell(app, "#advisor-recommend-table", 0, "best") == first.best.label
@@ -53,6 +55,10 @@ async def test_f7_ranks_models_like_the_core_and_enter_opens_the_best_label(advi
         await pilot.press("m")  # at least 20 t/s now: the ranking is asked again
         await wait_for(pilot, lambda: app.screen.recommendation.request.min_tokens_per_s == 20, what="a new ranking")
         assert all(a.best is None or a.best.tokens_per_s >= 20 for a in app.screen.recommendation.repos)
+
+        await pilot.press("c")  # c: rank for 8k tokens of context
+        await wait_for(pilot, lambda: app.screen.recommendation.request.n_ctx == 8192, what="the 8k ranking")
+        assert "8k ctx (c)" in screen_text(app)
 
         await pilot.press("slash", *"qwen2.5-7b", "enter")
         await wait_for(pilot, lambda: app.screen.recommendation.request.text == "qwen2.5-7b", what="the search")

@@ -41,10 +41,12 @@ def test_text_output_streams_the_reply_then_one_line_of_figures(stories_model):
     assert streamed.returncode == 0, streamed.stderr
     assert streamed.stdout == json.loads(as_json.stdout)["text"] + "\n"  # same seed, same reply
     lines = streamed.stderr.splitlines()
-    assert len(lines) == 1
+    assert len(lines) == 2
     assert lines[0].startswith("prompt 5 tokens at ")
-    for part in ("tok/s", "first token after", "generated 30 tokens at", "context 34/2048", "ended: length"):
+    for part in ("tok/s", "first token after", "generated 30 tokens at", "context 34/2048",
+                 "ended: reached the token limit (-n)"):
         assert part in lines[0]
+    assert lines[1].startswith("saved as conversation 1 (continue: localai-tui chat --resume 1")
 
 
 def test_ngl_auto_uses_the_fit_engine_on_the_detected_box(stories_model):

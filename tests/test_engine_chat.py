@@ -10,10 +10,21 @@ llama_cpp = pytest.importorskip("llama_cpp")
 
 from tests.engine_models import TEST_CHAT_TEMPLATE, with_chat_template  # noqa: E402
 from tui.core.engine.chat import ChatSession  # noqa: E402
-from tui.core.engine.errors import ChatTemplateError, ContextFullError, EngineError  # noqa: E402
+from tui.core.engine.errors import (  # noqa: E402
+    ChatTemplateError,
+    ContextFullError,
+    ContextNeedsRoomError,
+    EngineError,
+)
 from tui.core.engine.generate import generate  # noqa: E402
 from tui.core.engine.llama_log import install_llama_log  # noqa: E402
-from tui.core.engine.metrics import FINISH_CANCELLED, FINISH_CONTEXT_FULL, FINISH_LENGTH, FINISH_STOP  # noqa: E402
+from tui.core.engine.metrics import (  # noqa: E402
+    FINISH_CANCELLED,
+    FINISH_CONTEXT_FULL,
+    FINISH_LENGTH,
+    FINISH_STOP,
+    describe_finish,  # noqa: E402
+)
 from tui.core.engine.runtime import Engine  # noqa: E402
 from tui.core.engine.sampling import SamplingSettings  # noqa: E402
 from tui.core.engine.template import ChatMessage, JinjaChatFormat, PlainCompletionFormat  # noqa: E402
@@ -196,18 +207,31 @@ def test_reply_that_fills_the_context_ends_with_a_clear_notice(small_engine):
     reply = session.reply(prompt)
     assert reply.finish_reason == FINISH_CONTEXT_FULL
     assert reply.stats.n_ctx_used == small_engine.n_ctx == 256
-    assert "context window (256 tokens) is full" in reply.notice
+    assert "filled the context window (256 tokens)" in reply.notice
+    assert describe_finish(reply.finish_reason) == "context window full"
+    # Sending again never drops the conversation silently: the caller is asked to choose.
+    with pytest.raises(ContextNeedsRoomError) as asked:
+        session.reply("And then?")
+    assert asked.value.n_droppable == 2 and len(session.messages) == 2
+    reply = session.reply("And then?", make_room=True)
+    assert reply.n_dropped_messages == 2 and session.first_kept == 2 and len(session.messages) == 4
 
 
-def test_long_conversation_drops_the_oldest_turns(small_engine):
+def test_long_conversation_drops_the_oldest_turns_only_when_asked(small_engine):
     session = ChatSession(small_engine, system_prompt="Kids stories.", sampling=GREEDY.with_changes(max_tokens=40))
-    dropped = 0
+    dropped = asked = 0
     for turn in range(8):
-        reply = session.reply(f"Then the cat number {turn} went to the park and played with a ball all day long.")
+        text = f"Then the cat number {turn} went to the park and played with a ball all day long."
+        try:
+            reply = session.reply(text)
+        except ContextNeedsRoomError:
+            asked += 1
+            reply = session.reply(text, make_room=True)
         dropped += reply.n_dropped_messages
         assert reply.stats.n_prompt_tokens + reply.stats.n_cached_tokens + 40 <= small_engine.n_ctx
-    assert dropped >= 2 and dropped % 2 == 0  # whole user+assistant turns
+    assert asked >= 1 and dropped >= 2 and dropped % 2 == 0  # whole user+assistant turns
     assert len(session.messages) == 16  # the history keeps everything for display
+    assert session.first_kept == dropped
 
 
 def test_a_message_larger_than_the_context_is_refused_and_the_session_survives(small_engine):

@@ -89,7 +89,7 @@ def test_auto_fit_keeps_what_fits_and_prefers_expert_offload_for_moe():
     tight = gpu(gpu_total(a, roomy, s) + FIT_MARGIN_BYTES - 40 * MiB)
     result = explain_auto_fit(a, tight, s, fit_context=False)
     assert result.settings.n_gpu_layers is None and result.settings.n_cpu_moe > 0
-    assert "--n-cpu-moe" in result.changes[0]
+    assert any("--n-cpu-moe" in change for change in result.changes)
     d = dense()
     small = gpu(gpu_total(d, roomy, s.with_changes(n_gpu_layers=10)) + FIT_MARGIN_BYTES)
     chosen = auto_fit(d, small, s, fit_context=False)

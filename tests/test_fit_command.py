@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -20,7 +21,7 @@ def test_table_verdict_speed_and_command(capsys, stories_model):
     assert code == 0, err
     assert "context 2048 cells" in out  # min(4096, the model's 2048)
     assert "CPU" in out and "verdict: fits" in out and "tokens/s" in out
-    assert f"llama-server -m {stories_model} -c 2048 -ngl all -np 1" in out
+    assert f"llama-server -m {stories_model} -c 2048 -np 1" in out  # CPU only: no offload flags
 
 
 def test_json_output(capsys, stories_model):
@@ -52,3 +53,19 @@ def test_errors_are_one_line(capsys, stories_model, argv, message):
     code, out, err = run(capsys, *argv)
     assert code == 1
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_fit_depth_and_prompt_tokens_flags(capsys):
+    from tui.cli import main
+
+    model = str(Path(__file__).resolve().parent.parent.parent / "shared" / "models" / "stories260K.gguf")
+    if not Path(model).exists():
+        pytest.skip("../shared/models/stories260K.gguf is absent")
+    assert main(["fit", model, "--gpu", "RTX 3090@Vulkan", "--depth", "100", "--prompt-tokens", "1000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["speed_context_tokens"] == 100 and out["prompt_tokens"] == 1000
+    assert out["est_prompt_tokens_per_s"] > 0 and out["est_ttft_s"] >= 0
+    assert out["est_tokens_per_s_range"][0] < out["est_tokens_per_s"] < out["est_tokens_per_s_range"][1]
+    with pytest.raises(SystemExit):
+        main(["fit", model, "--gpu", "cpu", "--depth", "-3"])
+    assert "out of range" in capsys.readouterr().err

@@ -123,7 +123,7 @@ def test_stories_with_a_q8_0_k_cache_is_refused_like_llama_cpp(stories_model):
 def test_bad_input_is_one_clear_error():
     a = make_anatomy()
     with pytest.raises(LocalAIError, match="context"):
-        estimate_fit(a, gpu_profile(), LlamaSettings(n_ctx=0, n_batch=0))
+        estimate_fit(a, gpu_profile(), LlamaSettings(n_ctx=-1, n_batch=0))
     empty = make_anatomy().__class__(**{**make_anatomy().__dict__, "tensors": ()})
     with pytest.raises(LocalAIError, match="no weights"):
         estimate_fit(empty, gpu_profile(), LlamaSettings())

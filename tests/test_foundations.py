@@ -92,4 +92,5 @@ def test_wheel_ships_stylesheet(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "tui/tui.tcss" in names
     assert any(n.startswith("tui/data/") for n in names)
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)  # MIT's notice travels with the code
     assert not any(n.startswith("tests/") for n in names)

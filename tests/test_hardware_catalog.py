@@ -100,7 +100,7 @@ def test_apple_gpu_share_follows_the_documented_metal_rule():
     apple = [d for d in DEVICES if d.category == "apple"]
     assert len(apple) >= 20
     generations = {name_tokens(d.name)[1] for d in apple}
-    assert generations == {"1", "2", "3", "4"}
+    assert generations == {"1", "2", "3", "4", "5"}
     tiers = {t for d in apple for t in name_tokens(d.name) if t in ("pro", "max", "ultra")}
     assert tiers == {"pro", "max", "ultra"}
     for device in apple:
@@ -181,7 +181,7 @@ def test_case_and_spacing_do_not_matter(device, rnd):
     ("NVIDIA GeForce RTX 4060 Ti", 16, "RTX 4060 Ti 16GB"),
     ("NVIDIA GeForce RTX 4060 Ti", 8, "RTX 4060 Ti 8GB"),
     ("NVIDIA GeForce RTX 3060", 12, "RTX 3060 12GB"),
-    ("NVIDIA A100-SXM4-80GB", 80, "A100 80GB"),
+    ("NVIDIA A100-SXM4-80GB", 80, "A100 SXM 80GB"),
     ("NVIDIA A100-PCIE-40GB", 40, "A100 40GB"),
     ("NVIDIA H100 80GB HBM3", 80, "H100 SXM 80GB"),
     ("NVIDIA H100 PCIe", 80, "H100 PCIe 80GB"),

@@ -234,3 +234,22 @@ def test_cli_download_with_the_vision_projector(hub_env, capsys):
     assert model.endswith("/tinygemma3-Q8_0.gguf") and mmproj.endswith("/mmproj-tinygemma3.gguf")
     repo = next(r for r in default_repos() if r.repo_id == "ggml-org/tinygemma3-GGUF")
     assert open(mmproj, "rb").read() == _bytes_of(repo.file("mmproj-tinygemma3.gguf"))
+
+
+def test_the_first_rate_after_a_resume_counts_from_when_bytes_flow(monkeypatch):
+    """Finding 15: checking the kept bytes took seconds; the first rate must not spread the new bytes over them."""
+    from tui.core.hub import download as dl
+
+    clock = [100.0]
+    monkeypatch.setattr(dl.time, "monotonic", lambda: clock[0])
+    reports = []
+    tracker = dl._Tracker([dl.DownloadFile("m.gguf", 8 << 20, None, "blob")], reports.append)
+    tracker.start_file(0)
+    tracker.resume_from(4 << 20)
+    clock[0] += 10.0  # hashing the 4 MiB kept from last time
+    tracker.begin_transfer()
+    clock[0] += 1.0
+    tracker.add(1 << 20)
+    last = reports[-1]
+    assert abs(last.rate_bps - (1 << 20)) < 1
+    assert last.eta_s is not None and abs(last.eta_s - 3.0) < 0.01

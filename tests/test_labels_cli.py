@@ -107,3 +107,18 @@ def test_table_fits_a_narrow_terminal():
     table = format_label_table(all_labels(), width=60)
     assert max(len(line) for line in table.splitlines()) <= 60
     assert any(line.endswith("...") for line in table.splitlines())
+
+
+def test_tensor_types_are_explained_and_listed(capsys):
+    assert main(["labels", "--tensor", "q6_k"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Q6_K: ggml tensor type, K-quants") and "6.5625 bits per weight" in out
+    assert main(["labels", "--tensor"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["LABEL", "FAMILY", "BPW", "SUMMARY"] and any(r.startswith("Q8_K ") for r in table)
+    assert main(["labels", "--tensor", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["label"] for r in rows} >= {"Q4_K", "Q6_K", "Q8_K", "F16"}
+    assert all(r["explanation"].startswith(f"{r['label']}: ggml tensor type") for r in rows)
+    assert main(["labels", "--tensor", "Q4_K_M"]) == 1  # a file type, not a tensor type
+    assert "unknown ggml tensor type 'Q4_K_M'" in capsys.readouterr().err

@@ -16,15 +16,12 @@ from tui.core.gguf.labels import (
     all_tensor_types,
     explain_label,
     explain_tensor_type,
-    family_explanation,
     ftype_label,
-    label_bits_per_weight,
     label_for_ftype,
     label_sort_key,
     load_label_catalog,
     lookup_label,
     lookup_tensor_type,
-    note_explanation,
 )
 
 
@@ -69,7 +66,6 @@ def test_lookup(text, label, base, family, ftype):
                                   "i1-Q8_K", "UD-I32", "Q4_K_M.gguf", "-imat"])
 def test_unknown_labels_give_none(text):
     assert lookup_label(text) is None
-    assert label_bits_per_weight(text) is None
 
 
 def test_tensor_types_are_found_when_no_file_type_has_the_name():
@@ -105,16 +101,20 @@ def test_variants_and_modifiers():
         assert lookup_label(quant.label) == quant
 
 
+def _bits(label: str) -> float | None:
+    return lookup_label(label).bits_per_weight
+
+
 def test_bits_per_weight_of_modified_labels():
-    q4km = label_bits_per_weight("Q4_K_M")
+    q4km = _bits("Q4_K_M")
     assert q4km == pytest.approx(4.894)
-    assert label_bits_per_weight("i1-Q4_K_M") == q4km            # an imatrix changes no tensor types
-    assert label_bits_per_weight("Q4_K_L") > q4km                 # Q8_0 embeddings/output
-    assert label_bits_per_weight("UD-Q4_K_XL") == q4km
+    assert _bits("i1-Q4_K_M") == q4km            # an imatrix changes no tensor types
+    assert _bits("Q4_K_L") > q4km                 # Q8_0 embeddings/output
+    assert _bits("UD-Q4_K_XL") == q4km
     assert lookup_label("UD-Q4_K_XL").bits_per_weight_approximate
     assert lookup_label("UD-IQ1_S").bits_per_weight_approximate
     assert not lookup_label("Q4_K_L").bits_per_weight_approximate
-    assert label_bits_per_weight("Q4_0_4_4") == label_bits_per_weight("Q4_0")
+    assert _bits("Q4_0_4_4") == _bits("Q4_0")
 
 
 def test_ftype_label():
@@ -153,8 +153,8 @@ def test_explain_plain_label():
     assert 'llama.cpp file type 15 ("Q4_K - Medium")' in text
     assert "4.89 bits per weight on Meta-Llama-3-8B (4.9 GB)" in text
     assert "Most weights are Q4_K (4.5 bits per weight)" in text
-    assert family_explanation("k-quant") in text
-    assert note_explanation("mix-size") in text
+    assert load_label_catalog().families["k-quant"].explanation in text
+    assert load_label_catalog().notes["mix-size"].explanation in text
 
 
 def test_explain_unsloth_dynamic():
@@ -162,18 +162,18 @@ def test_explain_unsloth_dynamic():
     assert text.startswith("UD-Q4_K_XL: ")
     assert "Built on Q4_K_M" in text
     assert "varies by model" in text
-    assert note_explanation("unsloth-dynamic") in text
-    assert note_explanation("unsloth-xl") in text
+    assert load_label_catalog().notes["unsloth-dynamic"].explanation in text
+    assert load_label_catalog().notes["unsloth-xl"].explanation in text
     assert load_label_catalog().file_types["Q4_K_M"].explanation in text
 
 
 def test_explain_imatrix_and_bartowski():
     imatrix = explain_label("i1-IQ3_M")
     assert imatrix.startswith("i1-IQ3_M: ") and "(made with an importance matrix)" in imatrix
-    assert note_explanation("imatrix") in imatrix and "Built on" not in imatrix
+    assert load_label_catalog().notes["imatrix"].explanation in imatrix and "Built on" not in imatrix
     bartowski = explain_label("Q4_K_L")
     assert "Built on Q4_K_M" in bartowski and "5.28 bits per weight" in bartowski
-    assert note_explanation("q8-embed-output") in bartowski
+    assert load_label_catalog().notes["q8-embed-output"].explanation in bartowski
 
 
 def test_explain_alias_mentions_the_tensor_type():
@@ -200,12 +200,11 @@ def test_explain_unknown_label_is_one_clear_error():
     assert str(info.value) == "unknown quant label 'Q9_Z' ('localai-tui labels' lists the known ones)"
 
 
-def test_family_explanation():
-    assert "E8" in family_explanation("i-quant")
-    assert family_explanation("K-quants") == family_explanation("k-quant")
-    assert "gpt-oss" in family_explanation("fp4")
-    with pytest.raises(LocalAIError, match="unknown quant family"):
-        family_explanation("quantum")
+def test_family_explanations():
+    families = load_label_catalog().families
+    assert "E8" in families["i-quant"].explanation
+    assert families["k-quant"].name == "K-quants"
+    assert "gpt-oss" in families["fp4"].explanation
 
 
 def test_every_catalog_label_explains_without_error():
@@ -241,3 +240,11 @@ def test_core_imports_no_textual():
 
     code = "import sys, tui.core.gguf.labels, tui.core.gguf.filenames; sys.exit('textual' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_label_panel_always_has_something_to_say():
+    from tui.core.gguf.labels import describe_label
+
+    assert describe_label("Q4_K_M") == explain_label("Q4_K_M")
+    assert describe_label("") == describe_label(None) == "This file's name carries no quant label."
+    assert describe_label("Q9_Z").startswith("unknown quant label 'Q9_Z'")

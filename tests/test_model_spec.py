@@ -74,3 +74,10 @@ def test_a_hub_spec_opens_pinned_to_its_commit(hub_env):
     assert model.repo_id == "ggml-org/models" and model.commit and model.files
     assert not model.is_local and model.anatomy.n_layer > 0
     assert hub_env.requests  # it asked the (fake) Hub
+
+
+def test_llama_server_is_told_the_file_once_on_disk_else_the_hub_name(stories_model, hub_env):
+    local = open_model_spec(str(stories_model))
+    assert local.server_model_arg() == (str(stories_model.resolve()), "path")
+    remote = open_model_spec("ggml-org/models:Q8_0")
+    assert remote.server_model_arg() == ("ggml-org/models:Q8_0", "hf")

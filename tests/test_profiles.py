@@ -226,3 +226,15 @@ def test_a_remembered_profile_that_vanished_falls_back_to_detected(host):
     profile = load_selected_profile()
     assert profile.source == "detected"
     assert "the remembered profile no longer works" in profile.notes
+
+
+def test_a_catalog_card_can_run_on_another_backend():
+    from tui.core.errors import LocalAIError
+    from tui.core.hardware.profiles import resolve_profile
+
+    profile = resolve_profile(["RTX 3090@vulkan"])
+    assert profile.gpus[0].backend == "Vulkan" and profile.gpus[0].name == "RTX 3090"
+    with pytest.raises(LocalAIError, match="not a GPU backend"):
+        resolve_profile(["RTX 3090@cobol"])
+    with pytest.raises(LocalAIError, match="catalog GPU"):
+        resolve_profile(["cpu@CUDA"])

@@ -65,4 +65,5 @@ def test_validate_rejects_nonsense():
     with pytest.raises(ValueError, match="cache type"):
         LlamaSettings(cache_type_k="q3").validate()
     with pytest.raises(ValueError, match="context"):
-        LlamaSettings(n_ctx=0).validate()
+        LlamaSettings(n_ctx=-1).validate()
+    LlamaSettings(n_ctx=0).validate()  # llama.cpp's -c 0: the model's trained context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable
 
-from tests.tui_fixtures import FIXED_BOX, FixedServices, screen_text, wait_for
+from tests.tui_fixtures import FIXED_BOX, FixedServices, notifications, screen_text, wait_for
 from tui.app import LocalAIApp
 from tui.screens.repo import RepoScreen
 
@@ -83,14 +83,15 @@ async def test_hub_down_shows_a_message_then_the_cached_answer(hub_env):
 
 async def test_gated_repo_says_so_and_stays_usable(hub_env):
     app = LocalAIApp(services=FixedServices(hub_endpoint=hub_env.url), profile=FIXED_BOX)
-    async with app.run_test(size=(80, 24)) as pilot:
+    seen: list = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
         await wait_for(pilot, lambda: _results(app).row_count > 0, what="the first results")
         app.push_screen(RepoScreen("google/gemma-3-1b-it-qat-q4_0-gguf"))
         await wait_for(pilot, lambda: isinstance(app.screen, RepoScreen) and app.screen.quants is not None,
                        what="the gated repo's (public) file list")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any("gated" in str(n.message).lower() or "access" in str(n.message).lower()
-                                          for n in app._notifications), timeout=20, what="the gated message")
+        await wait_for(pilot, lambda: any("gated" in n.lower() or "access" in n.lower() for n in notifications(seen)),
+                       timeout=20, what="the gated message")
         assert app.model is None and isinstance(app.screen, RepoScreen)
         await pilot.press("escape")
         assert app.screen.WHERE == "Browse"
@@ -127,3 +128,28 @@ async def test_repo_rows_carry_fit_badges_for_the_profile_and_side_files_stand_a
         assert [g.name for g in repo.quants.groups] == ["Q4_K_M", "UD-Q4_K_XL"]  # projectors are not rows
         assert "Side files, not models: mmproj-F16.gguf" in str(repo.query_one("#repo-side-files").render())
         assert "+ mmproj-F16.gguf" in str(repo.query_one("#label-explained").render())
+
+
+async def test_n_loads_the_next_page_of_results_until_the_last(hub_env):
+    from tui.core.hub.search import search_models
+
+    everything = [r.repo_id for r in search_models(limit=100).results]
+    app = LocalAIApp(services=FixedServices(hub_endpoint=hub_env.url, search_page_size=5), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: _results(app).row_count == 5, what="the first page")
+        screen = app.screen
+        await pilot.press("escape")  # from the search box to the results
+        assert screen.check_action("more_results", ()) is True
+        assert "n: more" in str(screen.query_one("#search-status").render())
+        cursor = _results(app).cursor_row
+        pages = 1
+        while screen.check_action("more_results", ()):
+            shown = _results(app).row_count
+            await pilot.press("n")
+            await wait_for(pilot, lambda shown=shown: _results(app).row_count > shown, what="the next page")
+            pages += 1
+        assert pages == -(-len(everything) // 5) and _repo_ids(app) == everything
+        assert _results(app).cursor_row == cursor  # appending keeps the place
+        assert "n: more" not in str(screen.query_one("#search-status").render())
+        await pilot.press("s")  # a new search starts again from its first page
+        await wait_for(pilot, lambda: _results(app).row_count == 5, what="the re-sorted first page")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui_fixtures import FixedServices, screen_text, wait_for
+from tests.tui_fixtures import FixedServices, notifications, screen_text, wait_for
 from tui.app import LocalAIApp
 from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.sizes import GiB
@@ -65,8 +65,9 @@ async def test_sliders_recompute_at_once_and_chat_launches(stories_model):
         assert _parts(gpu)["KV cache"] < kv_before  # a smaller context, a smaller KV cache
         assert "-c 512" in screen_text(app)
 
-        await pilot.press(*"1000", "enter")  # a typed number snaps to the nearest stop
+        await pilot.press(*"1000", "enter")  # a typed number snaps to the nearest stop, and says so
         assert app.settings.n_ctx == 1024
+        assert any("1000 is not one of the context stops: 1k" in n.message for n in app._notifications)
 
         ngl = screen.query_one("#slider-ngl", Slider)
         assert ngl.values[-1] == app.model.anatomy.n_layer + 1  # all blocks plus the output layer
@@ -102,25 +103,32 @@ async def test_cache_types_and_flash_attention_follow_llama_cpp_rules(qwen3_moe)
         await pilot.press("f", "f")  # auto -> on -> off
         assert app.settings.flash_attn == "off"
         assert app.screen.estimate is None
-        assert "requires flash attention" in str(app.screen.query_one("#fit-verdict").render())
+        verdict = str(app.screen.query_one("#fit-verdict").render())
+        assert "requires flash attention" in verdict and "refused" in verdict and "fits" not in verdict
+        assert "-fa on" in verdict  # the fix
+        assert not app.screen.query_one("#fit-bars").display  # no bar saying "fits" for what llama.cpp refuses
         assert app.screen.check_action("copy_command", ()) is False
         await pilot.press("f")  # back to auto: an estimate again
         assert app.screen.estimate is not None and app.screen.estimate.flash_attn_enabled
+        assert app.screen.query_one("#fit-bars").display
 
 
 async def test_a_cpu_only_profile_sets_the_gpu_layers_slider_aside(stories_model):
     app, _ = _fit_app(str(stories_model), profile=CPU_BOX)
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="an estimate")
-        assert app.screen.query_one("#slider-ngl", Slider).disabled
+        assert not app.screen.query_one("#slider-ngl", Slider).display  # finding 10: no GPU, no GPU sliders
+        assert not app.screen.query_one("#slider-moe", Slider).display
+        command = str(app.screen.query_one("#fit-command").render())
+        assert "-ngl" not in command and "llama-server" in command
         (ram,) = app.screen.query(MemoryBar)
         assert ram.usage.title == "RAM" and ram.usage.capacity_bytes == 16 * GiB
         assert "all 6 layers on the CPU" in str(app.screen.query_one("#fit-verdict").render())
 
 
 async def test_moe_experts_slider_and_auto_fit_on_a_real_size_model(qwen3_moe):
-    app, _ = _fit_app(str(qwen3_moe))
-    async with app.run_test(size=(120, 36)) as pilot:
+    app, seen = _fit_app(str(qwen3_moe))
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
         await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="an estimate")
         screen = app.screen
         gpu, ram = screen.query(MemoryBar)
@@ -143,7 +151,7 @@ async def test_moe_experts_slider_and_auto_fit_on_a_real_size_model(qwen3_moe):
         assert screen.estimate.verdict in ("fits", "tight")
         assert moe.value == settings.n_cpu_moe
         assert screen.query_one("#slider-ctx", Slider).value == settings.n_ctx
-        assert any("--n-cpu-moe" in str(n.message) for n in app._notifications)
+        assert any("--n-cpu-moe" in n for n in notifications(seen))
         # One layer fewer on the CPU no longer fits: auto-fit chose the fewest.
         await pilot.press("left")
         assert screen.estimate.devices[0].total_bytes + screen.estimate.margin_bytes > screen.estimate.devices[0].capacity_bytes
@@ -179,6 +187,10 @@ async def test_pick_a_small_file_in_the_repo_screen_download_it_and_chat(hub_env
         await pilot.press("c")
         await wait_for(pilot, lambda: app.current_mode == "chat" and app.screen.session is not None, timeout=30,
                        what="the downloaded model to load")
+        # Finding 7: Browse's Local tab, listed when the app started, shows the download without r.
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.current_mode == "browse" and any(
+            m.path == app.model.local_path for m in app.screen.local_models), timeout=20, what="the Local tab")
 
 
 async def test_download_progress_shows_bytes_rate_eta_and_cancel_keeps_the_partial_file(hub_env, hf_home):
@@ -187,7 +199,8 @@ async def test_download_progress_shows_bytes_rate_eta_and_cancel_keeps_the_parti
 
     hub_env.throttle_bps = 2 * MiB
     app = LocalAIApp(model="ggml-org/models:Q4_0", services=FixedServices(hub_endpoint=hub_env.url), profile=ONE_GPU)
-    async with app.run_test(size=(80, 24)) as pilot:
+    seen: list = []
+    async with app.run_test(size=(80, 24), message_hook=seen.append) as pilot:
         await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="the Hub model's estimate")
         assert app.model.repo_id == "ggml-org/models" and app.model.label == "Q4_0" and not app.model.is_local
         assert "-hf ggml-org/models:Q4_0" in str(app.screen.query_one("#fit-command").render())
@@ -201,7 +214,7 @@ async def test_download_progress_shows_bytes_rate_eta_and_cancel_keeps_the_parti
         await pilot.press("x")
         await wait_for(pilot, lambda: app.screen._cancel_download is None, timeout=20, what="the cancel")
         assert not app.model.is_local and not app.screen.query_one("#fit-download-row").display
-        assert any("d resumes" in str(n.message) for n in app._notifications)
+        assert any("d resumes" in n for n in notifications(seen))
         partial = list((hf_home / "hub").rglob("*.incomplete"))
         assert len(partial) == 1 and partial[0].stat().st_size > 0
         kept = partial[0].stat().st_size
@@ -219,3 +232,16 @@ def test_context_stops_run_from_512_to_the_trained_context():
     assert context_steps(40960, current=13056) == sorted(context_steps(40960) + [13056])  # auto-fit's pick
     assert context_steps(256) == [128, 256]  # a model trained on less gets smaller stops
     assert context_steps(0) == [512, 1024, 2048, 3072, 4096]  # unknown: up to the app's default
+
+
+async def test_batch_and_swa_full_keys_change_the_estimate_and_the_command(stories_model):
+    """Finding 15: -ub, -b and --swa-full have keys on the Fit screen, shown on the options lines."""
+    app, _ = _fit_app(str(stories_model))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="an estimate")
+        await pilot.press("u", "b", "w")
+        assert (app.settings.n_ubatch, app.settings.n_batch, app.settings.swa_full) == (1024, 4096, True)
+        options = str(app.screen.query_one("#fit-options").render())
+        assert "-ub 1024 (u)" in options and "-b 4096 (b)" in options and "--swa-full on (w)" in options
+        command = str(app.screen.query_one("#fit-command").render())
+        assert "-ub 1024" in command and "-b 4096" in command and "--swa-full" in command

@@ -25,7 +25,7 @@ async def test_first_run_opens_the_profile_screen_and_a_picked_card_is_remembere
         assert app.screen.query_one("#profile-filter-input", Input).value == "4090"
         names = [_catalog(app).get_row_at(i)[0] for i in range(_catalog(app).row_count)]
         assert names and all("4090" in name for name in names)
-        await pilot.press("enter", "enter")  # leave the filter, pick the highlighted row
+        await pilot.press("enter")  # Enter in the filter sizes for the first match at once
         await wait_for(pilot, lambda: app.current_mode == "browse", what="the Browse screen")
         assert [g.name for g in app.profile.gpus] == ["RTX 4090"]
         assert "RTX 4090 24.0 GiB" in str(app.screen.query_one(ProfileHeader).render())
@@ -54,12 +54,21 @@ async def test_cpu_only_and_detected_keys():
     app = LocalAIApp(services=FixedServices())
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_for(pilot, lambda: app.screen._detection_done, what="detection")
-        # The fixed box has no GPU: "use this box" is hidden, CPU-only is offered.
-        assert app.screen.check_action("use_detected", ()) is False
         await pilot.press("c")
         await wait_for(pilot, lambda: app.profile is not None, what="the profile")
         assert app.profile.is_cpu_only
     assert load_hardware_settings().selected_gpu == ("cpu",)
+
+
+async def test_d_on_a_box_without_a_gpu_says_so_and_uses_its_cpu_and_ram():
+    """Finding 15: d (this box) with no NVIDIA GPU is not silent."""
+    app = LocalAIApp(services=FixedServices())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen._detection_done, what="detection")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: app.profile is not None, what="the profile")
+        assert app.profile.is_cpu_only
+        assert any("No NVIDIA GPU found" in str(n.message) for n in app._notifications)
 
 
 async def test_custom_profile_form_checks_numbers_and_saves():

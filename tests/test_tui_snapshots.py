@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui_fixtures import FIXED_BOX, FixedServices, log_dir_for_snapshots, wait_for
+from tests.tui_fixtures import FIXED_BOX, FixedServices, log_dir_for_snapshots, settle, wait_for
 from tui.app import LocalAIApp
 from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.sizes import GiB
@@ -30,12 +30,6 @@ def _app(**kw) -> LocalAIApp:
     return LocalAIApp(services=services, **kw)
 
 
-async def _settled(pilot, app) -> None:
-    """Every worker of the screen done, then a frame: what a person sees a moment later."""
-    await wait_for(pilot, lambda: all(w.is_finished for w in app.screen.workers), timeout=20, what="the workers")
-    await pilot.pause(0.1)
-
-
 @pytest.mark.parametrize("size", SIZES, ids=SIZE_IDS)
 def test_profile_screen(snap_compare, size):
     app = _app()
@@ -44,7 +38,7 @@ def test_profile_screen(snap_compare, size):
         await wait_for(pilot, lambda: app.screen._detection_done and app.screen.query_one("#catalog").row_count,
                        what="catalog and detection")
         await pilot.press(*"rtx 40")
-        await pilot.pause(0.1)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -56,7 +50,7 @@ def test_custom_profile_form(snap_compare, size):
     async def ready(pilot):
         await wait_for(pilot, lambda: app.screen._detection_done, what="detection")
         await pilot.press("n", *"lab box", "tab", *"RTX 3090", "tab", "2", "tab", *"24", "tab", *"lots", "ctrl+s")
-        await pilot.pause(0.1)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -68,7 +62,7 @@ def test_browse_screen(snap_compare, size, hub_env):
     async def ready(pilot):
         await wait_for(pilot, lambda: app.screen.query_one("#results").row_count > 0, what="results")
         await pilot.press("escape")
-        await _settled(pilot, app)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -84,7 +78,7 @@ def test_browse_hub_down(snap_compare, size, hub_env):
         await wait_for(pilot, lambda: "Hub:" in str(app.screen.query_one("#search-status").render()),
                        what="the error line")
         await pilot.press("escape")
-        await _settled(pilot, app)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -100,7 +94,7 @@ def test_repo_files_screen(snap_compare, size, hub_env):
         await wait_for(pilot, lambda: isinstance(app.screen, RepoScreen) and app.screen.badges, timeout=20,
                        what="the repo's files and badges")
         app.screen.query_one("#repo-files").move_cursor(row=3)  # Q8_0: partial, experts in RAM
-        await _settled(pilot, app)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -115,7 +109,7 @@ def test_fit_screen(snap_compare, size, hub_env):
                        what="the estimate")
         await pilot.press("a")
         app.clear_notifications()
-        await _settled(pilot, app)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -127,7 +121,7 @@ def test_fit_screen_without_a_model(snap_compare, size):
     async def ready(pilot):
         await app.switch_mode("fit")
         await pilot.press("o")
-        await pilot.pause(0.1)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -138,7 +132,7 @@ def test_chat_screen_with_a_model_not_downloaded(snap_compare, size, hub_env):
 
     async def ready(pilot):
         await wait_for(pilot, lambda: app.model is not None, timeout=20, what="the model's header")
-        await _settled(pilot, app)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -150,7 +144,7 @@ def test_chat_settings_form(snap_compare, size):
     async def ready(pilot):
         await app.switch_mode("chat")
         await pilot.press("ctrl+o")
-        await pilot.pause(0.1)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -162,7 +156,7 @@ def test_help_over_chat_without_a_model(snap_compare, size):
     async def ready(pilot):
         await app.switch_mode("chat")
         await pilot.press("f1")
-        await pilot.pause(0.1)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
 
@@ -174,6 +168,6 @@ def test_log_screen_without_a_log(snap_compare, size):
     async def ready(pilot):
         await app.switch_mode("fit")
         await pilot.press("f6")
-        await pilot.pause(0.1)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)

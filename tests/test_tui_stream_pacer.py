@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.screens.stream_pacer import StreamPacer
+from tui.widgets.stream_pacer import StreamPacer
 
 
 class FakeCpu:

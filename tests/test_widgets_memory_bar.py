@@ -90,3 +90,14 @@ async def test_a_wide_bar_lists_each_part_and_a_long_title_gives_way():
         head, _ = str(widget.render()).split("\n")
         assert head.startswith("GPU0 NVIDIA") and "…" in head and "█ 12.0" in head
         assert head.endswith("14.8 / 96.0 GiB fits") and len(head) == 80
+
+
+def test_figures_get_the_decimals_the_verdict_needs():
+    """Finding 8: 21.3 / 22.3 GiB would read as 1.0 GiB free; with 0.98 free the verdict is tight."""
+    from tui.units import format_gib_pair
+
+    gib = 1024**3
+    assert format_gib_pair(int(21.32 * gib), int(22.3 * gib), gib) == ("21.32", "22.30")
+    assert format_gib_pair(int(5 * gib), int(12 * gib), gib) == ("5.0", "12.0")
+    used, capacity = format_gib_pair(int(21.32 * gib), int(22.3 * gib), gib)
+    assert float(capacity) - float(used) < 1.0  # what is shown agrees with "tight"

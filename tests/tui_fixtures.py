@@ -36,6 +36,29 @@ async def wait_for(pilot, condition: Callable[[], object], timeout: float = 10.0
         await pilot.pause(0.05)
 
 
+async def settle(pilot, timeout: float = 20.0) -> None:
+    """What a person sees a moment later: every worker finished, the answers they posted handled, animations done.
+
+    Event-driven (no fixed sleep), so a loaded machine only makes it take longer.
+    """
+    from textual.widgets import Input, TextArea
+
+    app = pilot.app
+    await wait_for(pilot, lambda: all(w.is_finished for w in app.workers), timeout=timeout, what="the workers")
+    for box in [*app.screen.query(Input), *app.screen.query(TextArea)]:
+        box.cursor_blink = False  # a blinking cursor is shown or not depending on when the picture is taken
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()  # the messages the workers posted
+    await pilot.pause()  # and what handling them queued
+
+
+def notifications(messages: list) -> list[str]:
+    """The texts of the notifications posted among ``messages`` (a ``run_test(message_hook=...)`` log)."""
+    from textual.notifications import Notify
+
+    return [str(m.notification.message) for m in messages if isinstance(m, Notify)]
+
+
 def screen_text(app) -> str:
     """Everything on screen as plain text (the SVG export, stripped), for 'is it shown' assertions."""
     import html
@@ -48,3 +71,24 @@ def screen_text(app) -> str:
 def log_dir_for_snapshots() -> Path:
     """A fixed, absent log folder: the log screen's 'no log yet' line then reads the same everywhere."""
     return Path("/nonexistent/localai-tui/log")
+
+
+#: Key names for the characters a burst may hold (Textual's names for keys that are not letters or digits).
+_KEY_NAMES = {"\t": "tab", "\r": "enter", "\n": "enter", " ": "space", "/": "slash", ".": "full_stop",
+              ",": "comma", "-": "minus", ":": "colon", "_": "underscore", "\x1b": "escape"}
+
+
+async def burst(pilot, text: str) -> None:
+    """Deliver ``text`` as one read from a terminal (a paste, or keys over SSH arriving together).
+
+    ``pilot.press`` waits for the app to go idle after every key, which no terminal does; here
+    every ``Key`` event is queued on the app before the first is handled, then the app settles.
+    Tab is ``\\t``, Enter ``\\r``, Escape ``\\x1b``.
+    """
+    from textual import events
+
+    for char in text:
+        key = _KEY_NAMES.get(char, char)
+        pilot.app.post_message(events.Key(key, char))
+    await pilot.pause()
+    await pilot.pause()

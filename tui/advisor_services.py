@@ -22,15 +22,17 @@ if TYPE_CHECKING:
     from tui.session import ChosenModel
 
 
-def recommend_for(services: Services, profile: HardwareProfile, settings: LlamaSettings, text: str,
+def recommend_for(services: Services, profile: HardwareProfile, n_ctx: int | None, text: str,
                   min_tokens_per_s: float, *, on_progress: Callable[[int, int, str], None] | None = None,
                   cancel: threading.Event | None = None) -> Recommendation:
-    """Hub repos matching ``text`` (or the most downloaded) ranked for ``profile`` at ``settings.n_ctx`` tokens."""
-    from tui.core.advisor.placement import without_placement
+    """Hub repos matching ``text`` (or the most downloaded) ranked for ``profile``: ``localai-tui recommend``
+    with ``-c n_ctx`` (None: its default, 4096 tokens or the model's trained context if less) and
+    llama.cpp's default settings, so the Advisor and the command rank alike."""
     from tui.core.advisor.recommend import RecommendRequest, recommend_models
+    from tui.core.fit.settings import LlamaSettings
 
-    request = RecommendRequest(text=text.strip(), n_ctx=settings.n_ctx, min_tokens_per_s=min_tokens_per_s)
-    return recommend_models(request, profile, without_placement(settings), client=services.hub_client(),
+    request = RecommendRequest(text=text.strip(), n_ctx=n_ctx, min_tokens_per_s=min_tokens_per_s)
+    return recommend_models(request, profile, LlamaSettings(), client=services.hub_client(),
                             on_progress=on_progress, cancel=cancel)
 
 

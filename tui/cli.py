@@ -18,14 +18,31 @@ COMMANDS = (
     "files",
     "download",
     "chat",
+    "chats",
     "bench",
     "recommend",
     "compare",
 )
 
 
+class CommandParser(argparse.ArgumentParser):
+    """argparse as the CLI wants it: whole option names only, errors on one line.
+
+    Prefix matching is off (``--gpu`` must never be read as ``--gpu-layers``), and a wrong
+    argument prints ``localai-tui fit: error: ...`` with where to find help, not the usage block.
+    Subcommand parsers are made with this class too (``add_subparsers`` uses the parent's class).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="localai-tui",
         description="Will it fit? Will it run fast? Find, size and run GGUF models on your own hardware.",
     )
@@ -52,14 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     return run_command(args)
 
 
-def open_app(model: str | None = None, open_chat: bool = False, settings=None) -> int:
+def open_app(model: str | None = None, open_chat: bool = False, settings=None, resume: int | None = None) -> int:
     """Start the Textual app (imported only now, so the subcommands stay fast).
 
     ``settings`` (a LlamaSettings) carries llama.cpp flags typed with ``chat MODEL``.
     """
     from tui.app import run_app
 
-    return run_app(model=model, open_chat=open_chat, settings=settings)
+    return run_app(model=model, open_chat=open_chat, settings=settings, resume=resume)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import NoActiveWorker, get_current_worker
 
+from tui.core.hub.model_spec import ChosenModel
+
 T = TypeVar("T")
 
 
@@ -59,8 +61,8 @@ def deliver(target: MessagePump, outcome: type[Outcome[T]], compute: Callable[[]
         target.post_message(message)
 
 
-class ModelOpened(Outcome[Any]):
-    """A model spec was read into a ``ChosenModel`` (``tui.session``), or could not be (``error``)."""
+class ModelOpened(Outcome[ChosenModel]):
+    """A model spec was read into a ``ChosenModel`` (``tui.core.hub.model_spec``), or could not be (``error``)."""
 
 
 class ReplyFinished(Message):

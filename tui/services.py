@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.core.errors import LocalAIError
 from tui.core.hardware.devices import HardwareProfile
 from tui.core.hub.model_spec import ChosenModel
 
@@ -20,12 +19,14 @@ if TYPE_CHECKING:
     import threading
     from collections.abc import Callable
 
+    from tui.core.chats.store import ChatStore
     from tui.core.engine.chat import ChatSession
     from tui.core.engine.memory import MemoryUse
     from tui.core.engine.runtime import Engine
     from tui.core.engine.sampling import SamplingSettings
     from tui.core.fit.autofit import AutoFit
     from tui.core.fit.estimate import FitEstimate
+    from tui.core.fit.projector import ProjectorSize
     from tui.core.fit.settings import LlamaSettings
     from tui.core.gguf.anatomy import ModelAnatomy
     from tui.core.hardware.catalog import CatalogDevice
@@ -44,6 +45,7 @@ class Services:
 
     hub_endpoint: str | None = None
     hub_token: str | None = None
+    search_page_size: int = 20  # repos per page of a Hub search (``tui.core.hub.search.DEFAULT_LIMIT``)
     log_dir: Path | None = None
     models_dir: Path | None = None
 
@@ -74,15 +76,9 @@ class Services:
 
     def select_profile(self, gpu_args: list[str], remember: bool = True) -> HardwareProfile:
         """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name); remembered."""
-        from tui.core.hardware.boxes import attach_boxes
-        from tui.core.hardware.profile_store import load_hardware_settings
-        from tui.core.hardware.profiles import remember_selection, resolve_profile
+        from tui.core.hardware.profiles import select_profile
 
-        profile = resolve_profile(gpu_args)
-        if remember:
-            remember_selection(gpu_args)
-        boxes = load_hardware_settings().boxes  # helper boxes join whichever head is chosen
-        return attach_boxes(profile, boxes) if boxes else profile
+        return select_profile(gpu_args, remember=remember)
 
     def custom_profiles(self) -> list[HardwareProfile]:
         from tui.core.hardware.profile_store import load_custom_profiles
@@ -91,11 +87,9 @@ class Services:
 
     def save_custom_profile(self, entry: dict[str, object]) -> HardwareProfile:
         """Check a ``[[profile]]`` table (GiB, GB/s) as profiles.toml would hold it, save it, return the profile."""
-        from tui.core.hardware.profile_store import profile_from_toml, save_custom_profile
+        from tui.core.hardware.profile_store import save_custom_profile_entry
 
-        profile = profile_from_toml(entry, where="custom profile")
-        save_custom_profile(profile)
-        return profile
+        return save_custom_profile_entry(entry)
 
     # -- models ----------------------------------------------------------------------------
 
@@ -119,6 +113,16 @@ class Services:
         if sampling is None:
             return ChatSession(engine, system_prompt=system_prompt)
         return ChatSession(engine, system_prompt=system_prompt, sampling=sampling)
+
+    def chat_store(self) -> ChatStore:
+        """The saved conversations (one store per app, opened on first use)."""
+        store: ChatStore | None = getattr(self, "_chat_store", None)
+        if store is None:
+            from tui.core.chats.store import ChatStore
+
+            store = ChatStore()
+            self._chat_store = store
+        return store
 
     def default_sampling(self) -> SamplingSettings:
         from tui.core.engine.sampling import SamplingSettings
@@ -150,7 +154,13 @@ class Services:
         """One page of GGUF repos (``SearchPage``); a Hub failure falls back to the cached answer or raises HubError."""
         from tui.core.hub.search import search_models
 
-        return search_models(text, sort=sort, client=self.hub_client())
+        return search_models(text, sort=sort, limit=self.search_page_size, client=self.hub_client())
+
+    def next_search_page(self, page):
+        """The page after ``page`` (``SearchPage``), or None when it was the last."""
+        from tui.core.hub.search import next_search_page
+
+        return next_search_page(page, client=self.hub_client())
 
     def repo_listing(self, repo_id: str) -> RepoListing:
         from tui.core.hub.repo_listing import fetch_repo_listing
@@ -169,25 +179,17 @@ class Services:
 
         return group_repo_files(self.repo_listing(repo_id))
 
-    def fit_badges(self, quants: RepoQuants, profile: HardwareProfile | None, settings: LlamaSettings
-                   ) -> dict[str, FitBadge]:
-        """Quant group name -> badge (``verdict``, ``tokens_per_s``) for ``profile``; empty without a profile."""
-        if profile is None:
-            return {}
-        from tui.core.hub.badges import fit_badges
+    def fit_badges(self, quants: RepoQuants, profile: HardwareProfile, settings: LlamaSettings) -> dict[str, FitBadge]:
+        """Quant group name -> badge (``verdict``, ``tokens_per_s``) for ``profile``."""
+        from tui.core.hub.badges import fit_badges_by_group
 
-        badges = fit_badges(quants, profile, settings, client=self.hub_client())
-        return {badge.group_name: badge for badge in badges}
+        return fit_badges_by_group(quants, profile, settings, client=self.hub_client())
 
-    def explain_label(self, label: str) -> str:
-        from tui.core.gguf.labels import explain_label
+    def explain_label(self, label: str | None) -> str:
+        """What a quant label means, or why there is nothing to say (``tui.core.gguf.labels.describe_label``)."""
+        from tui.core.gguf.labels import describe_label
 
-        if not label:
-            return "This file's name carries no quant label."
-        try:
-            return explain_label(label)
-        except LocalAIError as exc:
-            return str(exc)
+        return describe_label(label)
 
     def choose_remote_model(self, quants, group) -> ChosenModel:
         """A quant row picked from a listed repo, its header(s) read over HTTP ranges (cached on disk)."""
@@ -200,34 +202,35 @@ class Services:
         commit its header was read at. ``progress`` receives ``DownloadProgress`` from the download thread."""
         from tui.core.hub.model_download import download_chosen
 
-        return download_chosen(model, progress=progress, cancel=cancel, client=self.hub_client())
+        return download_chosen(model, with_mmproj=model.projector is not None, progress=progress, cancel=cancel,
+                               client=self.hub_client())
 
     # -- fit -------------------------------------------------------------------------------
 
-    def estimate_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> FitEstimate:
-        """``FitEstimate``: memory per device (bytes), the verdict, tokens/s and llama.cpp's flags (< 1 ms)."""
+    def estimate_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
+                     projector: ProjectorSize | None = None) -> FitEstimate:
+        """``FitEstimate``: memory per device (bytes), the verdict, tokens/s and llama.cpp's flags (< 1 ms);
+        ``projector`` (a vision model's mmproj) counts on the first GPU as llama-server's ``--fit`` counts it."""
         from tui.core.fit.estimate import estimate_fit
 
-        return estimate_fit(anatomy, profile, settings)
+        return estimate_fit(anatomy, profile, settings, projector=projector)
 
-    def auto_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> AutoFit:
-        """``AutoFit``: llama.cpp ``--fit``'s choice from ``settings`` (shorter context, experts on the CPU,
-        fewer GPU layers), the estimate for it, and what it changed, in words."""
-        from tui.core.fit.autofit import explain_auto_fit
+    def auto_fit(self, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
+                 projector: ProjectorSize | None = None) -> AutoFit:
+        """``AutoFit``: the best plan from the trained context down (``full_auto_fit``, the same search
+        as ``localai-tui fit -ngl auto``), its estimate, what it changed, or what is missing."""
+        from tui.core.fit.autofit import full_auto_fit
 
-        return explain_auto_fit(anatomy, profile, settings)
+        return full_auto_fit(anatomy, profile, settings, projector=projector)
 
     def llama_server_command(self, model: ChosenModel, estimate: FitEstimate) -> str:
-        """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH)."""
+        """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH);
+        without a GPU in the estimate, no offload flags."""
         from tui.core.fit.llama_args import llama_server_command
 
-        rpc = getattr(estimate, "rpc_endpoints", ())
-        if model.local_path is not None:
-            return llama_server_command(str(model.local_path), estimate.settings, source="path", rpc=rpc)
-        if model.repo_id:
-            name = f"{model.repo_id}:{model.label}" if model.label else model.repo_id
-            return llama_server_command(name, estimate.settings, source="hf", rpc=rpc)
-        return llama_server_command(model.spec, estimate.settings, source="path", rpc=rpc)
+        name, source = model.server_model_arg()
+        return llama_server_command(name, estimate.settings, source=source, cpu_only=not estimate.gpu_devices,
+                                    rpc=estimate.rpc_endpoints)
 
     def rpc_server_commands(self, profile: HardwareProfile) -> list[tuple[str, str]]:
         """(box name, shell command) of the ``ggml-rpc-server`` to start on each helper box."""

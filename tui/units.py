@@ -18,6 +18,24 @@ def format_gib(n_bytes: int | float) -> str:
     return f"{value:.1f}"
 
 
+def format_gib_pair(used: int, capacity: int, margin: int = 0) -> tuple[str, str]:
+    """``used`` and ``capacity`` in GiB with as many decimals (1 to 3) as it takes for the figures
+    shown to tell the same story as the bytes: whether ``used`` fits, and whether it leaves
+    ``margin`` free (21.3 / 22.3 would read as 1.0 GiB free when 0.98 is: ``21.32 / 22.30``)."""
+    for decimals in (1, 2, 3):
+        shown_used = round(used / GiB, decimals)
+        shown_cap = round(capacity / GiB, decimals)
+        agrees = (shown_used <= shown_cap) == (used <= capacity)
+        if margin:
+            gap = round(shown_cap - shown_used, decimals)
+            agrees = agrees and (gap >= round(margin / GiB, decimals)) == (used + margin <= capacity)
+        if agrees or decimals == 3:
+            if decimals == 1:
+                return format_gib(used), format_gib(capacity)
+            return f"{used / GiB:.{decimals}f}", f"{capacity / GiB:.{decimals}f}"
+    raise AssertionError("unreachable")
+
+
 def format_size(n_bytes: int | float | None, *, precise: bool = False) -> str:
     """Bytes in the unit people expect: ``812 MiB``, ``4.37 GiB``, ``1.1 MiB`` (screens, narrow columns).
 
@@ -54,6 +72,35 @@ def format_rate(tokens_per_s: float | None) -> str:
     return f"{tokens_per_s:.2f} t/s"
 
 
+def format_rate_compact(tokens_per_s: float | None) -> str:
+    """Tokens per second in at most 4 characters, every digit kept: ``26k``, ``2596``, ``45.6``, ``4.56``."""
+    if tokens_per_s is None or tokens_per_s <= 0:
+        return "-"
+    if tokens_per_s >= 9999.5:
+        return f"{tokens_per_s / 1000:.0f}k"
+    if tokens_per_s >= 99.95:
+        return f"{tokens_per_s:.0f}"
+    if tokens_per_s >= 9.995:
+        return f"{tokens_per_s:.1f}"
+    return f"{tokens_per_s:.2f}"
+
+
+def ellipsize_middle(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, cut in the middle so both ends stay. For ``owner/name`` the owner
+    stays whole while it takes at most half the room, and the name keeps more of its tail, where
+    repos differ (``mradermacher/Qwe…ruct-i1-GGUF`` vs ``Qwen/Qwen2.5-0…ruct-GGUF``)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    owner, slash, name = text.partition("/")
+    if slash and len(owner) + 1 <= width // 2:
+        return f"{owner}/{ellipsize_middle(name, width - len(owner) - 1)}"
+    head = (width - 1) // 3
+    tail = width - 1 - head
+    return f"{text[:head]}…{text[len(text) - tail:]}"
+
+
 def format_count(n: int | None, *, precise: bool = False) -> str:
     """A large count as people say it: ``1.2M``, ``34.5k``, ``812``; None reads ``-``.
 
@@ -62,20 +109,11 @@ def format_count(n: int | None, *, precise: bool = False) -> str:
     """
     if n is None:
         return "-"
-    if precise:
-        if n >= 1_000_000_000:
-            return f"{n / 1e9:.2f} B"
-        if n >= 1_000_000:
-            return f"{n / 1e6:.1f} M"
-        if n >= 1_000:
-            return f"{n / 1e3:.1f} K"
-        return str(n)
-    if n >= 1_000_000_000:
-        return f"{n / 1e9:.1f}B"
-    if n >= 1_000_000:
-        return f"{n / 1e6:.1f}M"
-    if n >= 1_000:
-        return f"{n / 1e3:.1f}k"
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K" if precise else "k")):
+        if n >= scale:
+            if not precise:
+                return f"{n / scale:.1f}{suffix}"
+            return f"{n / scale:.{2 if suffix == 'B' else 1}f} {suffix}"
     return str(n)
 
 

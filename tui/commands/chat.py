@@ -1,6 +1,8 @@
 """``localai-tui chat MODEL --prompt TEXT``: one reply, streamed to stdout, then its measurements.
 
-Without ``--prompt`` the command opens the TUI at its chat screen (``open_chat_screen``).
+Without ``--prompt`` the command opens the TUI at its chat screen (``open_chat_screen``). Every
+exchange is saved (``localai-tui chats`` lists them); ``--resume ID`` continues a saved one, with
+MODEL or, left out, the model the conversation last used.
 llama.cpp's log goes to a file (``--log-file`` or the log dir), never to the terminal.
 """
 
@@ -8,8 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from tui.commands.fit_flags import add_fit_flags
+
+if TYPE_CHECKING:
+    from tui.core.chats.store import ChatStore
 
 #: Exit code when the command needs something it was not given (as argparse uses).
 EXIT_USAGE = 2
@@ -22,8 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Load MODEL with llama.cpp in this process and answer --prompt, streaming the reply "
                     "to stdout, then the measurements (prompt and generation tokens/s, time to first token).",
     )
-    parser.add_argument("model", metavar="MODEL", help="a .gguf file (any shard of a split model)")
+    parser.add_argument("model", metavar="MODEL", nargs="?", default=None,
+                        help="a .gguf file (any shard of a split model); optional with --resume")
     parser.add_argument("--prompt", "-p", default=None, help="the user message; without it, open the chat screen")
+    parser.add_argument("--resume", type=int, default=None, metavar="ID",
+                        help="continue saved conversation ID (`localai-tui chats` lists them)")
+    parser.add_argument("--no-save", dest="save", action="store_false",
+                        help="do not save this exchange in the conversation store")
     parser.add_argument("--system", default=None, metavar="TEXT", help="system prompt")
     add_sampling_flags(parser)
     add_fit_flags(parser)
@@ -79,10 +90,28 @@ def open_chat_screen(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
     except ValueError as exc:
         raise LocalAIError(str(exc)) from None
-    return open_app(args.model, open_chat=True, settings=settings)
+    return open_app(args.model, open_chat=True, settings=settings, resume=args.resume)
+
+
+def _resolve_model(args: argparse.Namespace, conversation) -> None:
+    """MODEL left out with ``--resume``: the model the conversation last used."""
+    from tui.core.errors import LocalAIError
+
+    if args.model is not None:
+        return
+    if conversation is None:
+        raise LocalAIError("chat needs MODEL (a .gguf file or OWNER/REPO:LABEL), or --resume ID")
+    args.model = conversation.model_path or conversation.summary.model
 
 
 def run(args: argparse.Namespace) -> int:
+    conversation = None
+    if args.resume is not None:
+        from tui.core.chats.store import ChatStore
+
+        with ChatStore() as saved:
+            conversation = saved.load(args.resume)
+    _resolve_model(args, conversation)
     if args.prompt is None:
         return open_chat_screen(args)
 
@@ -93,11 +122,31 @@ def run(args: argparse.Namespace) -> int:
 
     sampling = sampling_from_args(args)
     engine = load_engine_from_args(args, show_progress=not args.json)
+    store: ChatStore | None = None
     try:
-        session = ChatSession(engine, system_prompt=args.system, sampling=sampling)
+        system_prompt = args.system if args.system is not None or conversation is None else conversation.system_prompt
+        session = ChatSession(engine, system_prompt=system_prompt, sampling=sampling)
+        recorder = None
+        if args.save:
+            from tui.core.chats.recorder import ConversationRecorder, session_messages, settings_record
+            from tui.core.chats.store import ChatStore
+
+            store = ChatStore()
+            if conversation is not None:
+                session.restore(session_messages(conversation))
+            recorder = ConversationRecorder(store, model=args.model, model_path=str(engine.model.path),
+                                            settings=settings_record(engine.settings, sampling),
+                                            system_prompt=system_prompt, conversation=conversation)
+        elif conversation is not None:
+            from tui.core.chats.recorder import session_messages
+
+            session.restore(session_messages(conversation))
         if args.json:
-            reply = session.reply(args.prompt)
-            print(json.dumps(reply_json(reply, engine), ensure_ascii=False))
+            reply = _reply(session, recorder, args.prompt, None)
+            data = reply_json(reply, engine)
+            if recorder is not None:
+                data["conversation_id"] = recorder.conversation_id
+            print(json.dumps(data, ensure_ascii=False))
             return 0
         out = sys.stdout
 
@@ -105,13 +154,34 @@ def run(args: argparse.Namespace) -> int:
             out.write(text)
             out.flush()
 
-        reply = session.reply(args.prompt, on_text=write)
+        reply = _reply(session, recorder, args.prompt, write)
         out.write("\n")
         out.flush()
         print(format_reply_stats(reply), file=sys.stderr)
+        if recorder is not None:
+            print(f"saved as conversation {recorder.conversation_id} "
+                  f"(continue: localai-tui chat --resume {recorder.conversation_id} -p ...)", file=sys.stderr)
         return 0
     finally:
         engine.close()
+        if store is not None:
+            store.close()
+
+
+def _reply(session, recorder, text: str, on_text):
+    """One reply, saved when ``recorder`` is given. A resumed conversation that outgrew the
+    context drops its oldest turns (said on stderr by the reply's notice): no one is there to ask."""
+    from tui.core.engine.errors import ContextNeedsRoomError
+
+    def once(make_room: bool):
+        if recorder is None:
+            return session.reply(text, on_text=on_text, make_room=make_room)
+        return recorder.reply(session, text, on_text=on_text, make_room=make_room)
+
+    try:
+        return once(False)
+    except ContextNeedsRoomError:
+        return once(True)
 
 
 def reply_json(reply, engine) -> dict:
@@ -127,6 +197,9 @@ def reply_json(reply, engine) -> dict:
         "gen_tokens_per_s": stats.gen_tokens_per_s,
         "stream_tokens_per_s": stats.stream_tokens_per_s,
         "finish_reason": stats.finish_reason,
+        "thinking": reply.thinking,
+        "n_thinking_tokens": stats.n_thinking_tokens,
+        "thinking_seconds": stats.thinking_seconds,
         "n_ctx": stats.n_ctx,
         "n_ctx_used": stats.n_ctx_used,
         "load_seconds": engine.load_seconds,
@@ -140,13 +213,15 @@ def reply_json(reply, engine) -> dict:
 
 def format_reply_stats(reply) -> str:
     """One line: prompt speed, time to first token, generation speed, why it ended."""
+    from tui.core.engine.metrics import describe_finish
+
     s = reply.stats
     parts = [
         f"prompt {s.n_prompt_tokens} tokens at {s.prompt_tokens_per_s:,.1f} tok/s",
         f"first token after {s.ttft_s * 1e3:,.1f} ms",
         f"generated {s.n_gen_tokens} tokens at {s.gen_tokens_per_s:,.1f} tok/s (streamed {s.stream_tokens_per_s:,.1f})",
         f"context {s.n_ctx_used}/{s.n_ctx}",
-        f"ended: {s.finish_reason}",
+        f"ended: {describe_finish(s.finish_reason)}",
     ]
     line = " · ".join(parts)
     if reply.notice:

@@ -173,7 +173,23 @@ def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]
         ("VRAM GiB", cells(used("gpu"))),
         ("RAM GiB", cells(used("host"))),
         ("tokens/s", cells(lambda p, r: format_tps(p.tokens_per_s) if p.fits else f"({format_tps(p.tokens_per_s)})")),
+        ("range", cells(lambda p, r: _range(p.estimate))),
+        ("1st token", cells(lambda p, r: _ttft(p.estimate))),
     ]
+
+
+def _range(estimate) -> str:
+    """The decode range from the device class's residuals, or '?' for a class without data."""
+    span = estimate.est_tokens_per_s_range
+    if not span:
+        return "?"
+    return f"{span[0]:.0f}-{span[1]:.0f}" if span[0] >= 10 else f"{span[0]:.1f}-{span[1]:.1f}"
+
+
+def _ttft(estimate) -> str:
+    """Time to first token for the estimate's prompt (512 tokens unless asked)."""
+    t = estimate.est_ttft_s
+    return f"{t * 1e3:.0f} ms" if t < 1 else f"{t:.1f} s"
 
 
 def format_comparison(title: str, anatomy: ModelAnatomy, results: Sequence[BoxResult], searched: bool) -> str:

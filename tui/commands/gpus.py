@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     parser.add_argument("--ram-bandwidth", dest="ram_bandwidth", metavar="GBPS", default=None,
                         help="RAM bandwidth in GB/s or a RAM setup such as 'DDR5-5600 dual': for --save, "
                              "else remembered for this machine ('default' forgets it)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="measure this machine's decode speed terms with llama.cpp (a few seconds per device: "
+                             "effective bandwidth and fixed costs); 'this machine' then uses them")
     add_profile_flags(parser, boxes=False)
     parser.set_defaults(func=run)
 
@@ -35,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     gpu, vram, ram = getattr(args, "gpu", None), getattr(args, "vram_gib", None), getattr(args, "ram_gib", None)
     if args.delete and (args.save or gpu or vram is not None or ram is not None or args.ram_bandwidth):
         raise LocalAIError("--delete takes no other options")
+    if args.calibrate:
+        if args.delete or args.save or gpu or vram is not None or ram is not None or args.ram_bandwidth:
+            raise LocalAIError("--calibrate measures this machine: it takes no other options")
+        return _calibrate(args.json)
     if args.delete:
         return _delete(args.delete, args.json)
     if args.save:
@@ -46,6 +53,46 @@ def run(args: argparse.Namespace) -> int:
     if gpu or vram is not None or ram is not None:
         return _show_profile(gpu, vram, ram, args.json)
     return _list(args.json)
+
+
+# ------------------------------------------------------------------ calibration
+
+
+def _calibrate(as_json: bool) -> int:
+    """Run the speed probe on the CPU and every GPU of this machine and store the measured terms."""
+    import sys
+
+    from tui.core.engine.calibrate import calibrate_device
+    from tui.core.engine.llama_log import install_llama_log
+    from tui.core.hardware.detect import detect_profile
+    from tui.core.hardware.speed_store import save_calibration
+
+    install_llama_log(None)
+    profile = detect_profile()
+    devices = [f"GPU{g.index}" for g in profile.gpus] + ([] if profile.unified_memory else ["CPU"])
+
+    def progress(text: str) -> None:
+        if not as_json and sys.stderr.isatty():
+            sys.stderr.write(f"\r\033[Kcalibrating {text}")
+            sys.stderr.flush()
+
+    measured = [calibrate_device(profile.with_changes(calibration=()), d, on_progress=progress) for d in devices]
+    if not as_json and sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")
+    path = save_calibration(str(profile.extra["fingerprint"]), measured)
+    if as_json:
+        from dataclasses import asdict
+
+        print(json.dumps({"fingerprint": profile.extra["fingerprint"], "path": str(path),
+                          "devices": [asdict(m) for m in measured]}, indent=2))
+        return 0
+    print(f"Measured on this machine ({profile.name}):")
+    for m in measured:
+        threads = f", {m.threads} threads" if m.threads else ""
+        print(f"  {m.device:<5} effective bandwidth {m.bandwidth_gbps:7.1f} GB/s   fixed cost {m.token_s * 1e6:6.0f} us "
+              f"per token + {m.layer_s * 1e6:5.1f} us per layer{threads}")
+    print(f"saved to {path}; 'fit --gpu auto' now uses these figures")
+    return 0
 
 
 # ------------------------------------------------------------------ the listing

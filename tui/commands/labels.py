@@ -1,7 +1,9 @@
-"""``localai-tui labels [LABEL] [--json]``: what quant labels such as Q4_K_M or UD-Q4_K_XL mean.
+"""``localai-tui labels [LABEL] [--tensor] [--json]``: what quant labels such as Q4_K_M or UD-Q4_K_XL mean.
 
 Without LABEL: a table of every llama.cpp file type and the common publishers' variants, smallest
-to largest bits per weight. With LABEL: its full explanation, modifiers included.
+to largest bits per weight. With LABEL: its full explanation, modifiers included. ``--tensor``
+reads LABEL as a ggml tensor type (the per-tensor types ``inspect`` lists: Q6_K the tensor type,
+not the Q6_K file), and without LABEL lists the tensor types.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("label", nargs="?", metavar="LABEL",
                         help="a label as written in a file name, e.g. Q4_K_M, q5_k_s, UD-IQ1_S, i1-Q4_K_M, "
                              "Q6_K_L, BF16, MXFP4, or a ggml tensor type such as Q8_K")
+    parser.add_argument("--tensor", action="store_true",
+                        help="LABEL is a ggml tensor type (as `inspect` lists them per tensor); without LABEL, "
+                             "list the tensor types")
     parser.add_argument("--json", action="store_true", help="print JSON: a list of label objects")
     parser.set_defaults(func=run)
 
@@ -25,8 +30,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.core.gguf.labels import all_labels, label_sort_key, require_label
+    from tui.core.gguf.labels import all_labels, all_tensor_types, explain_tensor_type, label_sort_key, require_label
 
+    if args.tensor:
+        if args.label:
+            text = explain_tensor_type(args.label)
+            print(json.dumps({"tensor_type": args.label.strip().upper(), "explanation": text}, indent=2)
+                  if args.json else _wrapped(text))
+        else:
+            types = sorted(all_tensor_types(), key=label_sort_key)
+            print(json.dumps([label_as_json(q, tensor=True) for q in types], indent=2) if args.json
+                  else format_label_table(types, width=_table_width(), footer=_TENSOR_FOOTER))
+        return 0
     if args.label:
         quants = [require_label(args.label)]
     else:
@@ -40,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def label_as_json(quant) -> dict:
-    """One label as a JSON object; ``explanation`` is the full text ``labels LABEL`` prints."""
-    from tui.core.gguf.labels import explain_label
+def label_as_json(quant, *, tensor: bool = False) -> dict:
+    """One label as a JSON object; ``explanation`` is the full text ``labels LABEL`` (``--tensor``) prints."""
+    from tui.core.gguf.labels import explain_label, explain_tensor_type
 
     return {
         "label": quant.label,
@@ -57,7 +72,7 @@ def label_as_json(quant) -> dict:
         "retired": quant.retired,
         "notes": [note.id for note in quant.notes],
         "summary": quant.summary,
-        "explanation": explain_label(quant.label),
+        "explanation": explain_tensor_type(quant.label) if tensor else explain_label(quant.label),
     }
 
 
@@ -68,7 +83,11 @@ _TABLE_FOOTER = (
 )
 
 
-def format_label_table(quants, width: int | None = None) -> str:
+_TENSOR_FOOTER = ("BPW: bits per weight of the tensor type itself (block size and scales included). "
+                  "'localai-tui labels --tensor TYPE' explains one.")
+
+
+def format_label_table(quants, width: int | None = None, footer: str = _TABLE_FOOTER) -> str:
     """LABEL, FAMILY, BPW, SUMMARY columns; summaries cut to ``width`` characters when given."""
     import textwrap
 
@@ -87,18 +106,22 @@ def format_label_table(quants, width: int | None = None) -> str:
             line = line[: max(width - 3, 0)] + "..."
         lines.append(line)
     lines.append("")
-    lines += textwrap.wrap(_TABLE_FOOTER, width=min(width or 100, 100), break_on_hyphens=False)
+    lines += textwrap.wrap(footer, width=min(width or 100, 100), break_on_hyphens=False)
     return "\n".join(lines)
 
 
 def _wrapped_explanation(label: str) -> str:
+    from tui.core.gguf.labels import explain_label
+
+    return _wrapped(explain_label(label))
+
+
+def _wrapped(text: str) -> str:
     import shutil
     import textwrap
 
-    from tui.core.gguf.labels import explain_label
-
     width = min(shutil.get_terminal_size((100, 24)).columns, 100)
-    return "\n\n".join(textwrap.fill(paragraph, width=width, break_on_hyphens=False) for paragraph in explain_label(label).split("\n\n"))
+    return "\n\n".join(textwrap.fill(paragraph, width=width, break_on_hyphens=False) for paragraph in text.split("\n\n"))
 
 
 def _table_width() -> int | None:

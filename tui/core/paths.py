@@ -27,6 +27,12 @@ def cache_dir() -> Path:
     return Path(_dirs().user_cache_dir)
 
 
+def data_dir() -> Path:
+    """What the app keeps and measured: saved conversations and exports, speed calibration, bench runs
+    (``~/.local/share/localai-tui``)."""
+    return Path(_dirs().user_data_dir)
+
+
 def log_dir() -> Path:
     """llama.cpp's log and the app's own (``~/.local/state/localai-tui/log``)."""
     return Path(_dirs().user_log_dir)

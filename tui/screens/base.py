@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import getters
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.worker import Worker, WorkerState
 
 from tui.widgets.profile_header import NO_PROFILE_TEXT, ProfileHeader
 
@@ -27,17 +26,6 @@ def local_ai_app() -> getters.app[LocalAIApp]:
     """``app = local_ai_app()`` in a screen class: ``self.app`` is the ``LocalAIApp`` (Textual's ``getters.app``),
     so the type checker knows its reactives (``profile``, ``model``, ``settings``) and ``services``."""
     return getters.app(_local_ai_app)
-
-
-def worker_result(worker: Worker[Any]) -> Any:
-    """What a worker returned, read in ``on_worker_state_changed`` once its state is SUCCESS.
-
-    ``Worker.StateChanged`` carries a ``Worker[Any]`` whose ``result`` is typed optional (it is None
-    until the worker succeeds); this says "it succeeded" once, and fails loudly if it did not.
-    """
-    if worker.state != WorkerState.SUCCESS:
-        raise RuntimeError(f"worker {worker.name!r} has no result: it is {worker.state.name}")
-    return worker.result
 
 
 class AppScreen(Screen[None]):

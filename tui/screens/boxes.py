@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Input, Label
 from tui.core.errors import LocalAIError
 from tui.core.hardware.boxes import DEFAULT_LINK, LINKS, make_box
 from tui.core.hardware.devices import RemoteBox
+from tui.screens.focus import focus_now
 
 #: (field id, label, placeholder) in the order the form shows them.
 BOX_FIELDS = (
@@ -81,7 +82,7 @@ class BoxesScreen(ModalScreen[tuple[RemoteBox, ...] | None]):
         for key, label in (("name", "Name"), ("address", "Address"), ("devices", "Devices"), ("link", "Link")):
             table.add_column(label, key=key)
         self._fill()
-        self.query_one("#boxes-address", Input).focus()
+        focus_now(self.query_one("#boxes-address", Input))
 
     def _fill(self) -> None:
         table = self.query_one("#boxes-table", DataTable)
@@ -117,7 +118,7 @@ class BoxesScreen(ModalScreen[tuple[RemoteBox, ...] | None]):
         for field_id, _, _ in BOX_FIELDS:
             self.query_one(f"#boxes-{field_id}", Input).value = ""
         self._error("")
-        self.query_one("#boxes-address", Input).focus()
+        focus_now(self.query_one("#boxes-address", Input))
 
     def action_remove(self) -> None:
         table = self.query_one("#boxes-table", DataTable)

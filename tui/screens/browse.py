@@ -1,7 +1,8 @@
 """Step 2, Browse: search Hugging Face for GGUF repos (debounced, newest query wins), or list local models.
 
 Searches run in an exclusive worker, so a query typed while another is in flight cancels it;
-Hub failures become a message and the last cached answer is shown when there is one.
+Hub failures become a message and the last cached answer is shown when there is one. A search
+shows its first page; ``n`` appends the next one (the Hub's own paging, ``next_search_page``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from textual.widgets import DataTable, Input, Label, TabbedContent, TabPane
 
 from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 from tui.screens.open_model import open_model_spec
-from tui.units import format_count, format_size
+from tui.units import ellipsize_middle, format_count, format_size
 
 #: Pause after the last keystroke before the Hub is asked (seconds).
 SEARCH_DEBOUNCE_S = 0.35
@@ -44,18 +46,24 @@ class BrowseScreen(AppScreen):
 
     WHERE = "Browse"
     BINDINGS = [
-        Binding("slash", "focus_search", "Search", id="browse-search"),
+        # "/" and Escape move focus: priority bindings act in the app's key loop, so the keys typed
+        # after them (one burst over SSH) reach the widget they were meant for.
+        Binding("slash", "focus_search", "Search", id="browse-search", priority=True),
         Binding("s", "cycle_sort", "Sort", id="browse-sort"),
         Binding("t", "toggle_tab", "Hub/Local", id="browse-tab"),
         Binding("ctrl+t", "toggle_tab_anywhere", "Hub/Local", id="browse-tab-anywhere", show=False,
                 tooltip="Switch tabs even while typing in the search box"),
         Binding("r", "refresh", "Refresh", id="browse-refresh"),
+        Binding("n", "more_results", "More", id="browse-more", tooltip="Load the next page of results"),
         Binding("o", "open_model", "Open file", id="browse-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL in Fit"),
-        Binding("escape", "leave_search", "Results", id="browse-results", show=False),
+        Binding("escape", "leave_search", "Results", id="browse-results", show=False, priority=True),
     ]
 
     class Searched(Outcome[Any]):
         """A Hub search answered (``SearchPage``; a stale cached one when the Hub is down), or failed."""
+
+    class MoreFound(Outcome[Any]):
+        """The next page of the shown search (``SearchPage``; None past the last), or why not."""
 
     class LocalListed(Outcome[list]):
         """The models on disk (``LocalModel``), or why they could not be listed."""
@@ -64,6 +72,7 @@ class BrowseScreen(AppScreen):
         super().__init__()
         self.sort = SORTS[0]
         self.results: list = []
+        self.page: Any = None  # the last page shown: its ``next_url`` says whether there is more
         self.local_models: list = []
         self._debounce: Timer | None = None
         self._last_query: str | None = None
@@ -99,7 +108,12 @@ class BrowseScreen(AppScreen):
         self._show_sort()
         self.search("")
         self.list_local()
-        self.query_one("#search-input", Input).focus()
+        focus_now(self.query_one("#search-input", Input))
+
+    def on_screen_resume(self) -> None:
+        """Back on Browse (after a download on Fit, say): the Local tab lists what is on disk now."""
+        if self.is_mounted:
+            self.list_local()
 
     # -- searching -------------------------------------------------------------------------
 
@@ -114,11 +128,12 @@ class BrowseScreen(AppScreen):
 
     @on(Input.Submitted, "#search-input")
     def _query_submitted(self, event: Input.Submitted) -> None:
+        """Enter in the search box: search now (unless these words were just asked) and move to the results."""
         if self._debounce is not None:
             self._debounce.stop()
         if event.value.strip() != self._last_query or self._search_failed:
             self.search(event.value)
-        self.query_one("#results", DataTable).focus()
+        focus_now(self.query_one("#results", DataTable))
 
     def search(self, text: str) -> None:
         self._last_query = text.strip()
@@ -134,6 +149,7 @@ class BrowseScreen(AppScreen):
         self._search_failed = event.error is not None
         if event.error is None:
             self._show_results(event.result)
+            self.refresh_bindings()
             return
         shown = "; the table still shows the last results" if self.results else ""
         self.query_one("#search-status", Label).update(
@@ -141,23 +157,55 @@ class BrowseScreen(AppScreen):
                           ("  (enter or r retries · ctrl+t shows models on disk)", "dim"))
         )
 
-    def _show_results(self, page) -> None:
-        self.results = list(page.results)
+    def _show_results(self, page, *, append: bool = False) -> None:
         table = self.query_one("#results", DataTable)
-        table.clear()
-        for result in self.results:
-            repo = Text(result.repo_id)
-            if result.gated:
-                repo.append(" (gated)", "yellow")
+        if not append:
+            self.results = []
+            table.clear()
+        repo_column = next((c for c in table.columns.values() if c.key.value == "repo"), None)
+        width = repo_column.width if repo_column is not None else 40
+        shown = {r.repo_id for r in self.results}
+        for result in page.results:
+            if result.repo_id in shown:
+                continue  # the Hub's order moved between two pages: a repo is listed once
+            shown.add(result.repo_id)
+            self.results.append(result)
+            gated = " (gated)" if result.gated else ""
+            repo = Text(ellipsize_middle(result.repo_id, max(8, width - len(gated))))
+            if gated:
+                repo.append(gated, "yellow")
             table.add_row(repo, format_count(result.downloads), format_count(result.likes),
                           short_date(result.last_modified), result.architecture or "-",
                           format_count(result.n_params) if result.n_params else "-", key=result.repo_id)
-        status = Text(f"{len(self.results)} repos · sorted by {self.sort}")
+        self.page = page
+        more = " · n: more" if page.next_url else ""
+        status = Text(f"{len(self.results)} repos · sorted by {self.sort}{more}")
         if page.stale_because is not None:
             status = Text.assemble((f"Hub unavailable ({page.stale_because}); showing the cached answer", "yellow"))
         elif not self.results:
             status = Text("No GGUF repos match. Try another word.", "yellow")
         self.query_one("#search-status", Label).update(status)
+
+    # -- more results --------------------------------------------------------------------
+
+    def action_more_results(self) -> None:
+        if self.page is None or not self.page.next_url:
+            return
+        self.query_one("#search-status", Label).update(Text("Loading more…", "dim"))
+        self._more(self.page)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hub-search")
+    def _more(self, page) -> None:
+        deliver(self, self.MoreFound, lambda: self.app.services.next_search_page(page))
+
+    @on(MoreFound)
+    def _more_found(self, event: MoreFound) -> None:
+        if event.error is not None:
+            self.query_one("#search-status", Label).update(
+                Text.assemble(("Hub: ", "bold red"), str(event.error), ("  (n tries again)", "dim")))
+        elif event.result is not None:
+            self._show_results(event.result, append=True)
+        self.refresh_bindings()
 
     def _show_sort(self) -> None:
         self.query_one("#sort-label", Label).update(Text.assemble((" sort ", "dim"), (self.sort, "bold"), (" (s)", "dim")))
@@ -212,10 +260,10 @@ class BrowseScreen(AppScreen):
 
     def action_focus_search(self) -> None:
         self.query_one("#browse-tabs", TabbedContent).active = "hub-tab"
-        self.query_one("#search-input", Input).focus()
+        focus_now(self.query_one("#search-input", Input))
 
     def action_leave_search(self) -> None:
-        self.query_one("#results", DataTable).focus()
+        focus_now(self.query_one("#results", DataTable))
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
@@ -228,7 +276,8 @@ class BrowseScreen(AppScreen):
     def action_toggle_tab(self) -> None:
         tabs = self.query_one("#browse-tabs", TabbedContent)
         tabs.active = "local-tab" if tabs.active == "hub-tab" else "hub-tab"
-        self.query_one("#local" if tabs.active == "local-tab" else "#results", DataTable).focus()
+        self.refresh_bindings()
+        focus_now(self.query_one("#local" if tabs.active == "local-tab" else "#results", DataTable))
 
     async def action_open_model(self) -> None:
         """Type a path or OWNER/REPO:LABEL: the Fit screen's open box does the rest."""
@@ -246,6 +295,16 @@ class BrowseScreen(AppScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_search":
             return self.focused is self.query_one("#search-input", Input)
-        if action in ("cycle_sort", "toggle_tab", "refresh", "open_model"):
-            return not isinstance(self.focused, Input)  # letters type into the box there: hide these keys
+        if action == "focus_search":
+            return self.focused is not self.query_one("#search-input", Input)  # there "/" is typed
+        if action == "cycle_sort" and self.query_one("#browse-tabs", TabbedContent).active == "local-tab":
+            return False  # the sort is the Hub's: on the Local tab s changes nothing
+        if action in ("cycle_sort", "toggle_tab", "refresh", "open_model", "more_results"):
+            if isinstance(self.focused, Input):
+                return False  # letters type into the box there: hide these keys
+            if action == "more_results":
+                return self.page is not None and bool(self.page.next_url) and self._on_hub_tab()
         return True
+
+    def _on_hub_tab(self) -> bool:
+        return self.query_one("#browse-tabs", TabbedContent).active == "hub-tab"

@@ -1,115 +1,105 @@
 """Step 4, Chat: load the model in-process, then stream replies as Markdown with a live tokens/s meter.
 
-The generating thread only appends text to a deque; a UI timer ticking every ``FLUSH_S`` drains it
-into the reply's Markdown (one ``append`` per flush, however many tokens arrived; ``StreamPacer``
-spaces flushes out as the reply grows so the UI thread stays under a tenth of a core), and
-refreshes the meter at ``METER_HZ``. Escape sets the stop event the token loop checks after
-every token. Loads, replies and memory sampling run in workers; the event loop never waits.
+The screen wires three parts and decides nothing itself: ``EngineHolder`` (tui/chat_engine.py)
+owns the load/close life cycle, ``ChatStream`` (tui/widgets/chat_stream.py) the turns, the pacing
+and the meter, and ``ConversationRecorder`` (tui/core/chats) saves each turn as it streams.
+Loads and replies run in thread workers that post typed messages back; the event loop never waits.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Input, Label, Markdown, ProgressBar, Static
+from textual.containers import Horizontal
+from textual.widgets import Label, ProgressBar, Static
 
-from tui.core.errors import LocalAIError
+from tui.chat_engine import EngineHolder, LoadedEngine
 from tui.messages import ModelOpened, Outcome, ReplyFinished, deliver
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 from tui.screens.open_model import open_model_spec
-from tui.screens.stream_pacer import MIN_INTERVAL_S, StreamPacer
 from tui.session import ChosenModel
-from tui.units import format_context, format_duration, format_rate, format_size
-from tui.widgets.chat_turn import reply_turn, user_turn
-from tui.widgets.rate_meter import RateMeter
+from tui.units import format_context, format_duration
+from tui.widgets.chat_stream import ChatStream, reply_stats_line
+from tui.widgets.prompt_area import PromptArea
 
-if TYPE_CHECKING:
-    from textual.timer import Timer
-
-    from tui.core.engine.chat import ChatSession, Reply
-    from tui.core.engine.metrics import ReplyStats
-    from tui.core.engine.runtime import Engine
-    from tui.core.engine.sampling import SamplingSettings
-    from tui.core.fit.settings import LlamaSettings
-
-#: How often the stream timer ticks (seconds); the pacer decides on which ticks text is flushed.
-FLUSH_S = MIN_INTERVAL_S
-#: How often the tokens/s figure and sparkline refresh (per second).
-METER_HZ = 4
-
-
-def reply_stats_line(stats) -> Text:
-    """``prompt 1234 t/s · first token 0.02 s · 456 t/s · 128 tokens · stop``: one reply's figures."""
-    text = Text()
-    text.append("prompt ", "dim")
-    text.append(format_rate(stats.prompt_tokens_per_s) if stats.n_prompt_tokens else "cached")
-    text.append(f" ({stats.n_prompt_tokens} tok)", "dim")
-    text.append(" · first token ", "dim")
-    text.append(format_duration(stats.ttft_s))
-    text.append(" · gen ", "dim")
-    text.append(format_rate(stats.gen_tokens_per_s), "bold")
-    text.append(f" · {stats.n_gen_tokens} tokens · ctx {stats.n_ctx_used}/{stats.n_ctx}", "dim")
-    if stats.finish_reason != "stop":
-        text.append(f" · {stats.finish_reason}", "bold yellow")
-    return text
+__all__ = ["ChatScreen", "reply_stats_line"]
 
 
 class ChatScreen(AppScreen):
     """The conversation above, the meter and the prompt below."""
 
     WHERE = "Chat"
+    #: Keys the message box handles for this screen (F1 lists them with the bindings).
+    EXTRA_KEYS = (("enter", "send the message"),)
     BINDINGS = [
         Binding("escape,ctrl+c", "stop", "Stop", id="chat-stop", priority=True,
                 tooltip="Stop the reply (ctrl+c too: tmux holds a lone escape for escape-time)"),
         Binding("ctrl+n", "new_chat", "New chat", id="chat-new"),
-        Binding("ctrl+y", "copy_reply", "Copy reply", id="chat-copy", tooltip="Copy the last reply (OSC 52)"),
+        Binding("ctrl+s", "chats", "Chats", id="chat-list", tooltip="Saved conversations: open, rename, delete, export"),
+        Binding("ctrl+g", "regenerate", "Regenerate", id="chat-regenerate", tooltip="Answer the last message again"),
+        Binding("ctrl+e", "edit_last", "Edit last", id="chat-edit",
+                tooltip="Put your last message back in the box; enter sends it again (its reply is replaced)"),
+        Binding("ctrl+y", "copy", "Copy…", id="chat-copy", tooltip="Copy a message or a code block (OSC 52)"),
+        Binding("ctrl+t", "toggle_thinking", "Thinking", id="chat-thinking",
+                tooltip="Show or fold a reasoning model's thinking"),
         Binding("ctrl+o", "chat_settings", "Settings", id="chat-settings",
                 tooltip="System prompt and sampling (temperature, top-p, ...)"),
         Binding("ctrl+r", "reload", "Reload", id="chat-reload", tooltip="Load the model again with the Fit settings"),
         Binding("ctrl+x", "cancel_load", "Cancel load", id="chat-cancel-load"),
     ]
 
-    class Loaded(Outcome[tuple]):
-        """The load worker finished: (model, settings, engine), or why not (failed, cancelled)."""
+    class Loaded(Outcome[LoadedEngine]):
+        """The load worker finished: the engine and what it was loaded with, or why not."""
 
     class Replied(Outcome[Any]):
-        """The reply worker finished: the ``Reply`` (text and stats), or the error that ended it."""
-
-    class MemorySampled(Outcome[Any]):
-        """The process's memory use (``MemoryUse``: RAM, and VRAM per GPU)."""
+        """The reply worker finished: the ``Reply``, or the error that ended it (the context needs room ...)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.engine: Engine | None = None
-        self.session: ChatSession | None = None
-        self.loaded_model: ChosenModel | None = None
-        self.loaded_settings: LlamaSettings | None = None
+        self.holder = EngineHolder(self._load_engine)
+        self.session: Any = None   # ChatSession
+        self.recorder: Any = None  # ConversationRecorder
         self.system_prompt: str | None = None
-        self.sampling: SamplingSettings | None = None
-        self.last_reply: str = ""
-        self.last_stats: ReplyStats | None = None  # the last reply's stats (the benchmark reads it)
-        self.displayed_tokens_per_s: list[float] = []  # what the meter showed, for the benchmark
-        self._pending: deque[str] = deque()
+        self.sampling: Any = None
         self._stop: threading.Event | None = None
-        self._load_cancel: threading.Event | None = None
-        self._load_fraction = 0.0
-        self._generating = False
-        self._reply_view: Markdown | None = None
-        self._reply_prefix = ""  # plain completion: the prompt the reply continues (Markdown)
-        self._flush_timer: Timer  # set in on_mount
-        self._unflushed: list[str] = []
-        self._pacer = StreamPacer()
-        self._reply_text: list[str] = []
-        self._last_meter = 0.0
-        self._meter_mark = (0, 0.0)  # (tokens, time of the last token) at the meter's last look
+        self._sent_text = ""  # the message of the reply in flight (the context-full question resends it)
+        self._open_after_load: int | None = None
+
+    # -- what tests and the benchmark read --------------------------------------------------
+
+    @property
+    def stream(self) -> ChatStream:
+        return self.query_one(ChatStream)
+
+    @property
+    def engine(self) -> Any:
+        return self.holder.engine
+
+    @property
+    def loaded_model(self) -> ChosenModel | None:
+        return self.holder.current.model if self.holder.current else None
+
+    @property
+    def loaded_settings(self) -> Any:
+        return self.holder.current.settings if self.holder.current else None
+
+    @property
+    def generating(self) -> bool:
+        return self._stop is not None
+
+    @property
+    def last_reply(self) -> str:
+        return self.stream.last_reply
+
+    @property
+    def last_stats(self) -> Any:
+        return self.stream.last_stats
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -118,25 +108,38 @@ class ChatScreen(AppScreen):
         with Horizontal(id="chat-load-row"):
             yield ProgressBar(id="chat-load-bar", total=1.0, show_eta=False)
             yield Label(" loading…", id="chat-load-label")
-        yield VerticalScroll(id="chat-log")
-        yield Static("", id="chat-stats")
-        with Horizontal(id="chat-meter-row"):
-            yield RateMeter(id="chat-meter")
-            yield Label("", id="chat-memory")
-        yield Input(placeholder="Message (enter sends, escape stops)", id="chat-input", disabled=True)
+        yield ChatStream(sample_memory=self.app.services.memory_use, context_use=self._context_use, id="chat-stream")
+        yield PromptArea(placeholder="Message (enter sends, ctrl+j new line, escape stops)", id="chat-input",
+                         disabled=True)
 
     def on_mount(self) -> None:
         self.query_one("#chat-load-row").display = False
-        # Runs only while something streams or loads: an idle chat screen wakes nobody.
-        self._flush_timer = self.set_interval(FLUSH_S, self._flush, name="chat-flush", pause=True)
+        self._load_timer = self.set_interval(0.1, self._show_load_progress, name="chat-load-progress", pause=True)
         self.watch(self.app, "model", self._model_changed)
-        self.set_interval(1.0, self._sample_memory, name="chat-memory")
+        self._open_after_load = self.app.start_conversation
+        self.app.start_conversation = None
         if self.app.model is None and self.app.start_model:
             spec, self.app.start_model = self.app.start_model, None
-            self._status(Text(f"Reading {spec}…"))
-            open_model_spec(self, spec)
+            self._read_model(spec)
+
+    def _load_engine(self, path: Any, settings: Any, **options: Any) -> Any:
+        return self.app.services.load_engine(path, settings, **options)
+
+    def _context_use(self) -> tuple[int, int] | None:
+        return self.session.context_used() if self.session is not None else None
+
+    def _status(self, text: Text | str) -> None:
+        self.query_one("#chat-status", Static).update(text)
+
+    @property
+    def _input(self) -> PromptArea:
+        return self.query_one("#chat-input", PromptArea)
 
     # -- loading ---------------------------------------------------------------------------
+
+    def _read_model(self, spec: str) -> None:
+        self._status(Text(f"Reading {spec}…"))
+        open_model_spec(self, spec)
 
     @on(ModelOpened)
     def _model_opened(self, event: ModelOpened) -> None:
@@ -146,15 +149,12 @@ class ChatScreen(AppScreen):
             self._status(Text.assemble(("Could not open the model: ", "bold red"), str(event.error)))
             self.notify(str(event.error), severity="error", title="Open model")
 
-    def _status(self, text: Text | str) -> None:
-        self.query_one("#chat-status", Static).update(text)
-
     def on_screen_resume(self) -> None:
         """Back from Fit with other settings (context, cache types, ...): load again with those."""
         model = self.app.model
         if model is None or model != self.loaded_model or self.engine is None:
             return
-        if self.app.settings != self.loaded_settings and not self._generating and self._load_cancel is None:
+        if self.app.settings != self.loaded_settings and not self.generating and not self.holder.loading:
             self.load(model)
 
     def _model_changed(self, model: ChosenModel | None) -> None:
@@ -169,68 +169,78 @@ class ChatScreen(AppScreen):
         self.load(model)
 
     def load(self, model: ChosenModel) -> None:
-        if self._generating:
+        if self.generating:
             self.action_stop()
-        self._load_cancel = threading.Event()
-        self._load_fraction = 0.0
+        cancel = self.holder.start()
         self.query_one("#chat-load-row").display = True
-        self.query_one("#chat-input", Input).disabled = True
+        self._input.disabled = True
         self._status(Text.assemble("Loading ", (model.title, "bold"), "…"))
-        self._flush_timer.resume()
-        self._load(model, self.app.settings, self._load_cancel)
+        self._load_timer.resume()
+        self._load(model, self.app.settings, cancel)
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-load")
-    def _load(self, model: ChosenModel, settings, cancel: threading.Event) -> None:
-        services = self.app.services
-        path = model.local_path
-        if path is None:  # load() is called for downloaded models only
-            raise LocalAIError(f"{model.title} is not downloaded yet")
-        old, self.engine, self.session = self.engine, None, None
-        if old is not None:
-            old.close()
+    def _load(self, model: ChosenModel, settings: Any, cancel: threading.Event) -> None:
+        deliver(self, self.Loaded, lambda: self.holder.load(model, settings, cancel))
 
-        def progress(fraction: float) -> None:
-            self._load_fraction = fraction  # read by the UI timer; no call into the UI from here
-
-        def load() -> tuple[ChosenModel, LlamaSettings, Engine]:
-            return model, settings, services.load_engine(path, settings, on_progress=progress, cancel=cancel)
-
-        deliver(self, self.Loaded, load)
+    def _show_load_progress(self) -> None:
+        self.query_one("#chat-load-bar", ProgressBar).update(progress=self.holder.fraction)
 
     @on(Loaded)
-    def _load_finished(self, event: Loaded) -> None:
-        self._load_cancel = None
+    def _loaded(self, message: Loaded) -> None:
+        self._load_timer.pause()
         self.query_one("#chat-load-row").display = False
-        if not self._generating:
-            self._flush_timer.pause()
-        if event.error is None:
-            self._loaded(*event.result)
-        else:
-            self._status(Text.assemble(("Could not load the model: ", "bold red"), str(event.error),
-                                       "\nF4 changes the settings, ctrl+r tries again, F6 shows llama.cpp's log."))
-            self.notify(str(event.error), severity="error", title="Load")
-        self.refresh_bindings()
+        if message.error is not None:
+            self.holder.failed()
+            error = message.error
+            from tui.core.engine.errors import LoadCancelledError
 
-    def _loaded(self, model: ChosenModel, settings: LlamaSettings, engine: Engine) -> None:
+            if isinstance(error, LoadCancelledError):  # asked for (ctrl+x): not an error
+                self._status(Text("Loading cancelled. ctrl+r loads the model again; F4 changes its settings first."))
+                self.notify("Load cancelled", timeout=3)
+            else:
+                self._status(Text.assemble(("Could not load the model: ", "bold red"), str(error),
+                                           "\nF4 changes the settings, ctrl+r tries again, F6 shows llama.cpp's log."))
+                self.notify(str(error), severity="error", title="Load")
+            self.refresh_bindings()
+            return
+        loaded = message.result
+        self.holder.adopt(loaded)
         services = self.app.services
-        self.engine = engine
-        self.loaded_model = model
-        self.loaded_settings = settings
-        self.session = services.chat_session(engine, self.system_prompt, self.sampling)
-        info = engine.info()
+        history = self.session.messages if self.session is not None else []
+        self.session = services.chat_session(loaded.engine, self.system_prompt, self.sampling)
+        self.session.restore(history)  # a reload keeps the conversation
+        if self.recorder is None:
+            self._new_recorder()
+        else:
+            self.recorder.model, self.recorder.model_path = loaded.model.spec, str(loaded.model.local_path)
+        info = loaded.engine.info()
         template = "chat template" if info.has_chat_template else "no chat template: it continues your text"
         self._status(Text.assemble(
-            (model.title, "bold"), f" · {info.architecture} · ctx {format_context(info.n_ctx)}",
+            (loaded.model.title, "bold"), f" · {info.architecture} · ctx {format_context(info.n_ctx)}",
             f" · {info.n_threads} threads · loaded in {format_duration(info.load_seconds)} · {template}",
         ))
-        input_box = self.query_one("#chat-input", Input)
-        input_box.disabled = False
-        input_box.focus()
+        self._input.disabled = False
+        focus_now(self._input)
+        self.stream.set_memory_active(True)
+        self.stream.show_context()
+        if self._open_after_load is not None:
+            conversation_id, self._open_after_load = self._open_after_load, None
+            self.open_conversation(conversation_id)
+        self.refresh_bindings()
+
+    def _new_recorder(self, conversation: Any = None) -> None:
+        from tui.core.chats.recorder import ConversationRecorder, settings_record
+
+        current = self.holder.current
+        assert current is not None
+        self.recorder = ConversationRecorder(
+            self.app.services.chat_store(), model=current.model.spec, model_path=str(current.model.local_path),
+            settings=settings_record(current.settings, self.session.sampling), system_prompt=self.system_prompt,
+            conversation=conversation)
 
     def action_cancel_load(self) -> None:
-        if self._load_cancel is not None:
-            self._load_cancel.set()
+        self.holder.cancel_load()
 
     def action_reload(self) -> None:
         if self.app.model is not None and self.app.model.is_local:
@@ -238,151 +248,179 @@ class ChatScreen(AppScreen):
 
     # -- sending and streaming -------------------------------------------------------------
 
-    @on(Input.Submitted, "#chat-input")
-    def _submitted(self, event: Input.Submitted) -> None:
+    @on(PromptArea.Submitted, "#chat-input")
+    def _submitted(self, event: PromptArea.Submitted) -> None:
         text = event.value.strip()
-        if not text or self.session is None or self._generating:
+        if not text:
             return
-        event.input.value = ""
+        if self.session is None:
+            self.notify("No model is loaded yet: wait for the load, or pick one on the Fit screen (F4).",
+                        severity="warning", title="Chat")
+            return
+        if self.generating:
+            return
+        event.area.value = ""
         self.send(text)
 
-    def send(self, text: str) -> None:
-        """Show the user's turn, open an empty reply and start generating in a worker.
+    def _plain(self) -> bool:
+        return self.engine is not None and not self.engine.info().has_chat_template
 
-        A model without a chat template continues the text: one turn shows the prompt with
-        the continuation flowing after it, rather than a user turn and a reply.
-        """
-        log = self.query_one("#chat-log", VerticalScroll)
-        plain = self.engine is not None and not self.engine.info().has_chat_template
+    def send(self, text: str, *, make_room: bool = False) -> None:
+        """Show the user's turn, open an empty reply and start generating in a worker."""
         title = self.loaded_model.title if self.loaded_model is not None else "model"
-        if not plain:
-            log.mount(user_turn(text))
-        turn, reply_view, self._reply_prefix = reply_turn(title, text if plain else None)
-        log.mount(turn)
-        log.anchor()
-        self._reply_view = reply_view
-        self._reply_text = []
-        self._unflushed = []
-        self._pending.clear()
+        sink = self.stream.begin_reply(text, title, self._plain(), self.session.live)
         self._stop = threading.Event()
-        self._generating = True
-        self.displayed_tokens_per_s = []
-        self.query_one(RateMeter).reset()
-        self.query_one("#chat-stats", Static).update(Text("generating… (escape stops)", "dim"))
-        self._pacer.start(time.monotonic())
-        self._meter_mark = (0, 0.0)
-        self._flush_timer.resume()
-        self._reply(text, self._stop)
+        self._sent_text = text
+        self._reply(text, self._stop, sink, make_room)
         self.refresh_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-reply")
-    def _reply(self, text: str, stop: threading.Event) -> None:
-        session = self.session
-
-        def reply() -> Reply:
-            if session is None:  # _send checks; a reload may have dropped it since
-                raise LocalAIError("no model is loaded")
-            return session.reply(text, stop=stop, on_text=self._pending.append)
-
-        deliver(self, self.Replied, reply)
+    def _reply(self, text: str, stop: threading.Event, sink: Any, make_room: bool) -> None:
+        deliver(self, self.Replied, lambda: self.recorder.reply(
+            self.session, text, stop=stop, on_text=sink.answer.append, on_thinking=sink.thinking.append,
+            make_room=make_room))
 
     @on(Replied)
-    async def _replied(self, event: Replied) -> None:
-        await self._finish_reply(event.result if event.error is None else None, event.error)
+    async def _replied(self, message: Replied) -> None:
+        from tui.core.engine.errors import ContextNeedsRoomError
 
-    def _drain(self) -> str:
-        pieces = []
-        pending = self._pending
-        while True:
-            try:
-                pieces.append(pending.popleft())
-            except IndexError:
-                break
-        return "".join(pieces)
-
-    async def _flush(self) -> None:
-        """Timer: move what the generating thread produced into the Markdown (when the pacer says so),
-        refresh the meter a few times a second, and show load progress."""
-        if self._load_cancel is not None:
-            self.query_one("#chat-load-bar", ProgressBar).update(progress=self._load_fraction)
-        chunk = self._drain()
-        if chunk:
-            self._reply_text.append(chunk)
-            self._unflushed.append(chunk)
-        now = time.monotonic()
-        if self._unflushed and self._reply_view is not None and self._pacer.due(now):
-            text, self._unflushed = "".join(self._unflushed), []
-            await self._reply_view.append(text)
-            self._pacer.flushed(now)
-        if self._generating and now - self._last_meter >= 1 / METER_HZ and self.session is not None:
-            self._last_meter = now
-            self._show_rate(self.session.live)
-
-    def _show_rate(self, live) -> None:
-        """The meter: the reply's rate so far as the figure, the rate since the last look on the sparkline."""
-        rate = live.tokens_per_s
-        n_tokens, t_last = live.n_tokens, live.t_last
-        n_before, t_before = self._meter_mark
-        recent = (n_tokens - n_before) / (t_last - t_before) if t_last > t_before and n_before else None
-        self._meter_mark = (n_tokens, t_last)
-        if rate > 0:
-            self.displayed_tokens_per_s.append(rate)
-            self.query_one(RateMeter).record(rate, recent)
-
-    async def _finish_reply(self, reply, error: BaseException | None) -> None:
-        chunk = self._drain()
-        if chunk:
-            self._reply_text.append(chunk)
-        self._unflushed = []
-        text = reply.text if reply is not None else "".join(self._reply_text)
-        if self._reply_view is not None:  # one final full render
-            await self._reply_view.update(self._reply_prefix + text if text else self._reply_prefix + "_(no reply)_")
-        self._generating = False
         self._stop = None
-        self._flush_timer.pause()
-        self.last_reply = text
-        stats_box = self.query_one("#chat-stats", Static)
+        if isinstance(message.error, ContextNeedsRoomError):
+            self.stream.abandon_reply()
+            self._ask_for_room(self._sent_text, message.error)
+            self.refresh_bindings()
+            return
+        error = message.error
+        reply = message.result if error is None else None
+        text = await self.stream.finish_reply(reply, error)
         if error is not None:
-            stats_box.update(Text(str(error), "bold red"))
             self.notify(str(error), severity="error", title="Chat")
-        elif reply is not None:
-            self.last_stats = reply.stats
-            line = reply_stats_line(reply.stats)
-            stats_box.update(line)
-            final = reply.stats.stream_tokens_per_s  # the live figure's definition, over the whole reply
-            if final > 0:
-                self.query_one(RateMeter).record(final)
-                self.displayed_tokens_per_s.append(final)
-            if reply.notice:
-                self.notify(reply.notice, severity="warning", title="Chat")
+        elif reply is not None and reply.notice and not reply.n_dropped_messages:
+            self.notify(reply.notice, severity="warning", title="Chat")
         self.post_message(ReplyFinished(text, reply.stats if reply is not None else None, error))
         self.refresh_bindings()
+
+    def _ask_for_room(self, text: str, error: Any) -> None:
+        from tui.screens.chat_dialogs import DROP_OLDEST, NEW_CHAT, ContextFullScreen
+
+        def chosen(choice: str | None) -> None:
+            if choice == NEW_CHAT:
+                self.action_new_chat()
+                self.send(text)
+            elif choice == DROP_OLDEST:
+                self.stream.show_marker(f"the {error.n_droppable} oldest messages above are left out of the "
+                                        "model's context from here on")
+                self.send(text, make_room=True)
+            else:
+                self._input.value = text
+                focus_now(self._input)
+
+        self.app.push_screen(ContextFullScreen(error.n_droppable, error.n_ctx), chosen)
 
     def action_stop(self) -> None:
         if self._stop is not None:
             self._stop.set()
 
-    # -- other actions ---------------------------------------------------------------------
+    # -- conversations ---------------------------------------------------------------------
 
     def action_new_chat(self) -> None:
-        if self._generating or self.session is None:
+        if self.generating or self.session is None:
             return
         self.session.clear()
-        self.query_one("#chat-log", VerticalScroll).remove_children()
-        self.query_one("#chat-stats", Static).update("")
-        self.query_one(RateMeter).reset()
-        self.last_reply = ""
+        self.stream.clear()
+        self._new_recorder()
+        self.stream.show_context()
         self.refresh_bindings()
 
-    def action_copy_reply(self) -> None:
-        if self.last_reply:
-            self.app.copy_to_clipboard(self.last_reply)
-            self.notify("Last reply copied (OSC 52)", timeout=3)
+    def action_chats(self) -> None:
+        from tui.screens.chats import ChatsScreen
+
+        def chosen(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                self.open_conversation(conversation_id)
+
+        self.app.push_screen(ChatsScreen(self.app.services.chat_store()), chosen)
+
+    def open_conversation(self, conversation_id: int) -> None:
+        """Show a saved conversation and continue it with the loaded model."""
+        from tui.core.chats.recorder import session_messages
+        from tui.core.errors import LocalAIError
+
+        if self.generating:
+            return
+        try:
+            conversation = self.app.services.chat_store().load(conversation_id)
+        except LocalAIError as exc:
+            self.notify(str(exc), severity="error", title="Chats")
+            return
+        if self.session is None:  # no model yet: open it once one is loaded
+            self._open_after_load = conversation_id
+            if self.app.model is None and conversation.model_path:
+                self._read_model(conversation.model_path)
+            return
+        self.session.clear()
+        self.session.restore(session_messages(conversation))
+        if conversation.system_prompt is not None:
+            self.system_prompt = self.session.system_prompt = conversation.system_prompt
+        self._new_recorder(conversation)
+        stream = self.stream
+        stream.clear()
+        title = self.loaded_model.title if self.loaded_model is not None else conversation.summary.model
+        stream.show_history(conversation.messages, title, self._plain())
+        stream.show_marker(f"conversation {conversation.id} “{conversation.summary.title}” resumed")
+        loaded = self.loaded_model
+        assert loaded is not None  # a session exists only once a model is loaded
+        if conversation.summary.model != loaded.spec:
+            self.notify(f"Saved with {conversation.summary.model}; continuing with {loaded.title}",
+                        title="Chats", timeout=5)
+        stream.show_context()
+        focus_now(self._input)
+        self.refresh_bindings()
+
+    def action_regenerate(self) -> None:
+        if self.generating or self.session is None:
+            return
+        text = self.recorder.take_back_last_turn(self.session)
+        if text is None:
+            return
+        self.stream.take_back_last_exchange()
+        self.send(text)
+
+    def action_edit_last(self) -> None:
+        if self.generating or self.session is None:
+            return
+        text = self.recorder.take_back_last_turn(self.session)
+        if text is None:
+            return
+        self.stream.take_back_last_exchange()
+        self._input.value = text
+        focus_now(self._input)
+        self.notify("Your last message is back in the box: edit it, enter sends it again.", timeout=4)
+        self.refresh_bindings()
+
+    def action_copy(self) -> None:
+        from tui.screens.chat_dialogs import CopyScreen, copyables
+
+        if self.session is None or not self.session.messages:
+            return
+        title = self.loaded_model.title if self.loaded_model is not None else "model"
+        items = copyables([("You" if m.role == "user" else title, m.content) for m in self.session.messages])
+
+        def chosen(text: str | None) -> None:
+            if text:
+                self.app.copy_to_clipboard(text)
+                self.notify("Copied (OSC 52)", timeout=3)
+
+        self.app.push_screen(CopyScreen(items), chosen)
+
+    def action_toggle_thinking(self) -> None:
+        folded = self.stream.toggle_thinking()
+        self.notify("Thinking folded" if folded else "Thinking shown", timeout=2)
 
     def action_chat_settings(self) -> None:
         from tui.screens.chat_settings import ChatSettingsScreen
 
-        def chosen(result) -> None:
+        def chosen(result: Any) -> None:
             if result is None:
                 return
             self.system_prompt, self.sampling = result
@@ -395,35 +433,19 @@ class ChatScreen(AppScreen):
                              chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        has_turns = self.session is not None and bool(self.session.messages) and not self.generating
         if action == "stop":
-            return self._generating
+            return self.generating
         if action == "cancel_load":
-            return self._load_cancel is not None
-        if action == "copy_reply":
-            return bool(self.last_reply)
+            return self.holder.loading
+        if action in ("copy", "regenerate", "edit_last"):
+            return has_turns
         if action == "new_chat":
-            return self.session is not None and not self._generating
+            return self.session is not None and not self.generating
         if action == "reload":
-            return self.app.model is not None and self.app.model.is_local and self._load_cancel is None
+            loading = self.holder.loading
+            return self.app.model is not None and self.app.model.is_local and not loading
         return True
-
-    # -- memory ----------------------------------------------------------------------------
-
-    def _sample_memory(self) -> None:
-        if self.engine is not None:
-            self.run_worker(self._read_memory, thread=True, exclusive=True, group="chat-memory", exit_on_error=False)
-
-    def _read_memory(self) -> None:
-        deliver(self, self.MemorySampled, self.app.services.memory_use)
-
-    @on(MemorySampled)
-    def _memory_sampled(self, event: MemorySampled) -> None:
-        if event.error is not None:
-            return  # the next sample (a second later) tries again; the figure just stays
-        use = event.result
-        parts = [f"RAM {format_size(use.rss_bytes)}"]
-        parts += [f"GPU{g.index} {format_size(g.process_bytes or g.used_bytes)}" for g in use.gpus]
-        self.query_one("#chat-memory", Label).update(" · ".join(parts))
 
     def on_unmount(self) -> None:
         if self._stop is not None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from tui.core.errors import LocalAIError
+from tui.screens.focus import focus_now
+from tui.screens.form import FormScreen
 
 if TYPE_CHECKING:
     from tui.core.engine.sampling import SamplingSettings
@@ -45,9 +45,10 @@ def read_sampling(base: SamplingSettings, values: dict[str, str]) -> SamplingSet
     return sampling
 
 
-class ChatSettingsScreen(ModalScreen):
+class ChatSettingsScreen(FormScreen):
     """Returns ``(system_prompt or None, SamplingSettings)``; Escape cancels."""
 
+    LAST_FIELD = f"cs-{SAMPLING_FIELDS[-1][0]}"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="chat-settings-cancel"),
         Binding("ctrl+s", "save", "Apply", id="chat-settings-save"),
@@ -72,14 +73,7 @@ class ChatSettingsScreen(ModalScreen):
             yield Label("", id="chat-settings-error")
 
     def on_mount(self) -> None:
-        self.query_one("#cs-system", Input).focus()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == f"cs-{SAMPLING_FIELDS[-1][0]}":
-            self.action_save()
-        else:
-            self.focus_next()
+        focus_now(self.query_one("#cs-system", Input))
 
     def action_save(self) -> None:
         values = {name: self.query_one(f"#cs-{name}", Input).value for name, _, _ in SAMPLING_FIELDS}

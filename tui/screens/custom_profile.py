@@ -6,17 +6,17 @@ and saves the profile, so a mistake reads the same here and in the file.
 
 from __future__ import annotations
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 from tui.core.errors import LocalAIError
 from tui.core.hardware.devices import HardwareProfile
 from tui.core.sizes import GiB
 from tui.screens.base import local_ai_app
+from tui.screens.focus import focus_now
+from tui.screens.form import FormScreen
 
 #: (field id, label, placeholder) in the order the form shows them.
 FIELDS = (
@@ -57,9 +57,10 @@ def form_to_entry(values: dict[str, str]) -> dict:
     return entry
 
 
-class CustomProfileScreen(ModalScreen[HardwareProfile | None]):
-    """Enter on the last field (or ctrl+s) saves; Escape cancels."""
+class CustomProfileScreen(FormScreen):
+    """Enter on the last field (or ctrl+s) saves; Escape cancels. Dismisses with the saved profile or None."""
 
+    LAST_FIELD = f"custom-{FIELDS[-1][0]}"
     app = local_ai_app()
 
     BINDINGS = [
@@ -85,17 +86,10 @@ class CustomProfileScreen(ModalScreen[HardwareProfile | None]):
         if self._detected is not None:
             self.query_one("#custom-ram_gib", Input).value = f"{self._detected.ram_bytes / GiB:.0f}"
             self.query_one("#custom-ram_bandwidth_gbps", Input).value = f"{self._detected.ram_bandwidth_gbps:g}"
-        self.query_one("#custom-name", Input).focus()
+        focus_now(self.query_one("#custom-name", Input))
 
     def values(self) -> dict[str, str]:
         return {field_id: self.query_one(f"#custom-{field_id}", Input).value for field_id, _, _ in FIELDS}
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == f"custom-{FIELDS[-1][0]}":
-            self.action_save()
-        else:
-            self.focus_next()
 
     def action_save(self) -> None:
         try:

@@ -9,6 +9,7 @@ and downloading it run in workers; this screen only shows what the core answers.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -19,20 +20,26 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Label, ProgressBar, Static
 
 from tui.core.errors import LocalAIError
-from tui.core.fit.settings import FLASH_ATTN_MODES, KV_CACHE_TYPES
+from tui.core.fit.settings import DEFAULT_N_CTX, FLASH_ATTN_MODES, KV_CACHE_TYPES
 from tui.messages import FitChanged, ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.fit_text import (
     BAR_PARTS,
+    BATCH_STEPS,
+    UBATCH_STEPS,
+    context_label,
     context_steps,
     cycle,
     describe_model,
+    invalid_line,
     layer_steps,
     memory_usages,
+    next_step,
     notes_text,
     options_line,
     verdict_line,
 )
+from tui.screens.focus import focus_now
 from tui.screens.open_model import open_model_spec
 from tui.session import ChosenModel
 from tui.units import format_context, format_duration, format_size
@@ -61,11 +68,18 @@ class FitScreen(AppScreen):
 
     WHERE = "Fit"
     AUTO_FOCUS = ""  # the context slider takes focus once a model is shown; the hidden open box never does
+    # k, v, f, u, b and w are named on the options lines ("K cache f16 (k) ..."), so the footer leaves them out
+    # and keeps room at 80 columns for the keys that say nothing elsewhere (F1 and the palette list all).
     BINDINGS = [
         Binding("a", "auto_fit", "Auto-fit", id="fit-auto", tooltip="The most context and GPU layers that fit"),
-        Binding("k", "cycle_cache('k')", "K cache", id="fit-cache-k", tooltip="Next K cache type (-ctk)"),
-        Binding("v", "cycle_cache('v')", "V cache", id="fit-cache-v", tooltip="Next V cache type (-ctv)"),
-        Binding("f", "cycle_flash_attn", "Flash attn", id="fit-flash", tooltip="auto, on, off (-fa)"),
+        Binding("k", "cycle_cache('k')", "K cache", id="fit-cache-k", tooltip="Next K cache type (-ctk)", show=False),
+        Binding("v", "cycle_cache('v')", "V cache", id="fit-cache-v", tooltip="Next V cache type (-ctv)", show=False),
+        Binding("f", "cycle_flash_attn", "Flash attn", id="fit-flash", tooltip="auto, on, off (-fa)", show=False),
+        Binding("u", "cycle_ubatch", "Micro-batch", id="fit-ubatch", show=False,
+                tooltip="Next physical batch size (-ub): bigger ones grow the compute buffers"),
+        Binding("b", "cycle_batch", "Batch", id="fit-batch", show=False, tooltip="Next logical batch size (-b)"),
+        Binding("w", "toggle_swa_full", "SWA full", id="fit-swa-full", show=False,
+                tooltip="--swa-full: give sliding-window layers the whole context"),
         Binding("y", "copy_command", "Copy cmd", id="fit-copy", tooltip="Copy the llama-server command (OSC 52)"),
         Binding("d", "download", "Download", id="fit-download", tooltip="Download the file(s) into the HF cache"),
         Binding("x", "cancel_download", "Cancel", id="fit-cancel", tooltip="Stop the download (it resumes later)"),
@@ -73,6 +87,14 @@ class FitScreen(AppScreen):
         Binding("o", "open_model", "Open", id="fit-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL"),
         Binding("escape", "close_open", "Close", id="fit-open-close", show=False),
     ]
+
+    def palette_commands(self):
+        """The sliders by name for the command palette (each focuses its slider; arrows then move it)."""
+        for slider_id, title in (("slider-ctx", "Context slider"), ("slider-ngl", "GPU layers slider"),
+                                 ("slider-moe", "MoE on CPU slider")):
+            slider = self.query_one(f"#{slider_id}", Slider)
+            if slider.display and self.app.model is not None:
+                yield title, "Focus it: arrows, home/end or typed numbers move it", partial(focus_now, slider)
 
     class Downloaded(Outcome[ChosenModel]):
         """The download worker finished: the model with its local path, or why not (stopped, failed)."""
@@ -131,14 +153,18 @@ class FitScreen(AppScreen):
         self.query_one("#fit-model", Static).update(describe_model(model))
         self._apply_sliders()
         if not isinstance(self.focused, Slider):
-            self.query_one("#slider-ctx", Slider).focus()
+            focus_now(self.query_one("#slider-ctx", Slider))
         self.refresh_bindings()
 
     def _place_sliders(self, model: ChosenModel, settings) -> None:
         """Give each slider the model's stops and put its thumb where ``settings`` say (no Changed)."""
         anatomy = model.anatomy
-        ctx_values = context_steps(anatomy.n_ctx_train, settings.n_ctx)
-        self.query_one("#slider-ctx", Slider).set_values(ctx_values, min(settings.n_ctx, ctx_values[-1]))
+        trained = anatomy.n_ctx_train
+        n_ctx = settings.n_ctx or trained or DEFAULT_N_CTX  # -c 0: the trained context
+        ctx_values = context_steps(trained, n_ctx)
+        ctx_slider = self.query_one("#slider-ctx", Slider)
+        ctx_slider.format_value = partial(context_label, n_ctx_train=trained)
+        ctx_slider.set_values(ctx_values, min(n_ctx, ctx_values[-1]))
         ngl_values = layer_steps(anatomy.n_layer)
         top = ngl_values[-1]
         ngl = top if settings.n_gpu_layers is None else min(settings.n_gpu_layers, top)
@@ -146,7 +172,6 @@ class FitScreen(AppScreen):
         ngl_slider.format_value = lambda n: f"{n}/{top}"
         ngl_slider.set_values(ngl_values, ngl)
         moe = self.query_one("#slider-moe", Slider)
-        moe.display = anatomy.is_moe
         n_layer = anatomy.n_layer
         moe.format_value = lambda n: f"{n}/{n_layer}"
         moe.set_values(list(range(0, anatomy.n_layer + 1)), anatomy.n_layer if settings.cpu_moe else settings.n_cpu_moe)
@@ -157,11 +182,11 @@ class FitScreen(AppScreen):
         self.recompute()
 
     def _disable_gpu_layers(self, profile) -> None:
-        """No GPU in the profile: the GPU-layers slider has nothing to say, so it steps aside."""
+        """No GPU in the profile: the GPU-layers and MoE sliders have nothing to say, so they are hidden."""
         cpu_only = profile is not None and profile.is_cpu_only
-        ngl = self.query_one("#slider-ngl", Slider)
-        ngl.disabled = cpu_only
-        ngl.tooltip = "This profile has no GPU: every layer runs on the CPU" if cpu_only else None
+        model = self.app.model
+        self.query_one("#slider-ngl", Slider).display = not cpu_only
+        self.query_one("#slider-moe", Slider).display = not cpu_only and model is not None and model.anatomy.is_moe
 
     def open_spec(self, spec: str) -> None:
         self.query_one("#fit-empty-text", Static).update(f"Reading the header of {spec}…")
@@ -183,6 +208,10 @@ class FitScreen(AppScreen):
     @on(Slider.Changed)
     def _slider_moved(self, event: Slider.Changed) -> None:
         event.stop()
+        if event.typed is not None:
+            slider = event.slider
+            self.notify(f"{event.typed} is not one of the {slider.label.lower()} stops: "
+                        f"{slider.format_value(event.value)}, the nearest", title=slider.label, timeout=4)
         self._apply_sliders()
 
     def _apply_sliders(self) -> None:
@@ -214,16 +243,26 @@ class FitScreen(AppScreen):
             verdict.update("Choose a hardware profile (F2) to size this model.")
             return
         try:
-            self.estimate = self.app.services.estimate_fit(model.anatomy, profile, settings)
+            self.estimate = self.app.services.estimate_fit(model.anatomy, profile, settings, model.projector)
         except LocalAIError as exc:
-            self.estimate = None
-            self.query_one("#fit-options", Static).update(options_line(settings, None))
-            verdict.update(Text.assemble((str(exc), "bold red"), ("  (k, v and f change the cache and attention)", "dim")))
-            self.query_one("#fit-command", Static).update("")
-            self.refresh_bindings()
+            self._show_invalid(settings, exc)
             return
+        self._show_invalid(settings, None)
         self._show_estimate(model, profile, self.estimate)
         self.post_message(FitChanged(self.estimate, settings))
+
+    def _show_invalid(self, settings, error: LocalAIError | None) -> None:
+        """Settings llama.cpp refuses are an error state: no bars, no verdict that could read "fits",
+        no command; the reason and its fix instead. ``error`` None leaves that state."""
+        for part in ("#fit-bars", "#fit-legend", "#fit-command"):
+            self.query_one(part).display = error is None
+        if error is None:
+            return
+        self.estimate = None
+        self.query_one("#fit-options", Static).update(options_line(settings, None))
+        self.query_one("#fit-verdict", Static).update(invalid_line(error.message, error.hint))
+        self.query_one("#fit-notes", Static).update("")
+        self.refresh_bindings()
 
     def _show_estimate(self, model: ChosenModel, profile, estimate) -> None:
         self.query_one("#fit-options", Static).update(options_line(estimate.settings, estimate.flash_attn_enabled))
@@ -254,26 +293,45 @@ class FitScreen(AppScreen):
         self.app.update_settings(self.app.settings.with_changes(**{name: cycle(KV_CACHE_TYPES, current)}))
         self.recompute()
 
+    def action_cycle_ubatch(self) -> None:
+        """``u``: the next physical batch size (``-ub``): bigger ones grow the compute buffers."""
+        settings = self.app.settings
+        self.app.update_settings(settings.with_changes(n_ubatch=next_step(UBATCH_STEPS, settings.n_ubatch)))
+        self.recompute()
+
+    def action_cycle_batch(self) -> None:
+        """``b``: the next logical batch size (``-b``)."""
+        settings = self.app.settings
+        self.app.update_settings(settings.with_changes(n_batch=next_step(BATCH_STEPS, settings.n_batch)))
+        self.recompute()
+
+    def action_toggle_swa_full(self) -> None:
+        """``w``: ``--swa-full``, a whole-context cache for sliding-window layers (what context shifting needs)."""
+        settings = self.app.settings
+        self.app.update_settings(settings.with_changes(swa_full=not settings.swa_full))
+        self.recompute()
+
     def action_cycle_flash_attn(self) -> None:
         settings = self.app.settings
         self.app.update_settings(settings.with_changes(flash_attn=cycle(FLASH_ATTN_MODES, settings.flash_attn)))
         self.recompute()
 
     def action_auto_fit(self) -> None:
-        """llama.cpp ``--fit`` from the model's own context with every layer on the GPU: what it settles on."""
+        """The best plan from the model's trained context down: the same search as ``fit -ngl auto``."""
         model, profile = self.app.model, self.app.profile
         if model is None or profile is None:
             return
-        start = self.app.settings.with_changes(n_ctx=max(512, model.anatomy.n_ctx_train or 0), n_gpu_layers=None,
-                                               n_cpu_moe=0, cpu_moe=False)
         try:
-            chosen = self.app.services.auto_fit(model.anatomy, profile, start)
+            chosen = self.app.services.auto_fit(model.anatomy, profile, self.app.settings, model.projector)
         except LocalAIError as exc:
             self.notify(str(exc), severity="error", title="Auto-fit")
             return
         self.app.update_settings(chosen.settings)
         self._place_sliders(model, chosen.settings)
         self.recompute()
+        if chosen.missing:
+            self.notify(f"Nothing fits: {chosen.missing}", severity="warning", title="Auto-fit", timeout=8)
+            return
         changes = "; ".join(chosen.changes) or "everything fits at the trained context"
         self.notify(f"{changes} → {chosen.estimate.verdict}", title="Auto-fit", timeout=5)
 
@@ -288,13 +346,13 @@ class FitScreen(AppScreen):
 
     def action_open_model(self) -> None:
         self.query_one("#fit-open-row").display = True
-        self.query_one("#fit-open-input", Input).focus()
+        focus_now(self.query_one("#fit-open-input", Input))
         self.refresh_bindings()
 
     def action_close_open(self) -> None:
         self.query_one("#fit-open-row").display = False
         if self.app.model is not None:
-            self.query_one("#slider-ctx", Slider).focus()
+            focus_now(self.query_one("#slider-ctx", Slider))
         self.refresh_bindings()
 
     @on(Input.Submitted, "#fit-open-input")
@@ -354,7 +412,7 @@ class FitScreen(AppScreen):
         downloading = self._cancel_download is not None
         if action == "close_open":
             return self.query_one("#fit-open-row").display
-        if action in ("auto_fit", "cycle_cache", "cycle_flash_attn"):
+        if action in ("auto_fit", "cycle_cache", "cycle_flash_attn", "cycle_ubatch", "cycle_batch", "toggle_swa_full"):
             return model is not None
         if action == "copy_command":
             return model is not None and self.estimate is not None

@@ -29,13 +29,20 @@ _ALWAYS_NOTE = "not measured"
 
 def context_steps(n_ctx_train: int, current: int | None = None) -> list[int]:
     """The context slider's stops: the usual sizes up to the trained context, that context itself,
-    and ``current`` when it is none of those (auto-fit picks multiples of 256)."""
+    and ``current`` when it is none of those (auto-fit picks multiples of 256; ``-c 256`` on the
+    command line may sit below the usual floor)."""
     limit = n_ctx_train if n_ctx_train and n_ctx_train > 0 else 4096
     floor = 512 if limit >= 512 else 128
     steps = {n for n in CONTEXT_STEPS if floor <= n <= limit} | {limit}
-    if current and floor <= current <= limit:
+    if current and 0 < current <= limit:  # a context typed on the command line (-c 256) is kept as typed
         steps.add(current)
     return sorted(steps)
+
+
+def context_label(n_ctx: int, n_ctx_train: int) -> str:
+    """``8k``, or ``128k (trained)`` at the model's trained context (what ``-c 0`` asks for)."""
+    text = format_context(n_ctx)
+    return f"{text} (trained)" if n_ctx_train and n_ctx == n_ctx_train else text
 
 
 def layer_steps(n_layer: int) -> list[int]:
@@ -84,7 +91,10 @@ def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
     usages = []
     for device, title in zip(estimate.devices, device_titles(estimate, profile), strict=True):
         parts = tuple(MemoryPart(name, int(getattr(device, f"{field}_bytes"))) for field, name in BAR_PARTS)
-        usages.append(MemoryUsage(title, parts, int(device.capacity_bytes), device.verdict))
+        if getattr(device, "projector_bytes", 0):  # a vision model's projector, only where there is one
+            parts += (MemoryPart("projector (mmproj)", int(device.projector_bytes)),)
+        usages.append(MemoryUsage(title, parts, int(device.capacity_bytes), device.verdict,
+                                  int(getattr(estimate, "margin_bytes", 0))))
     return usages
 
 
@@ -93,6 +103,15 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
     verdict = estimate.verdict
     text = Text.assemble(verdict_text(verdict, bold=True), "  est. ",
                          (format_rate(estimate.est_tokens_per_s), "bold"))
+    span = getattr(estimate, "est_tokens_per_s_range", None)
+    if span:
+        text.append(f" ({span[0]:.0f}-{span[1]:.0f})" if span[0] >= 10 else f" ({span[0]:.1f}-{span[1]:.1f})", "dim")
+    if getattr(estimate, "ram_overflow_bytes", 0):
+        text.append(" pages from disk", "red")
+    ttft = getattr(estimate, "est_ttft_s", 0.0)
+    if ttft:
+        first = f"{ttft * 1e3:.0f} ms" if ttft < 1 else f"{ttft:.1f} s"
+        text.append(f" · {estimate.prompt_tokens}-token prompt {first}")
     if profile.is_cpu_only:
         text.append(f" · all {estimate.n_layers_total} layers on the CPU")
     else:
@@ -116,15 +135,40 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
     return text
 
 
+def invalid_line(reason: str, fix: str | None) -> Text:
+    """``refused  llama.cpp refuses these settings: <reason>`` and the fix (k, v, f change them)."""
+    text = Text.assemble((str(Verdict.REFUSED), "bold red"), ("  llama.cpp refuses these settings: ", "red"), (reason, "red"))
+    text.append("\n")
+    text.append(f"fix: {fix}" if fix else "change them", "yellow")
+    text.append("  (k, v and f change the cache and attention)", "dim")
+    return text
+
+
+#: Physical batch sizes (``-ub``) the ``u`` key cycles through: llama.cpp's default (512) first.
+UBATCH_STEPS = (512, 1024, 2048, 4096, 128, 256)
+
+#: Logical batch sizes (``-b``) the ``b`` key cycles through: llama.cpp's default (2048) first.
+BATCH_STEPS = (2048, 4096, 8192, 512, 1024)
+
+
+def next_step(steps: tuple[int, ...], current: int) -> int:
+    """The stop after ``current`` (wrapping); the first when ``current`` is none of them."""
+    return steps[(steps.index(current) + 1) % len(steps)] if current in steps else steps[0]
+
+
 def options_line(settings, flash_attn_enabled: bool | None) -> Text:
-    """``K cache f16 (k)  V cache f16 (v)  Flash attention auto → on (f)``."""
+    """``K cache f16 (k)  V cache f16 (v)  Flash attention auto → on (f)`` and, on a second line, the
+    batches and the sliding-window cache (``-ub 512 (u)  -b 2048 (b)  --swa-full off (w)``)."""
     flash = settings.flash_attn
     if flash == "auto" and flash_attn_enabled is not None:
         flash = f"auto → {'on' if flash_attn_enabled else 'off'}"
     return Text.assemble(
         ("K cache ", "dim"), (settings.cache_type_k, "bold"), (" (k)  ", "dim"),
         ("V cache ", "dim"), (settings.cache_type_v, "bold"), (" (v)  ", "dim"),
-        ("Flash attention ", "dim"), (flash, "bold"), (" (f)", "dim"),
+        ("Flash attention ", "dim"), (flash, "bold"), (" (f)", "dim"), "\n",
+        ("-ub ", "dim"), (str(settings.n_ubatch), "bold"), (" (u)  ", "dim"),
+        ("-b ", "dim"), (str(settings.n_batch), "bold"), (" (b)  ", "dim"),
+        ("--swa-full ", "dim"), ("on" if settings.swa_full else "off", "bold"), (" (w)", "dim"),
     )
 
 
@@ -141,7 +185,8 @@ def describe_model(model: ChosenModel) -> Text:
     text.append(model.title, style="bold")
     text.append(f"  {anatomy.architecture} · {format_count(anatomy.n_params)} params · ")
     text.append(f"{format_size(anatomy.file_size or anatomy.tensor_bytes)} · {anatomy.bits_per_weight:.2f} bpw")
-    text.append(f" · {anatomy.n_layer} layers · trained ctx {format_context(anatomy.n_ctx_train)}")
+    text.append(f" · {anatomy.n_layer} layers + output = {anatomy.n_layer + 1}")  # the -ngl slider's count
+    text.append(f" · trained ctx {format_context(anatomy.n_ctx_train)}")
     if anatomy.is_moe:
         text.append(f" · MoE {anatomy.n_expert_used}/{anatomy.n_expert} experts")
     if not model.is_local:

@@ -14,6 +14,7 @@ from textual.widgets import Label, Log
 
 from tui.core.paths import log_dir
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 
 #: Bytes shown from the end of a log file when it is first opened (older lines are rarely wanted).
 TAIL_BYTES = 256 * 1024
@@ -81,7 +82,7 @@ class LogScreen(AppScreen):
         self._files = log_files(self._directory)
         self._open(0)
         self.set_interval(0.5, self._poll)
-        self.query_one(Log).focus()
+        focus_now(self.query_one(Log))
 
     def _open(self, index: int) -> None:
         view = self.query_one(Log)

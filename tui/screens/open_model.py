@@ -7,15 +7,15 @@ the answer comes back to ``screen`` as ``ModelOpened``, which each screen shows 
 
 from __future__ import annotations
 
-from textual.screen import Screen
 from textual.worker import Worker
 
 from tui.messages import ModelOpened, deliver
+from tui.screens.base import AppScreen
 
 
-def open_model_spec(screen: Screen, spec: str) -> Worker[None]:
+def open_model_spec(screen: AppScreen, spec: str) -> Worker[None]:
     """Start reading ``spec``; a newer spec opened on the same screen replaces this one."""
-    services = screen.app.services  # type: ignore[attr-defined]
+    services = screen.app.services
 
     def read() -> None:
         deliver(screen, ModelOpened, lambda: services.choose_model_spec(spec))

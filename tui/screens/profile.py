@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rich.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,6 +19,7 @@ from tui.core.hardware.devices import HardwareProfile, RemoteBox
 from tui.messages import Outcome, deliver
 from tui.screens.base import AppScreen
 from tui.screens.boxes import describe_boxes
+from tui.screens.focus import focus_now
 from tui.units import format_gib
 from tui.widgets.profile_header import describe_profile
 
@@ -52,6 +53,10 @@ def describe_detected(profile: HardwareProfile | None) -> Text:
     return text
 
 
+#: Row keys of saved custom profiles in the table (catalog rows are keyed by their number).
+CUSTOM_KEY = "custom:"
+
+
 class ProfileScreen(AppScreen):
     """Detected hardware on top, the catalog below; Enter sizes for the highlighted card."""
 
@@ -63,16 +68,19 @@ class ProfileScreen(AppScreen):
         Binding("c", "use_cpu_only", "CPU only", id="profile-cpu"),
         Binding("space,plus", "add_gpu", "Add GPU", id="profile-add", tooltip="Add the card to a multi-GPU profile"),
         Binding("x", "clear_gpus", "Clear GPUs", id="profile-clear", show=False),
-        Binding("n", "custom", "Custom", id="profile-custom"),
-        Binding("b", "boxes", "Boxes", id="profile-boxes-key", tooltip="Helper boxes: other machines over llama.cpp RPC"),
-        Binding("slash", "focus_filter", "Filter", id="profile-filter"),
-        Binding("escape", "leave_filter", "Table", id="profile-table", show=False),
+        # Keys that move focus or open the form are priority bindings: they act in the app's key loop,
+        # so the keys typed after them in one burst (SSH, a paste) reach the field they were meant for.
+        Binding("n", "custom", "Custom", id="profile-custom", priority=True),
+        Binding("b", "boxes", "Boxes", id="profile-boxes-key", priority=True,
+                tooltip="Helper boxes: other machines over llama.cpp RPC"),
+        Binding("slash", "focus_filter", "Filter", id="profile-filter", priority=True),
+        Binding("escape", "leave_filter", "Table", id="profile-table", show=False, priority=True),
     ]
 
     class Detected(Outcome[HardwareProfile]):
         """This box's GPUs and RAM, or why detection failed."""
 
-    class CatalogLoaded(Outcome[list[CatalogDevice]]):
+    class CatalogLoaded(Outcome[tuple[list[CatalogDevice], list[HardwareProfile]]]):
         """The catalog's devices, in file order."""
 
     class BoxesLoaded(Outcome[tuple[RemoteBox, ...]]):
@@ -91,6 +99,7 @@ class ProfileScreen(AppScreen):
         self._detection_done = False
         self._picked: list[CatalogDevice] = []
         self._saved_boxes: tuple[RemoteBox, ...] = ()  # hardware.toml's, until a profile carries them
+        self._custom: list[HardwareProfile] = []
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="profile-box"):
@@ -117,8 +126,13 @@ class ProfileScreen(AppScreen):
         table.add_column("Kind", key="kind")
         self._load_catalog()
         self.detect()
-        table.focus()
+        focus_now(table)
         self._show_picked()
+
+    def on_screen_resume(self) -> None:
+        """Back on this screen: a custom profile saved meanwhile (here or with ``gpus --save``) is listed."""
+        if self._rows:
+            self._load_catalog()
 
     # -- detection and catalog (workers) ---------------------------------------------------
 
@@ -128,7 +142,9 @@ class ProfileScreen(AppScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="catalog")
     def _load_catalog(self) -> None:
-        deliver(self, self.CatalogLoaded, self.app.services.catalog_devices)
+        """The catalog, and the custom profiles saved here (listed first: they are this person's boxes)."""
+        services = self.app.services
+        deliver(self, self.CatalogLoaded, lambda: (services.catalog_devices(), services.custom_profiles()))
 
     @on(Detected)
     def _detected_box(self, event: Detected) -> None:
@@ -146,15 +162,18 @@ class ProfileScreen(AppScreen):
     @on(CatalogLoaded)
     def _catalog_loaded(self, event: CatalogLoaded) -> None:
         if event.error is None:
-            self._rows = event.result
+            self._rows, self._custom = event.result
             self._fill_table()
         else:
             self.notify(f"GPU catalog unavailable: {event.error}", severity="error")
 
     # -- the table -------------------------------------------------------------------------
 
+    def _filter_words(self) -> list[str]:
+        return self.query_one("#profile-filter-input", Input).value.lower().split()
+
     def _matching_rows(self) -> list[CatalogDevice]:
-        words = self.query_one("#profile-filter-input", Input).value.lower().split()
+        words = self._filter_words()
         if not words:
             return self._rows
         matches = []
@@ -164,39 +183,68 @@ class ProfileScreen(AppScreen):
                 matches.append(row)
         return matches
 
+    def _matching_custom(self) -> list[HardwareProfile]:
+        """Saved custom profiles whose name or cards match the filter (all of them without one)."""
+        words = self._filter_words()
+        found = []
+        for profile in self._custom:
+            haystack = " ".join([profile.name, "custom", *(gpu.name for gpu in profile.gpus)]).lower()
+            if all(word in haystack for word in words):
+                found.append(profile)
+        return found
+
     def _fill_table(self) -> None:
         table = self.query_one("#catalog", DataTable)
         table.clear()
+        for profile in self._matching_custom():
+            gpus = profile.gpus
+            vram = "-" if not gpus else (f"{len(gpus)}x{format_gib(gpus[0].vram_bytes)}" if len(gpus) > 1
+                                         else f"{format_gib(gpus[0].vram_bytes)} GiB")
+            bandwidth = gpus[0].bandwidth_gbps if gpus else profile.ram_bandwidth_gbps
+            table.add_row(Text(profile.name), vram, f"{bandwidth:.0f}", gpus[0].backend if gpus else "CPU", "custom",
+                          key=f"{CUSTOM_KEY}{profile.name}")
         for row in self._matching_rows():
-            vram = "-" if row.is_cpu else f"{row.vram_gib:g} GiB"
+            vram = "-" if row.is_cpu else f"{row.vram_gib:.3g} GiB"  # 5.33, not 5.33333 cut by the column
             table.add_row(row.name, vram, f"{row.bandwidth_gbps:.0f}", row.backend, row.category, key=str(row.number))
+        if self._rows:
+            self._show_picked()
 
     @on(Input.Changed, "#profile-filter-input")
     def _filter_changed(self) -> None:
         self._fill_table()
 
-    @on(Input.Submitted, "#profile-filter-input")
-    def _filter_submitted(self) -> None:
-        self.query_one("#catalog", DataTable).focus()
-
-    def on_key(self, event) -> None:
-        """Type to filter: a letter typed on the table (that is not a key of its own) goes to the filter."""
+    def focus_for_key(self, event: events.Key) -> None:
+        """Type to filter: a letter typed on the table (that is not a key of its own) moves to the filter,
+        which then receives it. The app calls this before routing the key (see ``LocalAIApp.on_event``)."""
         table = self.query_one("#catalog", DataTable)
         if self.focused is not table or not event.is_printable or not event.character:
             return
         if event.character in "dcnbx+/ " or not event.character.isalnum():
             return
-        box = self.query_one("#profile-filter-input", Input)
-        box.focus()
-        box.insert_text_at_cursor(event.character)
-        event.stop()
-        event.prevent_default()
+        focus_now(self.query_one("#profile-filter-input", Input))
 
-    def _highlighted(self) -> CatalogDevice | None:
+    @on(Input.Submitted, "#profile-filter-input")
+    def _pick_first_match(self) -> None:
+        """Enter in the filter: size for the first matching device at once (or the cards picked with space)."""
+        self._fill_table()  # the filter's last keys may not have refilled the table yet
+        table = self.query_one("#catalog", DataTable)
+        if table.row_count == 0 and not self._picked:
+            self.notify("No device matches the filter", severity="warning")
+            return
+        focus_now(table)
+        if table.row_count:
+            table.move_cursor(row=0)
+        self.action_use_highlighted()
+
+    def _highlighted_key(self) -> str | None:
         table = self.query_one("#catalog", DataTable)
         if table.row_count == 0:
             return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _highlighted(self) -> CatalogDevice | None:
+        """The highlighted catalog row (None on a custom profile's row, or an empty table)."""
+        key = self._highlighted_key()
         return next((row for row in self._rows if str(row.number) == key), None)
 
     @on(DataTable.RowSelected, "#catalog")
@@ -207,18 +255,21 @@ class ProfileScreen(AppScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "use_detected":
-            return self._detected is not None and not self._detected.is_cpu_only
+            return self._detected is not None
         if action == "clear_gpus":
             return bool(self._picked)
+        in_filter = self.focused is self.query_one("#profile-filter-input", Input)
         if action == "leave_filter":
-            return self.focused is self.query_one("#profile-filter-input", Input)
+            return in_filter
+        if action in ("focus_filter", "custom", "boxes"):
+            return not in_filter  # there "/", "n" and "b" are typed
         return True
 
     def action_focus_filter(self) -> None:
-        self.query_one("#profile-filter-input", Input).focus()
+        focus_now(self.query_one("#profile-filter-input", Input))
 
     def action_leave_filter(self) -> None:
-        self.query_one("#catalog", DataTable).focus()
+        focus_now(self.query_one("#catalog", DataTable))
 
     def _select(self, gpu_args: list[str]) -> None:
         """Resolve and remember the choice in a worker (``auto`` probes NVML), then move on."""
@@ -245,6 +296,8 @@ class ProfileScreen(AppScreen):
         self.app.switch_mode("fit" if self.app.model is not None else "browse")
 
     def action_use_detected(self) -> None:
+        if self._detected is not None and self._detected.is_cpu_only:
+            self.notify("No NVIDIA GPU found on this box: sizing for its CPU and RAM", timeout=4)
         self._select(["auto"])
 
     def action_use_cpu_only(self) -> None:
@@ -266,7 +319,10 @@ class ProfileScreen(AppScreen):
 
     def _show_picked(self) -> None:
         label = self.query_one("#profile-picked", Label)
-        if not self._picked:
+        words = self._filter_words()
+        if words and self.query_one("#catalog", DataTable).row_count == 0:
+            label.update(Text(f"No device matches '{' '.join(words)}' (esc, then n: a custom profile)", "yellow"))
+        elif not self._picked:
             label.update("Enter: size for the highlighted device · space: add it to a multi-GPU box")
         else:
             names = " + ".join(row.name for row in self._picked)
@@ -274,6 +330,10 @@ class ProfileScreen(AppScreen):
 
     def action_use_highlighted(self) -> None:
         rows = list(self._picked)
+        key = self._highlighted_key()
+        if not rows and key is not None and key.startswith(CUSTOM_KEY):
+            self._select([key[len(CUSTOM_KEY):]])  # a saved custom profile, by its name
+            return
         if not rows:
             row = self._highlighted()
             if row is None:
@@ -303,15 +363,16 @@ class ProfileScreen(AppScreen):
         panel.update(describe_boxes(boxes))
         panel.display = bool(boxes)
 
-    def action_boxes(self) -> None:
-        """Edit the helper boxes; kept ones are remembered and join the profile being sized."""
+    async def action_boxes(self) -> None:
+        """Edit the helper boxes (wait until the form is up, so the keys after ``b`` fill it); kept ones
+        are remembered and join the profile being sized."""
         from tui.screens.boxes import BoxesScreen
 
         def kept(boxes: tuple[RemoteBox, ...] | None) -> None:
             if boxes is not None:
                 self._keep_boxes(boxes)
 
-        self.app.push_screen(BoxesScreen(self._current_boxes()), kept)
+        await self.app.push_screen(BoxesScreen(self._current_boxes()), kept)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="boxes")
     def _keep_boxes(self, boxes: tuple[RemoteBox, ...]) -> None:
@@ -333,11 +394,13 @@ class ProfileScreen(AppScreen):
             self.app.choose_profile(attach_boxes(self.app.profile, event.result))
         self._show_boxes()
 
-    def action_custom(self) -> None:
+    async def action_custom(self) -> None:
+        """Open the form and wait until it is mounted and focused, so the keys after ``n`` fill it."""
         from tui.screens.custom_profile import CustomProfileScreen
 
         def saved(profile: HardwareProfile | None) -> None:
             if profile is not None:
+                self._load_catalog()  # list it with the others from now on
                 self._select([profile.name])
 
-        self.app.push_screen(CustomProfileScreen(self._detected), saved)
+        await self.app.push_screen(CustomProfileScreen(self._detected), saved)

@@ -18,10 +18,13 @@ from textual.widgets import DataTable, Label, Static
 from tui.core.fit.verdict import Verdict
 from tui.messages import ModelOpened, Outcome, deliver
 from tui.screens.base import AppScreen
-from tui.units import format_context, format_rate, format_size
+from tui.screens.focus import focus_now
+from tui.units import format_context, format_rate, format_rate_compact, format_size
 from tui.widgets.verdict_style import verdict_text
 
 if TYPE_CHECKING:
+    from tui.core.fit.settings import LlamaSettings
+    from tui.core.hardware.devices import HardwareProfile
     from tui.core.hub.badges import FitBadge
     from tui.core.hub.repo_files import QuantGroup, RepoQuants
 
@@ -106,7 +109,7 @@ class RepoScreen(AppScreen):
         table.add_column("t/s", key="tps", width=4)
         self.query_one("#label-explained", Static).update(Text("Reading the repo's file list…", "dim"))
         self._list()
-        table.focus()
+        focus_now(table)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-list")
     def _list(self) -> None:
@@ -122,9 +125,8 @@ class RepoScreen(AppScreen):
         self.notify(str(event.error), severity="error", title=self.repo_id)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-badges")
-    def _rate(self, quants) -> None:
+    def _rate(self, quants: RepoQuants, profile: HardwareProfile, settings: LlamaSettings) -> None:
         """Fit badges need the profile and may read headers: they follow the list, never hold it up."""
-        profile, settings = self.app.profile, self.app.settings
         deliver(self, self.Rated, lambda: self.app.services.fit_badges(quants, profile, settings))
 
     @on(Rated)
@@ -135,16 +137,17 @@ class RepoScreen(AppScreen):
         self.badges = event.result
         self._fill_table()
 
-    def _show(self, quants) -> None:
+    def _show(self, quants: RepoQuants) -> None:
         self.quants = quants
         self._fill_table()
         note = self.query_one("#repo-fit-note", Label)
-        if self.app.profile is None:
+        profile, settings = self.app.profile, self.app.settings
+        if profile is None:
             note.update(Text("Choose a hardware profile (F2) to see what fits.", "yellow"))
         else:
-            note.update(Text(f"Fit on {self.app.profile.name}, {format_context(self.app.settings.n_ctx)} context"
+            note.update(Text(f"Fit on {profile.name}, {format_context(settings.n_ctx)} context"
                              " · enter opens it in Fit", "dim"))
-            self._rate(quants)
+            self._rate(quants, profile, settings)
 
     def _fill_table(self) -> None:
         quants, badges = self.quants, self.badges
@@ -159,7 +162,7 @@ class RepoScreen(AppScreen):
             if badge is not None:
                 mark = "*" if badge.source == "size" else ""
                 verdict = verdict_text(badge.verdict, short=True, suffix=mark)
-                rate = format_rate(badge.tokens_per_s).replace(" t/s", "") if badge.tokens_per_s else "-"
+                rate = format_rate_compact(badge.tokens_per_s)
             else:
                 verdict, rate = Text("…" if self.app.profile is not None else "-", "dim"), "-"
             table.add_row(row_name(group), format_size(group.size_bytes), str(group.shards), bpw, verdict, rate,

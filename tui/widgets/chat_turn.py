@@ -9,11 +9,14 @@ reads on as ``Once upon a time, there was...`` instead of starting a new line wi
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import Label, Markdown, Static
+from textual.widgets import Collapsible, Label, Markdown, Static
+
+from tui.units import format_duration
 
 #: Roles a turn can have (also its CSS class, ``-user`` ...).
 ROLES = ("user", "assistant", "completion")
@@ -63,7 +66,8 @@ class ChatTurn(Vertical):
     ChatTurn.-completion > .chat-turn--body { border-left: outer $accent; }
     """
 
-    def __init__(self, role: str, title: str, body: Widget, *, name=None, id=None, classes=None) -> None:
+    def __init__(self, role: str, title: str, body: Widget, *, before: Widget | None = None,
+                 name=None, id=None, classes=None) -> None:
         if role not in ROLES:
             raise ValueError(f"a chat turn's role is one of {', '.join(ROLES)}, not {role!r}")
         super().__init__(name=name, id=id, classes=classes)
@@ -71,11 +75,40 @@ class ChatTurn(Vertical):
         self.role = role
         self.title = title
         self.body = body
+        self.before = before
         body.add_class("chat-turn--body")
 
     def compose(self) -> ComposeResult:
         yield Label(f"▌ {self.title}", classes="chat-turn--role", markup=False)
+        if self.before is not None:
+            yield self.before
         yield self.body
+
+
+def thinking_title(n_tokens: int, seconds: float, *, done: bool) -> str:
+    """``thought for 3.2 s · 120 tokens`` (or ``thinking… 40 tokens`` while it streams)."""
+    if not done:
+        return f"thinking… {n_tokens} tokens"
+    return f"thought for {format_duration(seconds)} · {n_tokens} tokens"
+
+
+class ThinkingBlock(Collapsible):
+    """A reasoning model's thinking, folded by default; hidden until there is some."""
+
+    DEFAULT_CSS = """
+    ThinkingBlock { height: auto; margin: 0; padding: 0; border: none; background: transparent; }
+    ThinkingBlock > Contents { padding: 0 0 0 2; height: auto; }
+    ThinkingBlock .thinking-text { color: $text-muted; text-style: italic; }
+    """
+
+    def __init__(self, text: str = "", title: str = "thinking…", collapsed: bool = True) -> None:
+        self.text_view = Static(text, markup=False, classes="thinking-text")
+        super().__init__(self.text_view, title=title, collapsed=collapsed, classes="thinking")
+        self.display = bool(text)
+
+    def show_text(self, text: str) -> None:
+        self.text_view.update(text)
+        self.display = bool(text)
 
 
 def user_turn(text: str) -> ChatTurn:
@@ -83,15 +116,43 @@ def user_turn(text: str) -> ChatTurn:
     return ChatTurn("user", "You", Static(text, markup=False, classes="user"))
 
 
-def reply_turn(model_title: str, prompt: str | None = None) -> tuple[ChatTurn, Markdown, str]:
-    """A reply to stream into: its turn, the Markdown to append to, and the Markdown it starts with.
+def saved_reply_turn(model_title: str, text: str, prompt: str | None = None, *, thinking: str = "",
+                     thinking_title_text: str = "", thinking_collapsed: bool = True) -> ChatTurn:
+    """A reply from a saved conversation: Rich's Markdown in one Static, far cheaper to mount than
+    the streaming Markdown widget (one widget per block), so a long conversation opens at once."""
+    from rich.markdown import Markdown as RichMarkdown
+
+    body = Static(RichMarkdown(completion_prefix(prompt) + text if prompt is not None else text),
+                  classes="reply saved")
+    before = ThinkingBlock(thinking, title=thinking_title_text or "thinking", collapsed=thinking_collapsed) \
+        if thinking else None
+    if prompt is None:
+        return ChatTurn("assistant", model_title, body, before=before)
+    return ChatTurn("completion", f"You + {model_title} (no chat template: the model continues your text)", body,
+                    before=before)
+
+
+@dataclass(frozen=True)
+class ReplyTurn:
+    """A reply's widgets: the turn, the Markdown its answer streams into (after ``prefix``), its thinking."""
+
+    turn: ChatTurn
+    view: Markdown
+    prefix: str
+    thinking: ThinkingBlock
+
+
+def reply_turn(model_title: str, prompt: str | None = None, *, text: str = "", thinking: str = "",
+               thinking_collapsed: bool = True) -> ReplyTurn:
+    """A reply to stream into (or, with ``text``, one already said).
 
     ``prompt`` given means plain completion: the turn starts with the prompt and the reply
-    continues it (the returned prefix goes in front of the reply's text on the final render).
+    continues it (the prefix goes in front of the reply's text on every render).
     """
     prefix = completion_prefix(prompt) if prompt is not None else ""
-    view = Markdown(prefix, classes="reply")
+    view = Markdown(prefix + text, classes="reply")
+    block = ThinkingBlock(thinking, collapsed=thinking_collapsed)
     if prompt is None:
-        return ChatTurn("assistant", model_title, view), view, prefix
+        return ReplyTurn(ChatTurn("assistant", model_title, view, before=block), view, prefix, block)
     title = f"You + {model_title} (no chat template: the model continues your text)"
-    return ChatTurn("completion", title, view), view, prefix
+    return ReplyTurn(ChatTurn("completion", title, view, before=block), view, prefix, block)

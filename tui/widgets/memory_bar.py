@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from tui.core.fit.verdict import Verdict
-from tui.units import format_gib
+from tui.units import format_gib, format_gib_pair
 from tui.widgets.verdict_style import VERDICT_CLASSES
 
 #: Fill characters per part, so the bar still reads without colour (256-colour terminals, screenshots).
@@ -36,6 +36,7 @@ class MemoryUsage:
     parts: tuple[MemoryPart, ...]
     capacity_bytes: int
     verdict: str = "fits"  # a ``Verdict`` or its word, shown after the figures in its colour (others: tight's)
+    margin_bytes: int = 0  # what the verdict keeps free: the figures get the decimals to show it
 
     @property
     def total_bytes(self) -> int:
@@ -111,7 +112,8 @@ class MemoryBar(Widget):
         The parts' sizes (GiB, keyed by the bar's glyphs) are dropped first when the line is
         too narrow, then the verdict word; the title gives way last but one, the total never.
         """
-        figures = f"{format_gib(usage.total_bytes)} / {format_gib(usage.capacity_bytes)} GiB"
+        used, capacity = format_gib_pair(usage.total_bytes, usage.capacity_bytes, usage.margin_bytes)
+        figures = f"{used} / {capacity} GiB"
         verdict = f" {usage.verdict}" if usage.verdict else ""
         parts = Text()
         for i, part in enumerate(usage.parts):

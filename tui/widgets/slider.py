@@ -78,12 +78,14 @@ class Slider(Widget, can_focus=True):
     ]
 
     class Changed(Message):
-        """The slider moved to ``value`` (one of its allowed values)."""
+        """The slider moved to ``value`` (one of its allowed values). ``typed`` is the number the person
+        typed when that was not a stop (``value`` is then the nearest one), so the screen can say so."""
 
-        def __init__(self, slider: Slider, value: int) -> None:
+        def __init__(self, slider: Slider, value: int, typed: int | None = None) -> None:
             super().__init__()
             self.slider = slider
             self.value = value
+            self.typed = typed
 
         @property
         def control(self) -> Slider:
@@ -112,6 +114,7 @@ class Slider(Widget, can_focus=True):
         self.label_width = label_width or (len(label) + 1 if label else 0)
         self.format_value = format_value
         self.value_width = value_width
+        self._typed_target: int | None = None  # a typed number that is not a stop, for the next Changed
         self.set_reactive(Slider.index, nearest_index(self._values, self._values[0] if value is None else value))
 
     @staticmethod
@@ -152,7 +155,8 @@ class Slider(Widget, can_focus=True):
 
     def watch_index(self, old: int, new: int) -> None:
         if old != new:
-            self.post_message(self.Changed(self, self.value))
+            typed, self._typed_target = self._typed_target, None
+            self.post_message(self.Changed(self, self.value, typed if typed != self.value else None))
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -181,6 +185,12 @@ class Slider(Widget, can_focus=True):
         elif event.key == "enter" and self.typed:
             target = int(self.typed)
             self.typed = ""
+            if target not in self._values:
+                self._typed_target = target
+                if self._values[nearest_index(self._values, target)] == self.value:
+                    # Snapped back onto the current stop: no move, but the person should hear why.
+                    self._typed_target = None
+                    self.post_message(self.Changed(self, self.value, target))
             self.value = target
         elif event.key == "escape" and self.typed:
             self.typed = ""

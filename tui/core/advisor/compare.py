@@ -71,6 +71,11 @@ class BoxResult:
             "verdict": p.verdict,
             "fits": p.fits,
             "est_tokens_per_s": round(p.tokens_per_s, 2),
+            "est_tokens_per_s_range": ([round(x, 2) for x in p.estimate.est_tokens_per_s_range]
+                                       if p.estimate.est_tokens_per_s_range else None),
+            "est_prompt_tokens_per_s": round(p.estimate.est_prompt_tokens_per_s, 1),
+            "est_ttft_s": round(p.estimate.est_ttft_s, 3),
+            "pages_from_disk": p.estimate.ram_overflow_bytes > 0,
             "n_ctx": p.estimate.n_ctx,
             "n_gpu_layers": p.estimate.n_gpu_layers,
             "n_layers_total": p.estimate.n_layers_total,

@@ -2,10 +2,12 @@
 
 ``ChatSession.reply`` is blocking (run it in a worker thread); ``ChatSession.stream``
 runs it on its own thread and hands the text over through a queue, with ``stop()`` to
-end the reply within one token. When the conversation outgrows the context, the
-oldest turns are left out of the prompt (the system prompt always stays); a single
-message that cannot fit is refused with ``ContextFullError``, and a reply that fills
-the context ends with finish reason ``context_full``.
+end the reply within one token. When the conversation outgrows the context, nothing is
+dropped silently: ``reply`` raises ``ContextNeedsRoomError`` and the caller chooses a new
+chat or ``make_room=True``, which leaves the oldest turns out of the prompt (the system
+prompt always stays; ``first_kept`` says where the prompt starts, for a visible marker).
+A single message that cannot fit is refused with ``ContextFullError``, and a reply that
+fills the context ends with finish reason ``context_full``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from tui.core.engine.errors import ContextFullError
+from tui.core.engine.errors import ContextFullError, ContextNeedsRoomError
 from tui.core.engine.generate import Generation, generate
 from tui.core.engine.metrics import FINISH_CONTEXT_FULL, LiveRate, ReplyStats
+from tui.core.engine.reply_channels import ReplyChannels, prompt_opens_thinking
 from tui.core.engine.runtime import Engine
 from tui.core.engine.sampling import SamplingSettings
 from tui.core.engine.template import ChatMessage, PromptFormat, prompt_format_for
@@ -34,6 +37,7 @@ class Reply:
     text: str
     stats: ReplyStats
     n_dropped_messages: int = 0  # older messages left out of the prompt to make room
+    thinking: str = ""           # a reasoning model's thinking, apart from the answer
 
     @property
     def finish_reason(self) -> str:
@@ -43,8 +47,8 @@ class Reply:
     def notice(self) -> str | None:
         """A sentence for the user when the reply did not end on its own."""
         if self.finish_reason == FINISH_CONTEXT_FULL:
-            return (f"the context window ({self.stats.n_ctx} tokens) is full; "
-                    "start a new chat or load the model with a larger context (-c)")
+            return (f"the reply filled the context window ({self.stats.n_ctx} tokens); the next message "
+                    "needs a new chat, the oldest turns dropped, or a larger context (-c)")
         if self.n_dropped_messages:
             return f"{self.n_dropped_messages} older messages no longer fit the context and were left out"
         return None
@@ -75,6 +79,9 @@ class ChatSession:
 
     def prompt_tokens(self, conversation: list[ChatMessage]) -> list[int]:
         """Render and tokenize, adding BOS only when the vocabulary wants one and the template did not."""
+        return self._render_and_tokenize(conversation)[1]
+
+    def _render_and_tokenize(self, conversation: list[ChatMessage]) -> tuple[str, list[int]]:
         fmt = self.prompt_format
         if fmt is None:  # set in __post_init__; None only if a caller cleared it
             fmt = self.prompt_format = prompt_format_for(self.engine.model)
@@ -82,16 +89,26 @@ class ChatSession:
         model = self.engine.model
         bos_text = model.token_text(model.bos_token)
         add_special = not (fmt.parse_special and bos_text and text.startswith(bos_text))
-        return model.tokenize(text, add_special=add_special, parse_special=fmt.parse_special)
+        return text, model.tokenize(text, add_special=add_special, parse_special=fmt.parse_special)
 
-    def _fit_prompt(self, pending: ChatMessage) -> tuple[list[int], int]:
-        """Prompt tokens for the history plus ``pending``, dropping the oldest turns until they fit."""
+    @property
+    def first_kept(self) -> int:
+        """Index into ``messages`` of the oldest message still in the prompt (older ones were dropped)."""
+        return self._first_kept
+
+    def context_used(self) -> tuple[int, int]:
+        """(tokens in the KV cache, context size): the header's live "used/total"."""
+        return len(self.engine.kv_tokens), self.engine.n_ctx
+
+    def _fit_prompt(self, pending: ChatMessage, make_room: bool) -> tuple[str, list[int], int]:
+        """Prompt text and tokens for the history plus ``pending``; with ``make_room`` the oldest
+        turns are dropped until they fit, without it a prompt that needs that raises."""
         n_ctx = self.engine.n_ctx
         wanted = self.sampling.max_tokens if self.sampling.max_tokens > 0 else DEFAULT_REPLY_ROOM
         room = min(wanted, n_ctx // 2)
         first = self._first_kept
         while True:
-            tokens = self.prompt_tokens(self._conversation(pending, first))
+            text, tokens = self._render_and_tokenize(self._conversation(pending, first))
             if len(tokens) + room <= n_ctx or first >= len(self.messages):
                 break
             first = _next_turn_start(self.messages, first)
@@ -101,8 +118,14 @@ class ChatSession:
                 hint="shorten it or load the model with a larger context (-c)",
             )
         dropped = first - self._first_kept
+        if dropped and not make_room:
+            raise ContextNeedsRoomError(
+                f"the conversation no longer fits the {n_ctx}-token context",
+                n_droppable=dropped, n_ctx=n_ctx,
+                hint=f"start a new chat, or drop the {dropped} oldest messages from what the model sees",
+            )
         self._first_kept = first
-        return tokens, dropped
+        return text, tokens, dropped
 
     # -- replying ----------------------------------------------------------------------
 
@@ -112,17 +135,42 @@ class ChatSession:
         *,
         stop: threading.Event | None = None,
         on_text: Callable[[str], object] | None = None,
+        on_thinking: Callable[[str], object] | None = None,
+        make_room: bool = False,
     ) -> Reply:
         """Answer ``user_text`` (blocking). The user message and the reply, even a stopped
-        one, join the history; a message refused for size does not."""
+        one, join the history; a message refused for size does not. The answer streams to
+        ``on_text``, a reasoning model's thinking to ``on_thinking``."""
         t_request = time.perf_counter()
         pending = ChatMessage("user", user_text)
-        tokens, dropped = self._fit_prompt(pending)
-        generation: Generation = generate(self.engine, tokens, self.sampling, stop=stop, on_text=on_text,
-                                          live=self.live, t_request=t_request)
+        prompt_text, tokens, dropped = self._fit_prompt(pending, make_room)
+        channels = ReplyChannels(on_text, on_thinking, starts_thinking=prompt_opens_thinking(prompt_text))
+        generation = self._generate(tokens, stop, channels, t_request)
         self.messages.append(pending)
         self.messages.append(ChatMessage("assistant", generation.text))
-        return Reply(text=generation.text, stats=generation.stats, n_dropped_messages=dropped)
+        return Reply(text=generation.text, stats=generation.stats, n_dropped_messages=dropped,
+                     thinking=generation.thinking)
+
+    def _generate(self, tokens: list[int], stop: threading.Event | None, channels: ReplyChannels,
+                  t_request: float) -> Generation:
+        """The token loop (llama.cpp); a scripted engine for tests replaces only this."""
+        return generate(self.engine, tokens, self.sampling, stop=stop, live=self.live, t_request=t_request,
+                        channels=channels)
+
+    def take_back_last_turn(self) -> str | None:
+        """Remove the last user message and the reply after it (regenerate, edit); returns its text."""
+        for index in range(len(self.messages) - 1, -1, -1):
+            if self.messages[index].role == "user":
+                text = self.messages[index].content
+                del self.messages[index:]
+                self._first_kept = min(self._first_kept, index)
+                return text
+        return None
+
+    def restore(self, messages: list[ChatMessage]) -> None:
+        """Continue a saved conversation: its messages become the history."""
+        self.messages = list(messages)
+        self._first_kept = 0
 
     def stream(self, user_text: str) -> ReplyStream:
         """Start replying on a worker thread; iterate the returned stream for the text."""

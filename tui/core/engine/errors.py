@@ -48,6 +48,18 @@ class ContextFullError(EngineError):
     """The prompt alone does not fit in the context window, even with older turns dropped."""
 
 
+class ContextNeedsRoomError(EngineError):
+    """The conversation no longer fits: the person chooses a new chat or dropping the oldest turns.
+
+    ``n_droppable`` messages would have to be left out of the prompt for the next reply to fit.
+    """
+
+    def __init__(self, message: str, *, n_droppable: int, n_ctx: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.n_droppable = n_droppable
+        self.n_ctx = n_ctx
+
+
 class ChatTemplateError(EngineError):
     """The model's chat template failed to render the conversation."""
 

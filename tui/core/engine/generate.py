@@ -2,7 +2,9 @@
 
 It runs on whatever thread calls it (a UI runs it in a worker thread) and checks the
 stop event after every token, so a stop takes effect within one token. Text is
-delivered through ``on_text`` as soon as a token completes a UTF-8 character.
+delivered through ``on_text`` as soon as a token completes a UTF-8 character; each token goes
+through ``ReplyChannels``, which keeps template markers (``<|im_end|>``, ``<start_of_image>``) out
+of the text and sends a reasoning model's thinking to ``on_thinking`` instead.
 """
 
 from __future__ import annotations
@@ -25,17 +27,19 @@ from tui.core.engine.metrics import (
     read_perf_counters,
     reset_perf_counters,
 )
+from tui.core.engine.reply_channels import ReplyChannels, is_marker
 from tui.core.engine.runtime import Engine
 from tui.core.engine.sampling import SamplerChain, SamplingSettings
 
 
 @dataclass(frozen=True)
 class Generation:
-    """A finished (or stopped) reply: its text, the sampled token ids, and what it cost."""
+    """A finished (or stopped) reply: its answer, its thinking, the sampled token ids, and what it cost."""
 
     text: str
     tokens: tuple[int, ...]
     stats: ReplyStats
+    thinking: str = ""
 
     @property
     def finish_reason(self) -> str:
@@ -51,16 +55,20 @@ def generate(
     on_text: Callable[[str], object] | None = None,
     live: LiveRate | None = None,
     t_request: float | None = None,
+    channels: ReplyChannels | None = None,
 ) -> Generation:
     """Generate a continuation of ``prompt_tokens`` (which must fit the context).
 
     ``t_request`` (``time.perf_counter()``) is when the user asked, for time-to-first-token;
-    it defaults to now. Reuses the KV cache prefix the engine already holds.
+    it defaults to now. Reuses the KV cache prefix the engine already holds. ``channels`` sorts
+    the tokens into answer and thinking (default: everything but markers is answer, to ``on_text``).
     """
     import llama_cpp
 
     sampling = sampling or SamplingSettings()
     t_request = time.perf_counter() if t_request is None else t_request
+    if channels is None:
+        channels = ReplyChannels(on_text)
     if not engine.busy.acquire(blocking=False):
         raise GenerationError("the engine is already generating a reply")
     try:
@@ -81,7 +89,7 @@ def generate(
             prompt = engine.evaluate(to_evaluate, stop)
             if not prompt.completed:
                 now = time.perf_counter()
-                return _result(engine, "", [], n_cached, len(engine.kv_tokens) - n_cached, prompt.seconds,
+                return _result(engine, channels, [], n_cached, len(engine.kv_tokens) - n_cached, prompt.seconds,
                                t_request, now, now, 0, 0.0, FINISH_CANCELLED)
 
             # The hot loop: local names, one ctypes call per step, no per-token allocation.
@@ -90,6 +98,9 @@ def generate(
             synchronize = llama_cpp.llama_synchronize
             is_eog = llama_cpp.llama_vocab_is_eog
             to_piece = llama_cpp.llama_token_to_piece
+            token_attr = llama_cpp.llama_vocab_get_attr
+            markers: dict[int, bool] = {}  # token id -> is a template marker, learnt on first sight
+            feed = channels.token
             clock = time.perf_counter
             vocab = model.vocab
             chain = sampler.ptr
@@ -101,7 +112,6 @@ def generate(
             n_ctx = engine.n_ctx
             max_tokens = sampling.max_tokens if sampling.max_tokens > 0 else None
             tokens: list[int] = []
-            pieces: list[str] = []
             t_first = t_last = 0.0
             n_decoded = 0
             decode_seconds = 0.0
@@ -117,13 +127,15 @@ def generate(
                 if is_eog(vocab, token):
                     finish = FINISH_STOP
                     break
-                n = to_piece(vocab, token, piece_buf, 256, 0, False)
-                if n > 0:
-                    text = utf8.decode(piece_buf.raw[:n])
-                    if text:
-                        pieces.append(text)
-                        if on_text is not None:
-                            on_text(text)
+                n = to_piece(vocab, token, piece_buf, 256, 0, True)
+                raw = piece_buf.raw[:n] if n > 0 else (_long_piece(vocab, token, -n) if n < 0 else b"")
+                marker = markers.get(token)
+                if marker is None:
+                    marker = markers[token] = is_marker(token_attr(vocab, token), raw.decode("utf-8", "replace"))
+                if marker:
+                    feed(raw.decode("utf-8", "replace"), True, t_last)
+                else:
+                    feed(utf8.decode(raw), False, t_last)
                 if max_tokens is not None and len(tokens) >= max_tokens:
                     finish = FINISH_LENGTH
                     break
@@ -147,10 +159,8 @@ def generate(
                 n_decoded += 1
             tail = utf8.decode(b"", final=True)
             if tail:
-                pieces.append(tail)
-                if on_text is not None:
-                    on_text(tail)
-            return _result(engine, "".join(pieces), tokens, n_cached, len(to_evaluate), prompt.seconds,
+                feed(tail, False, t_last)
+            return _result(engine, channels, tokens, n_cached, len(to_evaluate), prompt.seconds,
                            t_request, t_first, t_last, n_decoded, decode_seconds, finish)
         finally:
             sampler.close()
@@ -158,7 +168,16 @@ def generate(
         engine.busy.release()
 
 
-def _result(engine: Engine, text: str, tokens: list[int], n_cached: int, n_evaluated: int, prompt_seconds: float,
+def _long_piece(vocab: object, token: int, size: int) -> bytes:
+    """A token whose text is longer than the usual buffer (llama_token_to_piece returned -size)."""
+    import llama_cpp
+
+    buffer = ctypes.create_string_buffer(size)
+    n = llama_cpp.llama_token_to_piece(vocab, token, buffer, size, 0, True)
+    return buffer.raw[:n] if n > 0 else b""
+
+
+def _result(engine: Engine, channels: ReplyChannels, tokens: list[int], n_cached: int, n_evaluated: int, prompt_seconds: float,
             t_request: float, t_first: float, t_last: float, n_decoded: int, decode_seconds: float,
             finish: str) -> Generation:
     stats = ReplyStats(
@@ -175,5 +194,7 @@ def _result(engine: Engine, text: str, tokens: list[int], n_cached: int, n_evalu
         n_ctx=engine.n_ctx,
         n_ctx_used=len(engine.kv_tokens),
         perf=read_perf_counters(engine.ctx),
+        n_thinking_tokens=channels.n_thinking_tokens,
+        thinking_seconds=channels.thinking_seconds,
     )
-    return Generation(text=text, tokens=tuple(tokens), stats=stats)
+    return Generation(text=channels.answer, tokens=tuple(tokens), stats=stats, thinking=channels.thinking)

@@ -23,6 +23,18 @@ FINISH_LENGTH = "length"              # max_tokens reached
 FINISH_CANCELLED = "cancelled"        # the stop event was set
 FINISH_CONTEXT_FULL = "context_full"  # no room left in the context window
 
+#: How each finish reason reads to a person (the raw names stay in ``--json``).
+FINISH_WORDS = {
+    FINISH_STOP: "done",
+    FINISH_LENGTH: "reached the token limit (-n)",
+    FINISH_CANCELLED: "stopped",
+    FINISH_CONTEXT_FULL: "context window full",
+}
+
+
+def describe_finish(reason: str) -> str:
+    return FINISH_WORDS.get(reason, reason)
+
 
 @dataclass(frozen=True)
 class PerfCounters:
@@ -71,7 +83,8 @@ class ReplyStats:
     - ``n_gen_tokens``: every sampled token, an end-of-generation token included;
       ``n_decoded_tokens`` of them were fed back (all but the last), taking
       ``decode_seconds`` inside llama_decode (+ synchronize): llama.cpp's ``n_eval`` /
-      ``t_eval``.
+      ``t_eval``. ``n_thinking_tokens`` of them were a reasoning model's thinking
+      (``thinking_seconds`` from its first to its last); the rates count every token.
     - ``stream_seconds``: first to last token as the consumer saw them (adds sampling
       and delivery to the decode time).
     """
@@ -89,6 +102,8 @@ class ReplyStats:
     n_ctx: int
     n_ctx_used: int
     perf: PerfCounters | None = None
+    n_thinking_tokens: int = 0     # of n_gen_tokens, those a reasoning model spent thinking
+    thinking_seconds: float = 0.0  # first to last thinking token
 
     @property
     def prompt_tokens_per_s(self) -> float:

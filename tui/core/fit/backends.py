@@ -1,8 +1,8 @@
 """Per-backend constants of the fit engine, read from ``tui/data/fit_backends.toml``.
 
 Everything llama.cpp allocates through ggml is computed from its own rules elsewhere; this is
-what it cannot tell us: a driver's own footprint on each device, buffer alignment, which
-attention head sizes a GPU's flash-attention kernels handle, and a fixed per-layer cost.
+what it cannot tell us: a driver's own footprint on each device, buffer alignment, and which
+attention head sizes a GPU's flash-attention kernels handle. (Speed constants: ``speed_constants``.)
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ class BackendTraits:
     name: str
     overhead_bytes: int
     alignment: int
-    layer_seconds: float  # fixed cost per layer and decoded token
-    moe_expert_efficiency: float = 1.0  # expert weights stream at this fraction of the dense rate
     flash_attn_heads: frozenset[tuple[int, int]] = frozenset()
     flash_attn_k_heads: frozenset[int] = frozenset()
     flash_attn_min_gqa: tuple[tuple[tuple[int, int], int], ...] = ()
@@ -50,8 +48,6 @@ def _traits(name: str, table: dict[str, Any]) -> BackendTraits:
         name=name,
         overhead_bytes=int(table["overhead_mib"] * MiB),
         alignment=int(table["alignment"]),
-        layer_seconds=float(table["layer_us"]) * 1e-6,
-        moe_expert_efficiency=float(table.get("moe_expert_efficiency", 1.0)),
         flash_attn_heads=frozenset((int(k), int(v)) for k, v in table.get("flash_attn_heads", ())),
         flash_attn_k_heads=frozenset(int(k) for k in table.get("flash_attn_k_heads", ())),
         flash_attn_min_gqa=gqa,

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tui.core.errors import LocalAIError
@@ -44,10 +45,13 @@ from tui.core.fit.kv_cache import (
     resolve_context,
 )
 from tui.core.fit.llama_args import settings_args
-from tui.core.fit.network import NetworkCost, forward_network_cost, with_network
+from tui.core.fit.network import NetworkCost, forward_network_cost, with_network, with_prompt_network
 from tui.core.fit.placement import Placement, place_weights, profile_devices, split_for_boxes
+from tui.core.fit.projector import ProjectorSize
 from tui.core.fit.settings import LlamaSettings
-from tui.core.fit.speed import SpeedEstimate, decode_speed
+from tui.core.fit.speed import SpeedEstimate, decode_speed, ram_pressure
+from tui.core.fit.speed_prompt import prompt_speed
+from tui.core.fit.speed_range import speed_range
 from tui.core.fit.verdict import Verdict
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.gguf.ggml_types import ggml_type_named
@@ -57,6 +61,13 @@ from tui.core.sizes import GiB, MiB
 #: Free memory llama.cpp's ``--fit`` leaves on every device (common.h ``fit_params_target``).
 FIT_MARGIN_BYTES = 1 * GiB
 
+
+#: Prompt length the time to first token is quoted for when none is asked (llama-bench's pp512).
+DEFAULT_PROMPT_TOKENS = 512
+
+#: CPU-resident weights read per token above which RAM pressure slows decode (bytes): below it the
+#: CPU only looks up embedding rows, and pages the GPU's share of the file never re-reads.
+HOST_READ_PAGING_BYTES = 64 * 1024 * 1024
 
 #: Architectures llama.cpp runs without flash attention whatever is asked (llama_init_from_model).
 NO_FLASH_ATTN_ARCHS = frozenset({"grok"})
@@ -78,6 +89,7 @@ class DeviceUsage:
     verdict: Verdict
     box: str = ""  # the helper box's rpc-server endpoint ("" = the head machine)
     buffer: str = ""  # llama.cpp's buffer type name (``RPC0[host:port]``) when it differs from ``name``
+    projector_bytes: int = 0  # a vision projector's weights (mmproj), part of total_bytes
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +98,7 @@ class DeviceUsage:
             "box": self.box,
             "buffer": self.buffer or self.name,
             "weights_bytes": self.weights_bytes,
+            "projector_bytes": self.projector_bytes,
             "kv_bytes": self.kv_bytes,
             "compute_bytes": self.compute_bytes,
             "overhead_bytes": self.overhead_bytes,
@@ -94,6 +107,46 @@ class DeviceUsage:
             "headroom_bytes": self.headroom_bytes,
             "verdict": self.verdict,
         }
+
+
+@dataclass(frozen=True)
+class MemoryPool:
+    """Unified memory (Apple silicon): one RAM holding the GPU's share and the CPU's share.
+
+    ``gpu_bytes`` + ``cpu_bytes`` = ``total_bytes`` out of ``capacity_bytes``; the GPU share is
+    also capped by Metal's working-set limit (the GPU device's capacity).
+    """
+
+    capacity_bytes: int
+    gpu_bytes: int
+    cpu_bytes: int
+    total_bytes: int
+    headroom_bytes: int
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"capacity_bytes": self.capacity_bytes, "gpu_bytes": self.gpu_bytes, "cpu_bytes": self.cpu_bytes,
+                "total_bytes": self.total_bytes, "headroom_bytes": self.headroom_bytes, "verdict": self.verdict}
+
+
+def host_capacity(profile: HardwareProfile, gpu_totals: int, gpu_caps: int) -> int:
+    """RAM the CPU's share may use. On unified memory the GPU's share comes out of the same RAM: the
+    CPU gets what the GPU uses, but the GPU never takes more than its cap (a GPU over its cap is that
+    device's shortfall, not the host's), so the capacity is never negative."""
+    ram = profile.ram_available_bytes
+    if not profile.unified_memory:
+        return ram
+    return max(0, ram - min(gpu_totals, gpu_caps))
+
+
+def memory_pool(profile: HardwareProfile, usages: list[DeviceUsage], margin: int) -> MemoryPool | None:
+    """The unified pool's sum (None for a discrete GPU or no GPU): both shares against one RAM."""
+    if not profile.unified_memory or profile.is_cpu_only:
+        return None
+    gpu = sum(u.total_bytes for u in usages if u.kind == "gpu" and not u.box)  # helper boxes have their own
+    cpu = sum(u.total_bytes for u in usages if u.kind != "gpu")
+    capacity = profile.ram_available_bytes
+    return MemoryPool(capacity, gpu, cpu, gpu + cpu, capacity - gpu - cpu, _verdict(gpu + cpu, capacity, margin))
 
 
 @dataclass(frozen=True)
@@ -120,6 +173,13 @@ class FitEstimate:
     llama_cpp_args: tuple[str, ...]
     margin_bytes: int = FIT_MARGIN_BYTES
     speed_context_tokens: int = 0  # cached tokens the speed assumes
+    pool: MemoryPool | None = None  # unified memory (Apple silicon): GPU and CPU shares of one RAM
+    ram_overflow_bytes: int = 0  # > 0: the plan overflows free RAM and pages from disk (speed says so)
+    est_tokens_per_s_range: tuple[float, float] | None = None  # from the class's residuals; None: no data
+    speed_class: str = ""
+    prompt_tokens: int = 0
+    est_prompt_tokens_per_s: float = 0.0
+    est_ttft_s: float = 0.0
     kv_cache_bytes: int = 0  # all devices
     weights_bytes: int = 0  # all devices (tied-embedding copy included)
     placement: Placement | None = field(default=None, compare=False, repr=False)
@@ -128,6 +188,7 @@ class FitEstimate:
     rpc_endpoints: tuple[str, ...] = ()  # helper boxes, in --rpc order (their devices lead ``devices``)
     network: NetworkCost | None = None  # per decoded token, with boxes
     prompt_network: NetworkCost | None = None  # per prompt micro-batch (n_ubatch tokens), with boxes
+    projector: ProjectorSize | None = None
 
     def device(self, name: str) -> DeviceUsage:
         for d in self.devices:
@@ -156,9 +217,19 @@ class FitEstimate:
             "margin_bytes": self.margin_bytes,
             "est_tokens_per_s": round(self.est_tokens_per_s, 2),
             "speed_context_tokens": self.speed_context_tokens,
+            "est_tokens_per_s_range": ([round(x, 2) for x in self.est_tokens_per_s_range]
+                                       if self.est_tokens_per_s_range else None),
+            "speed_class": self.speed_class,
+            "prompt_tokens": self.prompt_tokens,
+            "est_prompt_tokens_per_s": round(self.est_prompt_tokens_per_s, 1),
+            "est_ttft_s": round(self.est_ttft_s, 3),
+            "pages_from_disk": self.ram_overflow_bytes > 0,
+            "ram_overflow_bytes": self.ram_overflow_bytes,
             "flash_attn_enabled": self.flash_attn_enabled,
             "weights_bytes": self.weights_bytes,
             "kv_cache_bytes": self.kv_cache_bytes,
+            "unified_memory": self.pool.to_dict() if self.pool is not None else None,
+            "projector": self.projector.to_dict() if self.projector is not None else None,
             "warnings": list(self.warnings),
             "llama_cpp_args": list(self.llama_cpp_args),
             "rpc": list(self.rpc_endpoints),
@@ -269,8 +340,15 @@ def output_buffer_bytes(anatomy: ModelAnatomy, settings: LlamaSettings) -> int:
 
 
 def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-                 *, margin_bytes: int = FIT_MARGIN_BYTES) -> FitEstimate:
-    """Memory per device, verdicts, speed and the llama-server flags for running ``anatomy`` on ``profile``."""
+                 *, margin_bytes: int = FIT_MARGIN_BYTES, depth: int | None = None,
+                 prompt_tokens: int = DEFAULT_PROMPT_TOKENS, projector: ProjectorSize | None = None) -> FitEstimate:
+    """Memory per device, verdicts, speed and the llama-server flags for running ``anatomy`` on ``profile``.
+
+    ``depth``: tokens already in the KV cache when decode speed is quoted (llama-bench ``-d``);
+    None means half the context. ``prompt_tokens``: the prompt whose processing speed and time to
+    first token are quoted. ``projector``: a vision model's mmproj file, whose weights go on the
+    first GPU (or the CPU) as llama.cpp's clip.cpp places them (tui/core/fit/projector.py).
+    """
     try:
         settings.validate()
     except ValueError as exc:
@@ -299,7 +377,8 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
     compute = compute_buffer_bytes(anatomy, placement, params, host_copy_bytes(placement, layout.layer_bytes), copies)
 
     usages = []
-    gpu_totals = 0
+    gpu_totals = gpu_caps = 0
+    projector_device = next((dev for dev, device in enumerate(devices) if device.is_gpu), cpu)
     for dev, device in enumerate(devices):
         if device.is_gpu:
             gpu = profile.gpus[device.gpu]
@@ -307,20 +386,29 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
             capacity = gpu.available_bytes
         else:
             overhead = cpu_traits().overhead_bytes + output_buffer_bytes(anatomy, settings)
-            capacity = profile.ram_available_bytes - (gpu_totals if profile.unified_memory else 0)
-        total = placement.weights[dev] + kv[dev] + compute[dev] + overhead
-        if device.is_gpu and not device.is_rpc:
+            capacity = host_capacity(profile, gpu_totals, gpu_caps)
+        projector_bytes = projector.weights_bytes if projector is not None and dev == projector_device else 0
+        total = placement.weights[dev] + kv[dev] + compute[dev] + overhead + projector_bytes
+        if device.is_gpu and not device.is_rpc:  # a box's memory is its own, not the head's
             gpu_totals += total
+            gpu_caps += capacity
         usages.append(DeviceUsage(
             name=device.name, kind=device.kind, weights_bytes=placement.weights[dev], kv_bytes=kv[dev],
             compute_bytes=compute[dev], overhead_bytes=overhead, total_bytes=total, capacity_bytes=capacity,
             headroom_bytes=capacity - total, verdict=_verdict(total, capacity, margin_bytes),
-            box=device.box, buffer=device.buffer,
+            projector_bytes=projector_bytes, box=device.box, buffer=device.buffer,
         ))
 
-    speed = decode_speed(profile, placement, layout)
+    host = usages[cpu]
+    reads_host = placement.read_per_token[cpu] > HOST_READ_PAGING_BYTES
+    overflow = 0 if profile.unified_memory or not reads_host else ram_pressure(
+        profile, host.total_bytes, anatomy.file_size or anatomy.tensor_bytes, host.weights_bytes, settings.use_mmap)
+    speed = decode_speed(profile, placement, layout, depth, anatomy=anatomy, n_threads=settings.n_threads,
+                         pages_from_disk=overflow > 0)
+    prompt = prompt_speed(profile, placement, anatomy, prompt_tokens, depth=0, n_ubatch=settings.n_ubatch,
+                          n_threads=settings.n_threads)
     network = prompt_network = None
-    if profile.boxes:
+    if profile.boxes:  # helper boxes: every token and every prompt micro-batch crosses their links
         network = forward_network_cost(profile, placement, n_embd=anatomy.n_embd, n_vocab=anatomy.n_vocab,
                                        n_tokens=1, n_outputs=1, n_kv=speed.context_tokens + 1,
                                        flash_attn=flash_attn)
@@ -328,8 +416,20 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
                                               n_tokens=context.n_ubatch, n_outputs=1, n_kv=context.n_ubatch,
                                               flash_attn=flash_attn)
         speed = with_network(speed, network)
+        prompt = with_prompt_network(prompt, prompt_network)
+    pool = memory_pool(profile, usages, margin_bytes)
     verdict = Verdict.worst([u.verdict for u in usages])
     warnings = notes + _warnings(anatomy, profile, settings, placement, layout, usages, cpu)
+    if overflow > 0 and host.verdict != Verdict.NO_FIT:
+        warnings.append(f"RAM pressure: the plan needs {_gib(overflow)} more than the free RAM (with mmap the "
+                        "page cache holds the whole model file): weights will be re-read from disk every token, "
+                        "so it runs far below the memory-bound speed")
+        if verdict == Verdict.FITS:
+            verdict = Verdict.TIGHT
+    if projector is not None:
+        warnings.append(f"vision projector {Path(projector.name).name}: {_gib(projector.weights_bytes)} of weights on "
+                        f"{devices[projector_device].name}; the compute buffer for an image (clip's warm-up graph) "
+                        "is not counted")
     return FitEstimate(
         devices=tuple(usages),
         n_ctx=context.n_ctx,
@@ -345,6 +445,13 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
                              + settings_args(settings)),
         margin_bytes=margin_bytes,
         speed_context_tokens=speed.context_tokens,
+        pool=pool,
+        ram_overflow_bytes=overflow,
+        est_tokens_per_s_range=speed_range(speed.tokens_per_s, speed.speed_class),
+        speed_class=speed.speed_class,
+        prompt_tokens=prompt.n_tokens,
+        est_prompt_tokens_per_s=prompt.tokens_per_s,
+        est_ttft_s=prompt.ttft_s,
         kv_cache_bytes=layout.total_bytes,
         weights_bytes=sum(placement.weights),
         placement=placement,
@@ -353,6 +460,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         rpc_endpoints=tuple(b.endpoint for b in profile.boxes),
         network=network,
         prompt_network=prompt_network,
+        projector=projector,
     )
 
 
@@ -373,8 +481,14 @@ def _warnings(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSe
         out.append(f"context {context.n_ctx_seq} is beyond the model's trained {anatomy.n_ctx_train} tokens: "
                    "quality may degrade")
     if layout.swa_cells and not settings.swa_full:
-        out.append(f"sliding-window layers keep {layout.swa_cells} cells (window {anatomy.sliding_window} + "
-                   f"batch {context.n_ubatch}); --swa-full would give them the whole context")
+        window, batch = anatomy.sliding_window, context.n_ubatch
+        if layout.swa_cells < context.n_ctx_seq:
+            out.append(f"sliding-window layers keep only {layout.swa_cells} of the {context.n_ctx_seq} cells: their "
+                       f"{window}-token window plus one {batch}-token batch, padded to 256 (llama_kv_cache_iswa); "
+                       "--swa-full would give them the whole context")
+        else:
+            out.append(f"sliding-window layers (a {window}-token window) hold the whole {context.n_ctx_seq}-cell "
+                       f"context here: it is no longer than the window plus one {batch}-token batch")
     if settings.n_gpu_layers is not None and settings.n_gpu_layers > anatomy.n_layer + 1 and not profile.is_cpu_only:
         out.append(f"-ngl {settings.n_gpu_layers} is more than the model's {anatomy.n_layer + 1} layers: all offloaded")
     if profile.is_cpu_only and settings.n_gpu_layers:

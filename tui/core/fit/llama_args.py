@@ -32,10 +32,12 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def settings_args(settings: LlamaSettings) -> list[str]:
-    """The flags for ``settings`` alone (no program, no model)."""
+def settings_args(settings: LlamaSettings, *, cpu_only: bool = False) -> list[str]:
+    """The flags for ``settings`` alone (no program, no model). ``cpu_only``: for a box without a
+    GPU, where offload flags (``-ngl``, ``--cpu-moe``, ``--n-cpu-moe``, ``-ts``) mean nothing."""
     args = ["-c", str(settings.n_ctx)]
-    args += ["-ngl", "all" if settings.n_gpu_layers is None else str(settings.n_gpu_layers)]
+    if not cpu_only:
+        args += ["-ngl", "all" if settings.n_gpu_layers is None else str(settings.n_gpu_layers)]
     if settings.flash_attn != DEFAULT_FLASH_ATTN:
         args += ["-fa", settings.flash_attn]
     if settings.cache_type_k != DEFAULT_CACHE_TYPE:
@@ -50,11 +52,11 @@ def settings_args(settings: LlamaSettings) -> list[str]:
         args.append("--swa-full")
     for rule in settings.overrides:
         args += ["-ot", rule.to_arg()]
-    if settings.cpu_moe:
+    if settings.cpu_moe and not cpu_only:
         args.append("--cpu-moe")
-    if settings.n_cpu_moe:
+    if settings.n_cpu_moe and not cpu_only:
         args += ["--n-cpu-moe", str(settings.n_cpu_moe)]
-    if settings.tensor_split:
+    if settings.tensor_split and not cpu_only:
         args += ["-ts", ",".join(_number(p) for p in settings.tensor_split)]
     if settings.n_threads:
         args += ["-t", str(settings.n_threads)]
@@ -81,13 +83,13 @@ def model_args(model: str, source: str = "auto") -> list[str]:
 
 
 def llama_server_args(model: str, settings: LlamaSettings, *, source: str = "auto",
-                      program: str = "llama-server", rpc: Sequence[str] = ()) -> list[str]:
+                      program: str = "llama-server", cpu_only: bool = False, rpc: Sequence[str] = ()) -> list[str]:
     """The full llama-server command line for ``model`` with ``settings``, as a list of arguments.
 
     ``rpc``: the helper boxes' ``host:port`` (``--rpc``, common/arg.cpp), in the plan's order.
     """
     rpc_args = ["--rpc", ",".join(rpc)] if rpc else []
-    return [program, *model_args(model, source), *rpc_args, *settings_args(settings)]
+    return [program, *model_args(model, source), *rpc_args, *settings_args(settings, cpu_only=cpu_only)]
 
 
 def shell_command(args: list[str]) -> str:
@@ -96,5 +98,6 @@ def shell_command(args: list[str]) -> str:
 
 
 def llama_server_command(model: str, settings: LlamaSettings, *, source: str = "auto",
-                         program: str = "llama-server", rpc: Sequence[str] = ()) -> str:
-    return shell_command(llama_server_args(model, settings, source=source, program=program, rpc=rpc))
+                         program: str = "llama-server", cpu_only: bool = False, rpc: Sequence[str] = ()) -> str:
+    return shell_command(llama_server_args(model, settings, source=source, program=program, cpu_only=cpu_only,
+                                           rpc=rpc))

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 
 from tui.core.fit.placement import Placement
 from tui.core.fit.speed import SpeedEstimate
+from tui.core.fit.speed_prompt import PromptEstimate
 from tui.core.hardware.devices import HardwareProfile, Link
 
 F32 = 4
@@ -101,3 +102,13 @@ def with_network(speed: SpeedEstimate, cost: NetworkCost) -> SpeedEstimate:
         return speed
     seconds = speed.seconds_per_token + cost.seconds
     return replace(speed, seconds_per_token=seconds, tokens_per_s=1.0 / seconds)
+
+
+def with_prompt_network(prompt: PromptEstimate, per_ubatch: NetworkCost) -> PromptEstimate:
+    """``prompt`` with one network pass per micro-batch added (``ceil(n_tokens / n_ubatch)`` of them)."""
+    if per_ubatch.seconds <= 0 or prompt.tokens_per_s <= 0 or prompt.n_tokens <= 0:
+        return prompt
+    batches = -(-prompt.n_tokens // max(1, per_ubatch.n_tokens))
+    extra = batches * per_ubatch.seconds
+    compute_s = prompt.n_tokens / prompt.tokens_per_s
+    return replace(prompt, tokens_per_s=prompt.n_tokens / (compute_s + extra), ttft_s=prompt.ttft_s + extra)

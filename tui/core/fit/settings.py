@@ -94,8 +94,8 @@ class LlamaSettings:
 
     def validate(self) -> None:
         """Raise ValueError with a message a user can act on."""
-        if self.n_ctx < 1:
-            raise ValueError("context size (-c) must be at least 1 token")
+        if self.n_ctx < 0:
+            raise ValueError("context size (-c) must be 0 (the model's trained context) or more tokens")
         if self.n_gpu_layers is not None and self.n_gpu_layers < 0:
             raise ValueError("GPU layers (-ngl) must be 0 or more")
         for name in ("cache_type_k", "cache_type_v"):

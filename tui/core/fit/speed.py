@@ -1,35 +1,44 @@
-"""How fast a placement decodes: memory bandwidth, not compute, bounds token generation.
+"""How fast a placement decodes: a sum of physical terms, each fitted per device class or backend.
 
-Generating one token reads every weight the forward pass multiplies by, once, plus the KV
-cache of every cached token (attention) or the recurrent state, from wherever each lives.
-Devices run one after another for a single sequence (layer split, ``-sm layer``), so
+For one sequence, devices of a layer split run one after another (``-sm layer``), so
 
-    seconds per token = sum over devices of  bytes read there / (peak bandwidth x efficiency)
-                        + a fixed per-layer cost (kernel launches, thread synchronisation)
+    seconds per token = token_s(main backend)
+        + sum over devices d of
+            max(bytes read on d / (peak bandwidth x efficiency(class, backend)),
+                weights read on d x dequant cost / device throughput)
+            + layers on d x layer_s(backend) + active experts on d x expert_s(backend)
+        + device boundaries x (hop_s + hidden-state bytes / link bandwidth + link latency)
 
-where a MoE model's expert bytes count at the backend's ``moe_expert_efficiency`` (a token
-reads a few small, scattered expert slices through ``mul_mat_id``, which streams memory
-well below the rate of one large dense matrix).
+and tokens/s is its inverse. Bytes read per token (``placement.ModelIndex.read``): dense weights
+in full; MoE experts only for the ``n_expert_used / n_expert`` a token picks; ``token_embd`` one
+row; plus the KV cache of every cached token (``kv_bytes_read_per_token`` at the asked depth).
 
-and tokens/s is its inverse. Bytes read per token (``placement.ModelIndex.read``): dense
-weights in full; MoE expert tensors only for the ``n_expert_used / n_expert`` experts a token
-picks; ``token_embd`` only one row (a lookup), though with tied embeddings the output layer
-reads all of it. Efficiency is the measured fraction of peak bandwidth llama.cpp decode
-reaches (the hardware profile's). The KV cache is read at half the context by default: the
-average over a conversation that fills it, between the empty-context speed benchmarks quote
-and the slowest, full-context speed.
+* The fixed costs (``token_s``, ``layer_s``, ``expert_s``) are why small models and MoE models
+  on fast GPUs decode far below bandwidth arithmetic; the efficiency per device class is why
+  datacenter HBM cards reach about half their peak at batch 1 and GDDR cards 75-95%.
+* The compute ceiling is why few-core CPUs and Apple GPUs on Q4 models (dequantisation binds)
+  are slower per byte than on F16.
+* A device measured on this machine (``HardwareProfile.calibration``) uses its measured
+  effective bandwidth and fixed costs instead of the class constants.
 
-Bandwidths are GB/s (10**9 bytes/s); sizes bytes.
+Constants and their sources: ``tui/data/speed.toml``. Bandwidths are GB/s; sizes bytes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
-from tui.core.fit.backends import cpu_traits, gpu_traits
+from tui.core.fit.cache import cached_for
 from tui.core.fit.kv_cache import CacheLayout, kv_bytes_read_per_token
 from tui.core.fit.placement import Placement
-from tui.core.hardware.devices import HardwareProfile
+from tui.core.fit.speed_constants import Link, SpeedConstants, speed_constants
+from tui.core.gguf.anatomy import ModelAnatomy
+from tui.core.gguf.ggml_types import ggml_type
+from tui.core.hardware.devices import GpuSpec, HardwareProfile
+
+#: RAM bandwidth above which a CPU-only box counts as a many-channel server (GB/s): 6+ channels.
+SERVER_RAM_GBPS = 120.0
 
 
 @dataclass(frozen=True)
@@ -41,22 +50,121 @@ class SpeedEstimate:
     context_tokens: int  # tokens already in the cache the estimate assumes
     bytes_per_token: tuple[float, ...]
     seconds_by_device: tuple[float, ...]
+    speed_class: str = ""  # the main device's class (gddr, hbm, apple, apple_ultra, unified, cpu, cpu_server)
+    backend: str = ""  # the main device's backend
+    bound_by: str = ""  # what dominates: memory, compute, fixed cost, hops
+    measured_terms: bool = False  # the main device's terms come from this machine's calibration
+    pages_from_disk: bool = False  # RAM pressure: the CPU's weights are re-read from disk every token
 
 
-def device_bandwidth(profile: HardwareProfile, placement: Placement, dev: int) -> float:
-    """Effective bytes/s of device ``dev``: peak GB/s x decode efficiency."""
-    device = placement.devices[dev]
-    if device.is_gpu:
-        gpu = profile.gpus[device.gpu]
-        return gpu.bandwidth_gbps * 1e9 * profile.efficiency_for(gpu)
-    efficiency = profile.efficiency if profile.is_cpu_only else profile.ram_efficiency
-    return profile.ram_bandwidth_gbps * 1e9 * efficiency
+# --- device classes ----------------------------------------------------------------------------
+
+
+def gpu_class(gpu: GpuSpec, unified: bool) -> str:
+    """The device class whose efficiency applies to ``gpu``."""
+    name = gpu.name.casefold()
+    memory = gpu.memory.upper()
+    if memory.startswith("HBM"):
+        return "hbm"
+    if gpu.backend == "Metal" or name.startswith("apple"):
+        return "apple_ultra" if "ultra" in name else "apple"
+    if unified or memory.startswith("LPDDR"):
+        return "unified"
+    return "gddr"
+
+
+def cpu_class(profile: HardwareProfile) -> str:
+    """``cpu_server`` for many-channel RAM (NUMA, more cores than a desktop), else ``cpu``."""
+    return "cpu_server" if profile.ram_bandwidth_gbps > SERVER_RAM_GBPS and not profile.unified_memory else "cpu"
+
+
+def main_class(profile: HardwareProfile) -> tuple[str, str]:
+    """(class, backend) of the profile's main device: the first GPU, else the CPU."""
+    if profile.gpus:
+        gpu = profile.gpus[0]
+        return gpu_class(gpu, profile.unified_memory), gpu.backend
+    return cpu_class(profile), "CPU"
+
+
+def cpu_cores(profile: HardwareProfile, n_threads: int | None, constants: SpeedConstants) -> int:
+    """Threads decode runs with: ``-t``, else this machine's physical cores, else the class's typical count."""
+    if n_threads and n_threads > 0:
+        return n_threads
+    if profile.cpu_threads:
+        return profile.cpu_threads
+    return constants.cpu_cores.get(cpu_class(profile), 8)
+
+
+# --- what the model costs per byte -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComputeCost:
+    """Per byte of weights read: FP16-equivalent GPU ops, and CPU core-seconds."""
+
+    gpu_ops_per_byte: float
+    cpu_core_s_per_byte: float
+
+
+def compute_cost(anatomy: ModelAnatomy, constants: SpeedConstants) -> ComputeCost:
+    """Averaged over the model's matrices by bytes (cached per anatomy)."""
+
+    def build() -> ComputeCost:
+        ops = core_s = total = 0.0
+        for t in anatomy.tensors:
+            if len(t.shape) < 2 or t.n_bytes <= 0:
+                continue
+            family = constants.quant_family(ggml_type(t.ggml_type).name)
+            ops += t.n_elements * constants.gpu_ops.get(family, 20.0)
+            core_s += t.n_elements / (constants.cpu_gweights_per_core.get(family, 8.0) * 1e9)
+            total += t.n_bytes
+        if total <= 0:
+            return ComputeCost(0.0, 0.0)
+        return ComputeCost(ops / total, core_s / total)
+
+    key = f"compute-cost:{sorted(constants.gpu_ops.items())}:{sorted(constants.cpu_gweights_per_core.items())}"
+    return cached_for(anatomy, key, build)
+
+
+# --- the estimate ------------------------------------------------------------------------------
+
+
+def default_link(profile: HardwareProfile, constants: SpeedConstants) -> Link:
+    """The link between two devices of ``profile`` (PCIe unless a profile says otherwise).
+
+    Remote devices (llama.cpp RPC) give their network's bandwidth and latency here.
+    """
+    return constants.link
+
+
+def device_boundaries(placement: Placement) -> int:
+    """How many times a token's activations change device along the blocks and the output layer.
+
+    The input lookup (on the CPU) feeding the first GPU is part of every offloaded run's fixed cost.
+    """
+    order = [*placement.layer_device, placement.output_device]
+    return sum(1 for a, b in pairwise(order) if a != b)
+
+
+def hop_seconds(boundaries: int, activation_bytes: float, link: Link, hop_s: float) -> float:
+    """Per-token cost of ``boundaries`` device changes: synchronisation plus the hidden state over the link."""
+    if boundaries <= 0:
+        return 0.0
+    transfer = activation_bytes / (link.gbps * 1e9) if link.gbps > 0 else 0.0
+    return boundaries * (hop_s + link.latency_s + transfer)
 
 
 def decode_speed(profile: HardwareProfile, placement: Placement, layout: CacheLayout,
-                 n_past: int | None = None) -> SpeedEstimate:
-    """Tokens/s generating with ``n_past`` tokens cached (default: half the context)."""
-    n_past = layout.context.n_ctx_seq // 2 if n_past is None else n_past
+                 n_past: int | None = None, *, anatomy: ModelAnatomy | None = None,
+                 n_threads: int | None = None, constants: SpeedConstants | None = None,
+                 pages_from_disk: bool = False) -> SpeedEstimate:
+    """Tokens/s generating with ``n_past`` tokens cached (default: half the context).
+
+    ``pages_from_disk``: the plan does not fit in free RAM (``ram_pressure``), so the weights the
+    CPU reads per token come from disk.
+    """
+    c = constants or speed_constants()
+    n_past = layout.context.n_ctx_seq // 2 if n_past is None else max(0, n_past)
     n_dev = len(placement.devices)
     read = list(placement.read_per_token)
     for il, kv in enumerate(kv_bytes_read_per_token(layout, n_past)):
@@ -65,23 +173,93 @@ def decode_speed(profile: HardwareProfile, placement: Placement, layout: CacheLa
     for dev in placement.layer_device:
         layers_on[dev] += 1
     layers_on[placement.output_device] += 1
-    seconds = []
+    experts = placement.expert_read_per_token or (0.0,) * n_dev
+    expert_total = sum(experts)
+    active_experts = 0
+    cost = None
+    if anatomy is not None:
+        cost = compute_cost(anatomy, c)
+        moe_layers = sum(1 for n in anatomy.tensors if n.name.endswith("ffn_up_exps.weight"))
+        active_experts = anatomy.n_expert_used * moe_layers
+    main, backend = main_class(profile)
+    seconds: list[float] = []
+    parts = {"memory": 0.0, "compute": 0.0, "fixed": 0.0, "hops": 0.0}
     unknown = False
+    measured_main = False
     for dev in range(n_dev):
         device = placement.devices[dev]
-        traits = gpu_traits(profile.gpus[device.gpu].backend) if device.is_gpu else cpu_traits()
-        bandwidth = device_bandwidth(profile, placement, dev)
         if read[dev] <= 0 and layers_on[dev] == 0:
             seconds.append(0.0)
             continue
+        if device.is_gpu:
+            gpu = profile.gpus[device.gpu]
+            key = f"GPU{device.gpu}"
+            cls, dev_backend = gpu_class(gpu, profile.unified_memory), gpu.backend
+            peak = gpu.bandwidth_gbps
+            throughput = (gpu.fp16_tflops or 0.0) * 1e12
+        else:
+            key = "CPU"
+            cls, dev_backend = cpu_class(profile), "CPU"
+            peak = profile.ram_bandwidth_gbps
+            cores = cpu_cores(profile, n_threads, c)
+            throughput = float(cores)
+        bc = c.backend(dev_backend)
+        measured = profile.calibration_for(key)
+        if measured is not None:
+            bandwidth = measured.bandwidth_gbps * 1e9
+            layer_s = measured.layer_s
+            measured_main = measured_main or dev == 0
+        else:
+            bandwidth = peak * 1e9 * c.class_efficiency(cls, dev_backend)
+            layer_s = bc.layer_s
         if bandwidth <= 0:
             unknown = True
             seconds.append(0.0)
             continue
-        experts = placement.expert_read_per_token[dev] if placement.expert_read_per_token else 0.0
-        dense = read[dev] - experts
-        seconds.append(dense / bandwidth + experts / (bandwidth * traits.moe_expert_efficiency)
-                       + layers_on[dev] * traits.layer_seconds)
-    total = sum(seconds)
+        memory = read[dev] / bandwidth
+        compute = 0.0
+        if cost is not None:
+            weights = placement.read_per_token[dev]
+            if device.is_gpu and throughput > 0 and dev_backend in c.gpu_ceiling_backends:
+                compute = weights * cost.gpu_ops_per_byte / throughput
+            elif not device.is_gpu and measured is None:
+                compute = weights * cost.cpu_core_s_per_byte / max(1.0, throughput)
+        share = experts[dev] / expert_total if expert_total > 0 else 0.0
+        fixed = layers_on[dev] * layer_s + active_experts * share * bc.expert_s
+        parts["memory"] += memory if memory >= compute else 0.0
+        parts["compute"] += compute if compute > memory else 0.0
+        parts["fixed"] += fixed
+        seconds.append(max(memory, compute) + fixed)
+    main_key = "GPU0" if profile.gpus else "CPU"
+    main_measured = profile.calibration_for(main_key)
+    token_s = main_measured.token_s if main_measured is not None else c.backend(backend).token_s
+    hops = hop_seconds(device_boundaries(placement), 4.0 * (anatomy.n_embd if anatomy else 4096),
+                       default_link(profile, c), c.backend(backend).hop_s) if n_dev > 1 else 0.0
+    parts["fixed"] += token_s
+    parts["hops"] = hops
+    if pages_from_disk:
+        paging = placement.read_per_token[placement.cpu] / (c.disk_gbps * 1e9)
+        seconds[placement.cpu] += paging
+        parts["disk"] = paging
+    total = sum(seconds) + token_s + hops
     tps = 0.0 if unknown or total <= 0 else 1.0 / total
-    return SpeedEstimate(tps, total, n_past, tuple(read), tuple(seconds))
+    bound = max(parts, key=parts.__getitem__)
+    return SpeedEstimate(tps, total, n_past, tuple(read), tuple(seconds), main, backend, bound, measured_main,
+                         pages_from_disk)
+
+
+def ram_pressure(profile: HardwareProfile, host_bytes: int, file_bytes: int, host_weights: int, use_mmap: bool,
+                 constants: SpeedConstants | None = None) -> int:
+    """Bytes by which the plan overflows the free RAM (0: it fits in RAM and runs at the predicted speed).
+
+    ``host_bytes`` is everything the host holds (weights, KV, buffers, overhead). With mmap and
+    weights on a GPU, the page cache also holds the GPU's share of the file after loading (the
+    loader reads it through the mapping), so the whole file counts. Free RAM is the detected free
+    memory for this machine, or the total minus a reserve for the OS for a catalog profile.
+    """
+    c = constants or speed_constants()
+    needed = host_bytes
+    if use_mmap and profile.gpus and not profile.unified_memory:
+        needed += max(0, file_bytes - host_weights)
+    free = profile.ram_free_bytes if profile.ram_free_bytes is not None else profile.ram_bytes - c.ram_reserve_bytes
+    return max(0, needed - free)

@@ -364,12 +364,6 @@ def require_label(text: str) -> QuantLabel:
     return quant
 
 
-def label_bits_per_weight(text: str) -> float | None:
-    """Typical bits per weight for a label (see QuantLabel), None when unknown."""
-    quant = lookup_label(text)
-    return quant.bits_per_weight if quant else None
-
-
 def label_for_ftype(ftype_id: int) -> QuantLabel | None:
     """The file type for a ``general.file_type`` value (the "guessed" flag is ignored)."""
     return load_label_catalog().by_ftype.get(int(ftype_id) & ~FTYPE_GUESSED)
@@ -397,24 +391,6 @@ def all_tensor_types() -> tuple[QuantLabel, ...]:
 
 def families() -> tuple[Family, ...]:
     return tuple(load_label_catalog().families.values())
-
-
-def family_explanation(family: str) -> str:
-    """The plain explanation of a family, by id ("k-quant") or name ("K-quants"), case-insensitive."""
-    wanted = (family or "").strip().lower()
-    for entry in load_label_catalog().families.values():
-        if wanted in (entry.id, entry.name.lower()):
-            return entry.explanation
-    raise LocalAIError(f"unknown quant family '{family}'",
-                       hint="one of: " + ", ".join(load_label_catalog().families))
-
-
-def note_explanation(note_id: str) -> str:
-    """A modifier/topic explanation: "imatrix", "unsloth-dynamic", "q8-embed-output", "mix-size" ..."""
-    note = load_label_catalog().notes.get(note_id)
-    if note is None:
-        raise LocalAIError(f"unknown quant note '{note_id}'", hint="one of: " + ", ".join(load_label_catalog().notes))
-    return note.explanation
 
 
 def label_sort_key(label: QuantLabel | str) -> tuple[float, str]:
@@ -468,6 +444,17 @@ def explain_label(text: str) -> str:
     family = catalog.families[quant.family]
     paragraphs.append(f"{family.name[0].upper()}{family.name[1:]}: {family.explanation}")
     return "\n\n".join(paragraphs)
+
+
+def describe_label(label: str | None) -> str:
+    """``explain_label``'s text, or in its place why there is none (no label in the file name, an unknown
+    label): for a panel that shows something either way."""
+    if not label:
+        return "This file's name carries no quant label."
+    try:
+        return explain_label(label)
+    except LocalAIError as exc:
+        return str(exc)
 
 
 def explain_tensor_type(name: str) -> str:

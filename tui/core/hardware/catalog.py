@@ -32,7 +32,8 @@ _SIZE_RE = re.compile(r"(\d+)\s*(?:gib|gb|g)\b")
 _TOKEN_RE = re.compile(r"\d+gb|[a-z]+|\d+")
 
 _DEVICE_KEYS = {"name", "vram_gib", "bandwidth_gbps", "backend", "category", "note",
-                "aliases", "unified_memory", "ram_gib", "efficiency"}
+                "aliases", "unified_memory", "ram_gib", "efficiency", "memory", "fp16_tflops",
+                "source"}
 
 
 class UnknownDeviceError(LocalAIError):
@@ -109,6 +110,8 @@ class CatalogDevice:
     aliases: tuple[str, ...] = ()
     unified_memory: bool = False
     ram_gib: float | None = None
+    memory: str = ""  # HBM2e, GDDR6X, LPDDR5X ... (optional): picks the speed model's device class
+    fp16_tflops: float | None = None  # dense FP16 tensor TFLOPS from the vendor's spec sheet (optional)
 
     @property
     def is_cpu(self) -> bool:
@@ -132,7 +135,8 @@ class CatalogDevice:
         if self.is_cpu:
             raise LocalAIError(f"'{self.name}' is a RAM setup, not a GPU")
         return GpuSpec(name=self.name, vram_bytes=self.vram_bytes, bandwidth_gbps=self.bandwidth_gbps,
-                       backend=self.backend, index=index, efficiency=self.efficiency)
+                       backend=self.backend, index=index, efficiency=self.efficiency, memory=self.memory,
+                       fp16_tflops=self.fp16_tflops)
 
 
 @dataclass(frozen=True)
@@ -255,7 +259,13 @@ def _parse_device(number: int, entry: dict[str, Any], efficiency: dict[str, Any]
     aliases = entry.get("aliases", [])
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
         raise fail(f"{where}: aliases must be a list of names")
-    return CatalogDevice(number=number, name=name.strip(), vram_gib=float(vram), bandwidth_gbps=float(bandwidth),
+    memory = entry.get("memory", "")
+    if not isinstance(memory, str):
+        raise fail(f"{where}: memory must be a text such as 'HBM2e' or 'GDDR6X'")
+    tflops = entry.get("fp16_tflops")
+    if tflops is not None and not _is_positive(tflops):
+        raise fail(f"{where}: fp16_tflops must be a positive number")
+    return CatalogDevice(memory=memory, fp16_tflops=None if tflops is None else float(tflops), number=number, name=name.strip(), vram_gib=float(vram), bandwidth_gbps=float(bandwidth),
                          backend=backend, category=category, note=note.strip(), efficiency=float(own_efficiency),
                          aliases=tuple(a.strip() for a in aliases), unified_memory=unified,
                          ram_gib=None if ram is None else float(ram))

@@ -174,7 +174,8 @@ def _read_device(nvml: Any, nvml_index: int, cuda_index: int, driver: str | None
     efficiency = match.efficiency if match else backend_efficiency("CUDA")
     spec = GpuSpec(name=name, vram_bytes=total, bandwidth_gbps=round(bandwidth, 1), free_bytes=free,
                    used_bytes=used, backend="CUDA", index=cuda_index, driver=driver, efficiency=efficiency,
-                   notes="; ".join(notes))
+                   notes="; ".join(notes), memory=match.memory if match else "",
+                   fp16_tflops=match.fp16_tflops if match else None)
     return spec, match
 
 
@@ -348,9 +349,21 @@ def host_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
 
 
 def detect_profile(host: HostInfo | None = None, detection: GpuDetection | None = None) -> HardwareProfile:
-    """This machine as a profile (``source="detected"``): its NVIDIA GPUs, or Apple silicon, or CPU-only."""
+    """This machine as a profile (``source="detected"``): its NVIDIA GPUs, or Apple silicon, or CPU-only.
+
+    Speed terms measured here by ``localai-tui gpus --calibrate`` come with it (``calibration``).
+    """
+    from tui.core.hardware.speed_store import load_calibration, machine_fingerprint
+
     host = host or detect_host()
     detection = detection or probe_nvidia_gpus()
+    profile = _detected_profile(host, detection)
+    fingerprint = machine_fingerprint(host.cpu_name, host.physical_cores, host.ram_bytes, profile.gpus)
+    return profile.with_changes(calibration=load_calibration(fingerprint),
+                                extra={**profile.extra, "fingerprint": fingerprint})
+
+
+def _detected_profile(host: HostInfo, detection: GpuDetection) -> HardwareProfile:
     ram = assumed_ram_setup()
     common: dict[str, Any] = dict(ram_bytes=host.ram_bytes, ram_free_bytes=host.ram_available_bytes, source="detected",
                   cpu_threads=host.physical_cores, ram_bandwidth_gbps=ram.bandwidth_gbps,

@@ -26,6 +26,8 @@ class GpuSpec:
     efficiency: float | None = None  # decode's share of peak bandwidth on this card; None: the profile's
     notes: str = ""  # where the numbers came from when it matters (e.g. "bandwidth from the catalog")
     box: str = ""  # "host:port" of the rpc-server exposing this device; "" = in the head machine
+    memory: str = ""  # memory technology when the catalog knows it (HBM2e, GDDR6X, LPDDR5X): the speed class
+    fp16_tflops: float | None = None  # dense FP16 tensor throughput (vendor spec): prompt processing
 
     @property
     def available_bytes(self) -> int:
@@ -77,6 +79,22 @@ class RemoteBox:
 
 
 @dataclass(frozen=True)
+class DeviceCalibration:
+    """Decode terms measured on this machine (``localai-tui gpus --calibrate``) for one device.
+
+    ``device`` is ``"CPU"`` or ``"GPU<index>"``. ``bandwidth_gbps`` is the effective rate a decode
+    reached (not the peak); ``token_s`` and ``layer_s`` the fixed costs per token and per layer.
+    """
+
+    device: str
+    bandwidth_gbps: float
+    token_s: float
+    layer_s: float
+    threads: int = 0
+    measured_at: str = ""
+
+
+@dataclass(frozen=True)
 class HardwareProfile:
     """A box: zero or more GPUs plus system RAM.
 
@@ -100,6 +118,7 @@ class HardwareProfile:
     extra: dict[str, Any] = field(default_factory=dict)
     ram_efficiency: float = 0.6
     boxes: tuple[RemoteBox, ...] = ()  # helper boxes; their devices lead ``gpus`` (llama.cpp's order)
+    calibration: tuple[DeviceCalibration, ...] = ()  # measured on this machine; beats the class constants
     cpu_amx: bool = False  # the CPU has AMX-INT8: llama.cpp keeps CPU matrices in its AMX layout (fit/cpu_amx.py)
 
     @property
@@ -122,6 +141,10 @@ class HardwareProfile:
     def efficiency_for(self, gpu: GpuSpec) -> float:
         """The fraction of ``gpu``'s peak bandwidth decode reaches (its own, else the profile's)."""
         return self.efficiency if gpu.efficiency is None else gpu.efficiency
+
+    def calibration_for(self, device: str) -> DeviceCalibration | None:
+        """The measured terms of ``device`` ("CPU", "GPU0"...), if this machine was calibrated."""
+        return next((c for c in self.calibration if c.device == device), None)
 
     def with_changes(self, **changes: Any) -> HardwareProfile:
         return replace(self, **changes)

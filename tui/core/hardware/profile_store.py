@@ -113,6 +113,13 @@ def save_custom_profile(profile: HardwareProfile) -> Path:
     return write_toml_atomically(path, data, header=_PROFILES_HEADER)
 
 
+def save_custom_profile_entry(entry: dict[str, object]) -> HardwareProfile:
+    """Check a ``[[profile]]`` table (GiB, GB/s) as a person typed it (the app's form), save it, return it."""
+    profile = profile_from_toml(entry, where="custom profile")
+    save_custom_profile(profile)
+    return profile
+
+
 def delete_custom_profile(name: str) -> bool:
     """Remove the custom profile called ``name``; False if there was none."""
     path = custom_profiles_path()

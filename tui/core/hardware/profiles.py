@@ -25,6 +25,7 @@ from typing import Any, TypeAlias
 
 from tui.core.errors import LocalAIError
 from tui.core.hardware.catalog import (
+    BACKENDS,
     CatalogDevice,
     UnknownDeviceError,
     backend_efficiency,
@@ -189,6 +190,8 @@ def _resolve_one(arg: str, customs: list[HardwareProfile]) -> _Resolved:
     A whole number is a position in 'localai-tui gpus' when the list is that long ("--gpu 12"),
     else a model number ("--gpu 3090").
     """
+    if "@" in arg:
+        return _with_backend(arg, customs)
     word = arg.casefold()
     if word in (AUTO, CPU):
         return word, None
@@ -212,6 +215,25 @@ def _resolve_one(arg: str, customs: list[HardwareProfile]) -> _Resolved:
         did_you_mean = f"; did you mean {', '.join(repr(n) for n in names[:4])}?" if names else ""
         raise LocalAIError(f"--gpu '{arg}' is not 'auto', 'cpu', a catalog device or a custom profile{did_you_mean}",
                            hint="'localai-tui gpus' lists them") from None
+
+
+def _with_backend(arg: str, customs: list[HardwareProfile]) -> _Resolved:
+    """``"RTX 3090@vulkan"``: a catalog card driven by another llama.cpp backend than its default.
+
+    The backend changes the speed model's fixed costs and efficiency (an NVIDIA card on Vulkan
+    decodes 1.3-1.6x slower than on CUDA), and the device names llama.cpp gives it (Vulkan0).
+    """
+    name, _, wanted = arg.rpartition("@")
+    backend = next((b for b in BACKENDS if b.casefold() == wanted.strip().casefold()), None)
+    if backend is None or backend == "CPU":
+        gpu_backends = ", ".join(b for b in BACKENDS if b != "CPU")
+        raise LocalAIError(f"--gpu '{arg}': '{wanted}' is not a GPU backend", hint=f"one of {gpu_backends}")
+    _kind, value = _resolve_one(name.strip(), customs)
+    if not isinstance(value, CatalogDevice) or value.is_cpu or (
+            value.unified_memory and backend not in ("Vulkan", value.backend)):
+        raise LocalAIError(f"--gpu '{arg}': a backend can be chosen for a catalog GPU only",
+                           hint="e.g. --gpu 'RTX 3090@Vulkan'")
+    return "device", replace(value, backend=backend, efficiency=backend_efficiency(backend))
 
 
 def _single_profile(kind: str, value: CatalogDevice | HardwareProfile | None) -> HardwareProfile:
@@ -312,6 +334,18 @@ def remember_selection(gpu_args: list[str] | None, vram_gib: float | None = None
         chosen = ()
     return save_hardware_settings(replace(settings, selected_gpu=chosen, selected_vram_gib=vram_gib,
                                           selected_ram_gib=ram_gib))
+
+
+def select_profile(gpu_args: list[str], *, remember: bool = True) -> HardwareProfile:
+    """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name), remembered
+    in hardware.toml for the next start when ``remember`` (the app's profile screen)."""
+    from tui.core.hardware.boxes import attach_boxes
+
+    profile = resolve_profile(gpu_args)
+    if remember:
+        remember_selection(gpu_args)
+    boxes = load_hardware_settings().boxes  # helper boxes join whichever head is chosen
+    return attach_boxes(profile, boxes) if boxes else profile
 
 
 def load_selected_profile() -> HardwareProfile:

@@ -9,7 +9,9 @@ llama.cpp ``--fit``'s offloading at the same context (``tui.core.fit.autofit``: 
 * otherwise from its file size and the repo's architecture: one sibling's header (the first
   label's, read once if none is cached) retyped to the label's size (``size_anatomy``).
 
-``source`` says which: "header" (exact) or "size" (estimated).
+``source`` says which: "header" (exact) or "size" (estimated). A vision repo's projector (its
+``mmproj`` file, the one ``best_mmproj`` picks for the row) counts too, as llama-server's ``--fit``
+counts it: its header is read once per repo (a few KiB, cached on disk).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.fit.projector import ProjectorSize
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.verdict import Verdict
 from tui.core.gguf.anatomy import ModelAnatomy
@@ -75,15 +78,25 @@ def fit_badges(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSett
     if reference is None:
         return []
     badges = []
+    projectors: dict[str, ProjectorSize | None] = {}
     for group in groups:
+        from tui.core.hub.projector import group_projector
+
+        projector = group_projector(quants, group, projectors, client=client)
         anatomy = exact.get(group.name)
         source = "header"
         if anatomy is None:
             from tui.core.hub.size_anatomy import anatomy_for_size
 
             anatomy, source = anatomy_for_size(reference, group.size_bytes, group.shards), "size"
-        badges.append(badge_for(group, anatomy, profile, settings, source))
+        badges.append(badge_for(group, anatomy, profile, settings, source, projector))
     return badges
+
+
+def fit_badges_by_group(quants: RepoQuants, profile: HardwareProfile, settings: LlamaSettings, *,
+                        client: HubClient | None = None) -> dict[str, FitBadge]:
+    """``fit_badges`` keyed by the row's group name (what a table of the rows looks up)."""
+    return {badge.group_name: badge for badge in fit_badges(quants, profile, settings, client=client)}
 
 
 def group_anatomy(quants: RepoQuants, group: QuantGroup, *, client: HubClient | None = None,
@@ -101,15 +114,15 @@ def group_anatomy(quants: RepoQuants, group: QuantGroup, *, client: HubClient | 
 
 
 def badge_for(group: QuantGroup, anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
-              source: str) -> FitBadge:
+              source: str, projector: ProjectorSize | None = None) -> FitBadge:
     """The verdict as asked (``settings``), else with llama.cpp ``--fit``'s offloading at the same context."""
     from tui.core.fit.autofit import explain_auto_fit
     from tui.core.fit.estimate import estimate_fit
 
-    estimate = estimate_fit(anatomy, profile, settings)
+    estimate = estimate_fit(anatomy, profile, settings, projector=projector)
     verdict, detail = estimate.verdict, ""
     if not estimate.fits and not profile.is_cpu_only:
-        adjusted = explain_auto_fit(anatomy, profile, settings, fit_context=False)
+        adjusted = explain_auto_fit(anatomy, profile, settings, fit_context=False, projector=projector)
         if adjusted.estimate.fits:
             estimate, verdict, detail = adjusted.estimate, Verdict.PARTIAL, "; ".join(adjusted.changes)
     if not verdict.runs:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tui.core.errors import LocalAIError
+from tui.core.fit.projector import ProjectorSize
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hub.client import HubClient
 from tui.core.hub.repo_files import QuantGroup, RepoQuants
@@ -46,6 +47,8 @@ class ChosenModel:
     label: str | None = None  # quant label, e.g. Q4_K_M
     commit: str | None = None  # the Hub commit the header was read at (downloads pin to it)
     files: tuple[HubFile, ...] = ()  # the Hub files of every shard, in order: what a download fetches
+    projector: ProjectorSize | None = None  # a vision model's mmproj, counted in the fit (tui/core/fit/projector.py)
+    projector_file: HubFile | None = None  # its Hub file, downloaded with the model
 
     @property
     def title(self) -> str:
@@ -57,11 +60,29 @@ class ChosenModel:
         return self.spec
 
     @property
+    def settings_key(self) -> str:
+        """Which remembered settings are this model's (``tui.core.fit.model_settings.model_key``):
+        the file's name and size, the same for a Hub pick, its download and a local copy."""
+        from tui.core.fit.model_settings import model_key
+
+        name = self.filename or (self.local_path.name if self.local_path is not None else self.spec)
+        return model_key(name, self.anatomy.file_size or self.anatomy.tensor_bytes)
+
+    @property
     def is_local(self) -> bool:
         return self.local_path is not None and self.local_path.exists()
 
     def downloaded_to(self, path: Path) -> ChosenModel:
         return replace(self, local_path=path)
+
+    def server_model_arg(self) -> tuple[str, str]:
+        """How ``llama-server`` is told to load it: ``(path, "path")`` once on disk, else ``(OWNER/REPO[:LABEL],
+        "hf")`` for ``-hf`` (``tui.core.fit.llama_args.llama_server_command``'s ``source``)."""
+        if self.local_path is not None:
+            return str(self.local_path), "path"
+        if self.repo_id:
+            return (f"{self.repo_id}:{self.label}" if self.label else self.repo_id), "hf"
+        return self.spec, "path"
 
 
 def open_model_spec(spec: str, *, client: HubClient | None = None) -> ChosenModel:
@@ -75,7 +96,8 @@ def open_model_spec(spec: str, *, client: HubClient | None = None) -> ChosenMode
         raise LocalAIError("no model given", hint=_SPEC_HINT)
     local = local_model_path(text)
     if local is not None:
-        return ChosenModel(spec=text, anatomy=load_local_anatomy(local), local_path=local.resolve())
+        return ChosenModel(spec=text, anatomy=load_local_anatomy(local), local_path=local.resolve(),
+                           projector=local_projector(local))
     return _open_hub_model(text, client)
 
 
@@ -114,14 +136,30 @@ def load_local_anatomy(path: Path) -> ModelAnatomy:
 
 def model_from_group(quants: RepoQuants, group: QuantGroup, *, client: HubClient | None = None) -> ChosenModel:
     """A quant row of a listed repo (Browse, the Advisor), its header(s) read over HTTP ranges (cached on disk)."""
+    from tui.core.hub.projector import projector_for_model
     from tui.core.hub.remote_header import read_group_anatomy
 
     listing = quants.listing
     anatomy, _ = read_group_anatomy(listing.repo_id, listing.commit, group.files, client=client)
     spec = f"{listing.repo_id}:{group.label}" if group.label else f"{listing.repo_id}/{group.first_path}"
+    projector, projector_file = projector_for_model(quants, group, client=client)
     return ChosenModel(spec=spec, anatomy=anatomy, repo_id=listing.repo_id, filename=group.first_path,
                        label=group.label, commit=listing.commit, files=tuple(group.files),
-                       local_path=downloaded_copy(listing.repo_id, group.first_path))
+                       local_path=downloaded_copy(listing.repo_id, group.first_path),
+                       projector=projector, projector_file=projector_file)
+
+
+def local_projector(model_path: Path) -> ProjectorSize | None:
+    """The projector beside a local model file, if one is there and readable."""
+    from tui.core.fit.projector import projector_next_to, read_local_projector
+
+    found = projector_next_to(model_path) if model_path.is_file() else None
+    if found is None:
+        return None
+    try:
+        return read_local_projector(found)
+    except LocalAIError:
+        return None
 
 
 def downloaded_copy(repo_id: str, first_path: str) -> Path | None:
@@ -152,7 +190,11 @@ def _open_hub_model(spec: str, client: HubClient | None) -> ChosenModel:
         cached = find_cached_model(ref.repo_id, ref.label, ref.path)
         return ChosenModel(spec=spec, anatomy=found.anatomy, local_path=cached.path if cached else None,
                            repo_id=ref.repo_id, label=ref.label, filename=cached.path.name if cached else None)
+    from tui.core.hub.projector import projector_for_model
+
     group = resolved.group
+    projector, projector_file = projector_for_model(resolved.quants, group, client=client)
     return ChosenModel(spec=resolved.spec, anatomy=found.anatomy, repo_id=resolved.repo_id,
                        filename=group.first_path, label=group.label, commit=resolved.commit,
-                       files=tuple(group.files), local_path=downloaded_copy(resolved.repo_id, group.first_path))
+                       files=tuple(group.files), local_path=downloaded_copy(resolved.repo_id, group.first_path),
+                       projector=projector, projector_file=projector_file)

@@ -12,6 +12,8 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from tui.core.fit.verdict import Verdict
+from tui.core.hardware.devices import HardwareProfile
+from tui.core.sizes import GiB
 from tui.units import format_context, format_rate
 from tui.widgets.sweep_plot import PlotColumn
 
@@ -29,13 +31,6 @@ def add_columns(table: DataTable, first: tuple[str, str], columns: list[tuple[st
         table.add_column(label, key=key, width=column_width)
 
 
-def short_context(n_tokens: int) -> str:
-    """``4k``, ``40k``, ``17.2k``: a context in at most a few characters (k = 1024 tokens)."""
-    if n_tokens >= 1024 and n_tokens % 1024:
-        return f"{n_tokens / 1024:.1f}k"
-    return format_context(n_tokens)
-
-
 def short_placement(placement: Any) -> str:
     """``GPU``, ``CPU``, ``24/49 GPU``, ``exp 21/48`` (MoE experts of 21 of 48 layers in RAM): a table cell."""
     estimate = placement.estimate
@@ -50,12 +45,12 @@ def short_placement(placement: Any) -> str:
     return f"{estimate.n_gpu_layers}/{estimate.n_layers_total} GPU"
 
 
-def hardware_cell(profile: Any) -> str:
+def hardware_cell(profile: HardwareProfile) -> str:
     """``24 GiB @936 · RAM @51 GB/s``: what decides a box's speed (VRAM size and speeds)."""
     ram = f"RAM @{profile.ram_bandwidth_gbps:.0f} GB/s"
     if profile.is_cpu_only:
         return ram
-    vram = sum(g.vram_bytes for g in profile.gpus) / 1024**3
+    vram = sum(g.vram_bytes for g in profile.gpus) / GiB
     speed = max(g.bandwidth_gbps for g in profile.gpus)
     if profile.unified_memory:
         return f"{vram:.0f} GiB @{speed:.0f} GB/s unified"

@@ -24,7 +24,6 @@ from tui.screens.advisor.cells import (
     comparison_note,
     error_text,
     hardware_cell,
-    short_context,
     short_placement,
     status_text,
 )
@@ -124,7 +123,7 @@ class ComparePane(TabPane):
                 ram = f"{format_gib(placement.host_bytes)}/{format_gib(placement.host_capacity_bytes)}"
                 rate = format_rate(placement.tokens_per_s).replace(" t/s", "") if placement.fits else "-"
                 cells = [result.box.title, verdict, short_placement(placement),
-                         short_context(result.max_context) if result.max_context else "-", vram, ram, rate]
+                         format_context(result.max_context, approximate=True) if result.max_context else "-", vram, ram, rate]
             if wide:
                 cells.append(Text(hardware_cell(result.box.profile), "dim"))
             table.add_row(*cells, key=str(index))

@@ -27,6 +27,10 @@ from tui.widgets.verdict_style import verdict_style
 #: Slowest acceptable decode speeds the ``m`` key cycles through (tokens/s).
 MIN_SPEEDS = (10.0, 20.0, 40.0, 1.0, 5.0)
 
+#: Contexts the ``c`` key cycles through for the ranking (tokens); None is ``recommend``'s default:
+#: 4096 tokens, or the model's trained context when that is smaller.
+ADVISOR_CONTEXTS: tuple[int | None, ...] = (None, 8192, 16384, 32768, 65536, 131072)
+
 
 class RecommendPane(TabPane):
     """Search box, ranking status, the ranked repos and the highlighted repo's detail."""
@@ -46,6 +50,7 @@ class RecommendPane(TabPane):
     def __init__(self) -> None:
         super().__init__("Which model", id=TAB_IDS["recommend"])
         self.min_speed = MIN_SPEEDS[0]
+        self.context: int | None = ADVISOR_CONTEXTS[0]
         self.query_text = ""
         self.recommendation: Any = None
         self._ranked_for: tuple[Any, ...] | None = None  # (profile, context, query, speed) of the shown ranking
@@ -83,7 +88,7 @@ class RecommendPane(TabPane):
         if profile is None:
             self._status("Choose a hardware profile (F2) to rank models for it.")
             return
-        key = (profile, self.app.settings.n_ctx, self.query_text, self.min_speed)
+        key = (profile, self.context, self.query_text, self.min_speed)
         if key == self._ranked_for and not force:
             return
         self._ranked_for = key
@@ -92,7 +97,7 @@ class RecommendPane(TabPane):
         self._cancel = threading.Event()
         what = f"'{self.query_text}'" if self.query_text else "the most downloaded GGUF repos"
         self._status(f"Sizing {what} for {profile.name}… (headers only)")
-        self._rank(profile, self.app.settings, self.query_text, self.min_speed, self._cancel)
+        self._rank(profile, self.context, self.query_text, self.min_speed, self._cancel)
 
     def search(self, text: str) -> None:
         self.query_text = text.strip()
@@ -103,14 +108,22 @@ class RecommendPane(TabPane):
         self._show_wants()
         self.rank_if_stale()
 
+    def cycle_context(self) -> None:
+        """``c``: the next context to rank for (recommend's default first, then 8k ... 128k)."""
+        self.context = ADVISOR_CONTEXTS[(ADVISOR_CONTEXTS.index(self.context) + 1) % len(ADVISOR_CONTEXTS)]
+        self._show_wants()
+        self.rank_if_stale()
+
     def _show_wants(self) -> None:
+        context = format_context(self.context) if self.context else "≤4k"
         self.query_one("#advisor-wants", Label).update(
-            Text.assemble((" ≥", "dim"), (f"{self.min_speed:g} t/s", "bold"), (" (m)", "dim")))
+            Text.assemble((" ≥", "dim"), (f"{self.min_speed:g} t/s", "bold"), (" (m) ", "dim"),
+                          (context, "bold"), (" ctx (c)", "dim")))
 
     # -- the ranking worker ------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="advisor-rank")
-    def _rank(self, profile: Any, settings: Any, query: str, min_speed: float, cancel: threading.Event) -> None:
+    def _rank(self, profile: Any, n_ctx: int | None, query: str, min_speed: float, cancel: threading.Event) -> None:
         from tui.advisor_services import recommend_for
 
         services = self.app.services
@@ -119,7 +132,7 @@ class RecommendPane(TabPane):
             if not cancel.is_set():
                 self.post_message(self.RepoSized(done, total, repo_id))
 
-        deliver(self, self.Ranked, lambda: recommend_for(services, profile, settings, query, min_speed,
+        deliver(self, self.Ranked, lambda: recommend_for(services, profile, n_ctx, query, min_speed,
                                                          on_progress=progress, cancel=cancel))
 
     @on(RepoSized)

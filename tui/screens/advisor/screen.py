@@ -19,6 +19,7 @@ from tui.screens.advisor.compare_pane import NO_MODEL, ComparePane
 from tui.screens.advisor.recommend_pane import RecommendPane
 from tui.screens.advisor.sweep_pane import SweepPane
 from tui.screens.base import AppScreen
+from tui.screens.focus import focus_now
 
 
 class AdvisorScreen(AppScreen):
@@ -32,6 +33,8 @@ class AdvisorScreen(AppScreen):
         Binding("slash", "focus_search", "Search", id="advisor-search"),
         Binding("m", "cycle_min_speed", "Min t/s", id="advisor-min-speed",
                 tooltip="The slowest decode speed a label may have to be recommended"),
+        Binding("c", "cycle_context", "Context", id="advisor-context",
+                tooltip="The context the ranking sizes for (default: 4k, or the model's if less, as recommend)"),
         Binding("r", "refresh", "Refresh", id="advisor-refresh"),
         Binding("escape", "leave_search", "Results", id="advisor-leave-search", show=False),
     ]
@@ -46,7 +49,7 @@ class AdvisorScreen(AppScreen):
         self.watch(self.app, "profile", lambda _: self._inputs_changed(), init=False)
         self.watch(self.app, "model", lambda _: self._inputs_changed(), init=False)
         self._inputs_changed()
-        self.query_one(RecommendPane).table.focus()
+        focus_now(self.query_one(RecommendPane).table)
 
     def on_screen_resume(self) -> None:
         self._inputs_changed()  # the Fit screen may have changed the context or the model meanwhile
@@ -84,14 +87,14 @@ class AdvisorScreen(AppScreen):
         self.query_one("#advisor-tabs", TabbedContent).active = TAB_IDS[tab]
         target = {"recommend": "#advisor-recommend-table", "compare": "#advisor-compare-table"}.get(tab)
         if target:
-            self.query_one(target, DataTable).focus()
+            focus_now(self.query_one(target, DataTable))
 
     def action_focus_search(self) -> None:
         self.action_show_tab("recommend")
-        self.query_one("#advisor-search", Input).focus()
+        focus_now(self.query_one("#advisor-search", Input))
 
     def action_leave_search(self) -> None:
-        self.query_one("#advisor-recommend-table", DataTable).focus()
+        focus_now(self.query_one("#advisor-recommend-table", DataTable))
 
     @on(Input.Submitted, "#advisor-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
@@ -101,13 +104,16 @@ class AdvisorScreen(AppScreen):
     def action_cycle_min_speed(self) -> None:
         self.query_one(RecommendPane).cycle_min_speed()
 
+    def action_cycle_context(self) -> None:
+        self.query_one(RecommendPane).cycle_context()
+
     def action_refresh(self) -> None:
         self._inputs_changed(force=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_search":
             return self.focused is self.query_one("#advisor-search", Input)
-        if action in ("show_tab", "cycle_min_speed", "refresh", "focus_search"):
+        if action in ("show_tab", "cycle_min_speed", "cycle_context", "refresh", "focus_search"):
             return not isinstance(self.focused, Input)  # typed letters and digits go into the search box
         return True
 
