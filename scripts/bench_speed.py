@@ -84,7 +84,7 @@ def _params(c: SpeedConstants) -> list[tuple[str, str, str]]:
     out += [("backend", "CUDA", "expert_s"), ("backend", "CUDA", "hop_s"), ("backend", "CPU", "expert_s")]
     out += [("efficiency", "gddr", "CUDA"), ("efficiency", "hbm", "CUDA"), ("efficiency", "apple", "Metal"),
             ("efficiency", "apple_ultra", "Metal"), ("efficiency", "unified", "CUDA"), ("efficiency", "cpu", "CPU"),
-            ("efficiency", "gddr", "Vulkan"), ("efficiency", "gddr", "ROCm")]
+            ("efficiency", "gddr", "Vulkan"), ("efficiency", "gddr5", "CUDA"), ("efficiency", "gddr", "ROCm")]
     out += [("gpu_ops", f, "") for f in ("float", "legacy", "kquant", "q8")]
     return out
 
@@ -192,13 +192,22 @@ def by_class(cases: list[SpeedCase], rs: list[float]) -> dict[str, list[float]]:
 
 def write_ranges(cases: list[SpeedCase], rs: list[float]) -> None:
     """Residual quantiles per device class (from cross-validated ratios): the ranges the app quotes."""
-    lines = ["# Uncertainty of the decode estimate per device class: quantiles of measured/predicted on the",
-             "# calibration rows, cross-validated (scripts/bench_speed.py --write-ranges writes this file).",
-             "# A class with no rows has no range: the app says so.", ""]
+    lines = ["# Uncertainty of the decode estimate per device class: the 10th-90th percentiles of",
+             "# measured/predicted on the published rows, cross-validated (scripts/bench_speed.py",
+             "# --write-ranges writes this file). A class with fewer than 10 rows gets at least the pooled",
+             "# range of all classes (a few rows cannot show how wrong the model can be). A class with no",
+             "# rows has no range: the app says so.", ""]
+
+    def quantiles(inv: list[float]) -> tuple[float, float]:
+        inv = sorted(inv)
+        return inv[max(0, int(0.1 * len(inv)))], inv[min(len(inv) - 1, int(math.ceil(0.9 * len(inv))) - 1)]
+
+    pooled = quantiles([1 / r for r in rs])
     for cls, values in sorted(by_class(cases, rs).items()):
-        inv = sorted(1 / r for r in values)  # measured / predicted
-        lo = inv[max(0, int(0.1 * len(inv)))] if len(inv) >= 5 else min(inv)
-        hi = inv[min(len(inv) - 1, int(math.ceil(0.9 * len(inv))) - 1)] if len(inv) >= 5 else max(inv)
+        inv = [1 / r for r in values]  # measured / predicted
+        lo, hi = quantiles(inv)
+        if len(inv) < 10:
+            lo, hi = min(lo, pooled[0]), max(hi, pooled[1])
         lines.append(f"[{cls}]\nrows = {len(inv)}\nlow = {min(lo, 0.97):.3f}\nhigh = {max(hi, 1.03):.3f}\n")
     RANGES.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {RANGES.relative_to(ROOT)}")

@@ -51,6 +51,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tui.core.fit.cpu_amx import cpu_extra_buffers_safe, host_has_amx
 from tui.core.fit.settings import LlamaSettings
 from tui.core.sizes import MiB
 
@@ -63,28 +64,6 @@ NO_ALLOC_ABOVE_BYTES = 256 * MiB
 #: ggml-cpu's extra buffer types (ggml_backend_cpu_get_extra_buffer_types, ggml-cpu.cpp): weights
 #: llama.cpp moves out of the mapped file into a layout of its own (AMX on Xeons with AMX-INT8).
 CPU_EXTRA_BUFFERS = ("CPU_REPACK", "AMX", "KLEIDIAI")
-
-def _would_abort(path: str | os.PathLike) -> str:
-    """The architecture of ``path`` if llama.cpp would abort with the CPU's extra buffers here, else ""."""
-    from tui.core.fit.cpu_amx import cpu_extra_buffers_safe
-    from tui.core.gguf.anatomy import load_anatomy
-    from tui.core.hardware.detect import host_has_amx
-
-    try:
-        arch = load_anatomy(Path(path)).architecture
-    except Exception:  # noqa: BLE001 - not a model we can read: llama.cpp refuses it without aborting
-        return ""
-    return "" if cpu_extra_buffers_safe(arch, host_has_amx()) else arch
-
-
-def skip_if_llama_would_abort(path: str | os.PathLike) -> None:
-    """Skip the calling test where llama.cpp's default load of ``path`` would abort this process."""
-    arch = _would_abort(path)
-    if arch:
-        import pytest
-
-        pytest.skip(f"llama.cpp 0.3.36 aborts loading {arch} with AMX buffers (tui/core/fit/cpu_amx.py)")
-
 
 _lock = threading.Lock()  # llama.cpp's logger is process-global: one measurement at a time
 
@@ -407,8 +386,8 @@ def measure_llama(path: str | os.PathLike, settings: LlamaSettings | None = None
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(path)
-    # as the engine does: the CPU's extra buffers off where llama.cpp would abort with them
-    use_extra_bufts = use_extra_bufts and not _would_abort(path)
+    # as the engine does: the CPU's extra buffers off on an AMX CPU (tui/core/fit/cpu_amx.py)
+    use_extra_bufts = use_extra_bufts and cpu_extra_buffers_safe(host_has_amx())
     if mode == "auto":
         mode = "no_alloc" if _is_sparse_or_large(path) else "load"
     if mode not in ("load", "no_alloc"):

@@ -12,11 +12,10 @@ from tui.core.fit.graph_alloc import DynAllocator, GraphBuilder, replay_peak
 from tui.core.fit.kv_cache import cache_layout
 from tui.core.fit.placement import place_weights
 from tui.core.fit.settings import LlamaSettings
-from tui.core.hardware.detect import host_has_amx
 from tui.core.hardware.devices import GpuSpec, HardwareProfile
 from tui.core.sizes import GiB
 
-CPU = HardwareProfile(name="cpu", ram_bytes=64 * GiB, cpu_amx=host_has_amx())  # the CPU llama.cpp runs on here
+CPU = HardwareProfile(name="cpu", ram_bytes=64 * GiB)
 GPU = HardwareProfile(name="gpu", gpus=(GpuSpec("G", 24 * GiB, 900),), ram_bytes=64 * GiB)
 
 

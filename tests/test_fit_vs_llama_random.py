@@ -28,11 +28,9 @@ from tui.core.errors import LocalAIError  # noqa: E402
 from tui.core.fit.estimate import estimate_fit  # noqa: E402
 from tui.core.fit.settings import LlamaSettings  # noqa: E402
 from tui.core.gguf.anatomy import load_anatomy  # noqa: E402
-from tui.core.hardware.detect import host_has_amx  # noqa: E402
 from tui.core.hardware.devices import HardwareProfile  # noqa: E402
 
-# The CPU these tests run on: llama.cpp uses its AMX layout where the CPU has AMX.
-CPU_ONLY = HardwareProfile(name="cpu", gpus=(), ram_bytes=256 * 1024**3, ram_bandwidth_gbps=50.0, cpu_amx=host_has_amx())
+CPU_ONLY = HardwareProfile(name="cpu", gpus=(), ram_bytes=256 * 1024**3, ram_bandwidth_gbps=50.0)
 #: Compute-buffer error that is immaterial whatever its percentage (bytes).
 COMPUTE_FLOOR_BYTES = 64 * 1024
 

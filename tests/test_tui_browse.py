@@ -93,6 +93,8 @@ async def test_gated_repo_says_so_and_stays_usable(hub_env):
         await wait_for(pilot, lambda: any("gated" in n.lower() or "access" in n.lower() for n in notifications(seen)),
                        timeout=20, what="the gated message")
         assert app.model is None and isinstance(app.screen, RepoScreen)
+        explained = str(app.screen.query_one("#label-explained").render())
+        assert "`hf auth login` or set HF_TOKEN" in explained  # the whole hint, on the page (finding 12)
         await pilot.press("escape")
         assert app.screen.WHERE == "Browse"
 

@@ -106,3 +106,21 @@ async def test_a_chat_template_model_shows_distinct_turns_and_reloads_with_new_f
         await wait_for(pilot, lambda: chat.engine is not None and chat.loaded_settings == app.settings,
                        timeout=30, what="the reload")
         assert chat.engine.info().n_ctx == 512
+
+
+async def test_a_cancelled_load_is_not_an_error(stories_model):
+    """Finding 15: ctrl+x during a load reads as a cancelled load, with how to load again, not as a failure."""
+    from tui.core.engine.errors import LoadCancelledError
+
+    class CancellingServices(FixedServices):
+        def load_engine(self, path, settings, *, on_progress=None, cancel=None):
+            raise LoadCancelledError(f"{path.name}: cancelled")
+
+    app = LocalAIApp(model=str(stories_model), open_chat=True, services=CancellingServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        chat = app.screen
+        await wait_for(pilot, lambda: "cancelled" in str(chat.query_one("#chat-status").render()),
+                       timeout=30, what="the cancelled load")
+        status = str(chat.query_one("#chat-status").render())
+        assert "Could not" not in status and "ctrl+r" in status
+        assert not any(n.severity == "error" for n in app._notifications)

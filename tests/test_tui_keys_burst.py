@@ -71,6 +71,20 @@ async def test_chat_settings_burst_fills_prompt_and_sampling():
         assert app.screen.query_one("#cs-top_p", Input).value == "0.9"
 
 
+async def test_chat_settings_opened_and_filled_in_one_burst():
+    """ctrl+o and the keys after it arrive together: they fill the form, not the chat box."""
+    app = LocalAIApp(services=FixedServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.switch_mode("chat")
+        await pilot.pause()
+        from textual import events
+
+        app.post_message(events.Key("ctrl+o", None))
+        await burst(pilot, "Hi\t")
+        assert type(app.screen).__name__ == "ChatSettingsScreen"
+        assert app.screen.query_one("#cs-system", Input).value == "Hi"
+
+
 async def test_profile_filter_burst_types_then_enter_picks_the_first_match():
     app = LocalAIApp(services=FixedServices())
     async with app.run_test(size=(80, 24)) as pilot:
@@ -132,3 +146,16 @@ async def test_f1_and_the_palette_list_every_key_and_action_of_chat():
         titles = [command.title for command in app.get_system_commands(app.screen)]
         assert "Chat" in titles and "Auto-fit" in titles
         assert not isinstance(app.screen, CommandPalette)
+
+
+async def test_chat_enter_in_a_burst_sends_what_came_before_and_keeps_what_came_after(stories_model):
+    """"Once⏎upon" in one read: "Once" is sent, "upon" waits in the box (not lost to the clearing)."""
+    app = LocalAIApp(model=str(stories_model), open_chat=True, services=FixedServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.session is not None, timeout=30, what="the model to load")
+        chat = app.screen
+        await burst(pilot, "Once\rupon")
+        assert chat._generating  # "Once" went out
+        assert chat.query_one("#chat-input", Input).value == "upon"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not chat._generating, timeout=30, what="the stop")

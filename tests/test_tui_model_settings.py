@@ -73,3 +73,21 @@ async def test_c_0_shows_the_trained_context(stories_model):
         await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="the estimate")
         ctx = app.screen.query_one("#slider-ctx", Slider)
         assert ctx.value == 2048 and "(trained)" in ctx.format_value(ctx.value)
+
+
+async def test_chat_with_typed_context_then_fit_and_back_keeps_it(stories_model):
+    """``chat MODEL -c 256``: loads at 256, F4 shows 256, and c goes back without reloading at another size."""
+    app = LocalAIApp(model=str(stories_model), open_chat=True, services=FixedServices(), profile=ONE_GPU,
+                     settings=LlamaSettings(n_ctx=256))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.session is not None, timeout=30, what="the model to load")
+        chat = app.screen
+        assert chat.loaded_settings.n_ctx == 256
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.current_mode == "fit" and app.screen.estimate is not None, timeout=20,
+                       what="Fit")
+        assert app.screen.query_one("#slider-ctx", Slider).value == 256 and app.settings.n_ctx == 256
+        await pilot.press("c")
+        await wait_for(pilot, lambda: app.current_mode == "chat", what="Chat again")
+        await pilot.pause()
+        assert chat.loaded_settings.n_ctx == 256 and chat.session is not None

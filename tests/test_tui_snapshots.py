@@ -144,6 +144,8 @@ def test_chat_settings_form(snap_compare, size):
     async def ready(pilot):
         await app.switch_mode("chat")
         await pilot.press("ctrl+o")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ChatSettingsScreen" and app.focused is not None,
+                       what="the settings form")  # a loaded machine may take longer than a fixed pause
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=ready)

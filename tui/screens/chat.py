@@ -48,7 +48,8 @@ class ChatScreen(AppScreen):
         Binding("ctrl+y", "copy", "Copy…", id="chat-copy", tooltip="Copy a message or a code block (OSC 52)"),
         Binding("ctrl+t", "toggle_thinking", "Thinking", id="chat-thinking",
                 tooltip="Show or fold a reasoning model's thinking"),
-        Binding("ctrl+o", "chat_settings", "Settings", id="chat-settings",
+        # priority: the form opens in the app's key loop, so keys typed right after ctrl+o (one burst) fill it
+        Binding("ctrl+o", "chat_settings", "Settings", id="chat-settings", priority=True,
                 tooltip="System prompt and sampling (temperature, top-p, ...)"),
         Binding("ctrl+r", "reload", "Reload", id="chat-reload", tooltip="Load the model again with the Fit settings"),
         Binding("ctrl+x", "cancel_load", "Cancel load", id="chat-cancel-load"),
@@ -417,7 +418,8 @@ class ChatScreen(AppScreen):
         folded = self.stream.toggle_thinking()
         self.notify("Thinking folded" if folded else "Thinking shown", timeout=2)
 
-    def action_chat_settings(self) -> None:
+    async def action_chat_settings(self) -> None:
+        """Open the form and wait until it is mounted and focused: keys typed right after ctrl+o fill it."""
         from tui.screens.chat_settings import ChatSettingsScreen
 
         def chosen(result: Any) -> None:
@@ -429,8 +431,8 @@ class ChatScreen(AppScreen):
                 self.session.sampling = self.sampling
             self.notify("Chat settings applied to the next reply", timeout=3)
 
-        self.app.push_screen(ChatSettingsScreen(self.system_prompt, self.sampling or self.app.services.default_sampling()),
-                             chosen)
+        await self.app.push_screen(
+            ChatSettingsScreen(self.system_prompt, self.sampling or self.app.services.default_sampling()), chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         has_turns = self.session is not None and bool(self.session.messages) and not self.generating

@@ -222,6 +222,9 @@ class RepoScreen(AppScreen):
     @on(ModelOpened)
     def _model_opened(self, event: ModelOpened) -> None:
         if event.error is not None:
+            # The whole message on the page too (a gated repo's hint is long: a toast at 80 columns cuts it).
+            self.query_one("#label-explained", Static).update(
+                Text.assemble(("Could not read it: ", "bold red"), str(event.error)))
             self.notify(str(event.error), severity="error", title=self.repo_id)
             return
         self.dismiss()

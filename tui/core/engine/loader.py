@@ -24,9 +24,8 @@ from tui.core.engine.errors import (
 from tui.core.engine.llama_log import LEVEL_ERROR, LEVEL_WARN, LogLine, ensure_llama_log
 from tui.core.engine.model import ContextHandle, LoadedModel
 from tui.core.engine.params import build_context_params, build_model_params
-from tui.core.fit.cpu_amx import cpu_extra_buffers_safe
+from tui.core.fit.cpu_amx import cpu_extra_buffers_safe, host_has_amx
 from tui.core.fit.settings import LlamaSettings
-from tui.core.hardware.detect import host_has_amx
 
 GGUF_MAGIC = b"GGUF"
 
@@ -142,8 +141,8 @@ def load_model(
         return True
 
     native = build_model_params(settings, progress)
-    if not cpu_extra_buffers_safe(_architecture(model_path), host_has_amx()):
-        native.params.use_extra_bufts = False  # llama.cpp would abort scheduling this graph (fit/cpu_amx.py)
+    if not cpu_extra_buffers_safe(host_has_amx()):
+        native.params.use_extra_bufts = False  # llama.cpp's AMX kernels crash (fit/cpu_amx.py): --no-repack
     log = ensure_llama_log()
     with log.capture() as lines:
         if cancel is not None and cancel.is_set():
@@ -152,16 +151,6 @@ def load_model(
     if not ptr:
         raise classify_load_failure(f"load {model_path.name}", lines, cancelled=cancelled.is_set())
     return LoadedModel(model_path, settings, ptr, native, list(lines))
-
-
-def _architecture(path: Path) -> str:
-    """``general.architecture`` of a model file ("" if its header cannot be read: llama.cpp will say why)."""
-    from tui.core.gguf.reader import FileSource, read_header
-
-    try:
-        return read_header(FileSource(path)).architecture or ""
-    except Exception:  # noqa: BLE001 - the load that follows reports a broken file properly
-        return ""
 
 
 def create_context(model: LoadedModel, settings: LlamaSettings, n_ctx: int) -> ContextHandle:

@@ -21,9 +21,6 @@ llama-cpp-python 0.3.36:
 * Tied embeddings (no ``output.weight``): the output layer loads ``token_embd`` a second time
   with ``TENSOR_DUPLICATED``; the copy costs its full size on the output layer's device
   unless that device is where ``token_embd`` already is (the loader then reuses it).
-* On a CPU with AMX (``HardwareProfile.cpu_amx``), CPU-resident matrices the AMX kernels accept
-  go to ggml's ``AMX`` buffer in a repacked layout that is larger for some quant types
-  (``tui.core.fit.cpu_amx``); on other CPUs ``CPU_REPACK`` keeps each tensor's size.
 * The tensors of nextn (MTP) layers are created with ``TENSOR_SKIP`` unless speculative MTP
   decoding is requested, so they cost nothing (but still count as layers for ``-ngl``).
 
@@ -38,7 +35,6 @@ from dataclasses import dataclass
 
 from tui.core.errors import LocalAIError
 from tui.core.fit.cache import cached_for
-from tui.core.fit.cpu_amx import amx_alloc_bytes, cpu_extra_buffers_safe
 from tui.core.fit.settings import FFN_EXPS_REGEX, LlamaSettings, TensorOverride
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
@@ -151,14 +147,12 @@ class ModelIndex:
     n_layer_main: int
     names: tuple[str, ...]
     nbytes: tuple[int, ...]
-    cpu_nbytes: tuple[int, ...]  # size in the CPU's buffers on an AMX CPU (ggml's AMX layout where it applies)
     read: tuple[float, ...]  # bytes read per decoded token (experts: the active share; row lookups: one row)
     roles: tuple[str, ...]
     layers: tuple[int, ...]
     is_expert: tuple[bool, ...]
     is_matmul: tuple[bool, ...]
     layer_dense: tuple[int, ...]  # bytes per layer, expert tensors excluded
-    layer_dense_cpu: tuple[int, ...]  # the same on an AMX CPU
     layer_expert: tuple[int, ...]
     layer_dense_read: tuple[float, ...]
     layer_expert_read: tuple[float, ...]
@@ -168,7 +162,6 @@ class ModelIndex:
     output_tensors: tuple[int, ...]
     token_embd: int  # tensor index, -1 if absent
     tied: bool
-    tied_output_amx: int  # AMX bytes of the tied output copy on an AMX CPU (0: the copy shares token_embd)
 
     @property
     def total_bytes(self) -> int:
@@ -178,9 +171,8 @@ class ModelIndex:
 def build_index(anatomy: ModelAnatomy) -> ModelIndex:
     n_layer = anatomy.n_layer
     n_main = n_layer - anatomy.n_nextn_layers
-    names, nbytes, cpu_nbytes, reads, roles, layers, experts, matmuls = [], [], [], [], [], [], [], []
+    names, nbytes, reads, roles, layers, experts, matmuls = [], [], [], [], [], [], []
     layer_dense = [0] * n_layer
-    layer_dense_cpu = [0] * n_layer
     layer_expert = [0] * n_layer
     layer_dense_read = [0.0] * n_layer
     layer_expert_read = [0.0] * n_layer
@@ -202,11 +194,8 @@ def build_index(anatomy: ModelAnatomy) -> ModelIndex:
         else:
             read = float(size)
         matmul = _is_matmul_weight(t.name, t.shape)
-        amx = amx_alloc_bytes(t.ggml_type, t.shape, matmul and not expert and base not in ROW_LOOKUP_TENSORS)
-        cpu_size = amx if amx is not None and role != ROLE_SKIPPED else size
         names.append(t.name)
         nbytes.append(size)
-        cpu_nbytes.append(cpu_size)
         reads.append(read)
         roles.append(role)
         layers.append(layer)
@@ -226,20 +215,15 @@ def build_index(anatomy: ModelAnatomy) -> ModelIndex:
                     layer_expert_max[layer] = max(layer_expert_max[layer], size)
             else:
                 layer_dense[layer] += size
-                layer_dense_cpu[layer] += cpu_size
                 layer_dense_read[layer] += read
                 if matmul:
                     layer_dense_max[layer] = max(layer_dense_max[layer], size)
     tied = token_embd >= 0 and not any(n == "output.weight" for n in names)
-    tied_amx = None
-    if tied:  # the output layer multiplies by token_embd: as a MUL_MAT weight it may take the AMX buffer
-        te = anatomy.tensors[token_embd]
-        tied_amx = amx_alloc_bytes(te.ggml_type, te.shape, True)
     return ModelIndex(
-        n_layer, n_main, tuple(names), tuple(nbytes), tuple(cpu_nbytes), tuple(reads), tuple(roles), tuple(layers),
-        tuple(experts), tuple(matmuls), tuple(layer_dense), tuple(layer_dense_cpu), tuple(layer_expert), tuple(layer_dense_read),
+        n_layer, n_main, tuple(names), tuple(nbytes), tuple(reads), tuple(roles), tuple(layers),
+        tuple(experts), tuple(matmuls), tuple(layer_dense), tuple(layer_expert), tuple(layer_dense_read),
         tuple(layer_expert_read), tuple(layer_dense_max), tuple(layer_expert_max), tuple(inputs),
-        tuple(outputs), token_embd, tied, tied_amx or 0,
+        tuple(outputs), token_embd, tied,
     )
 
 
@@ -371,16 +355,11 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
 
     weights = [0] * len(devices)
     reads = [0.0] * len(devices)
-    amx = profile.cpu_amx and cpu_extra_buffers_safe(anatomy.architecture, True)
-
-    def size_on(dev: int, i: int) -> int:
-        return index.cpu_nbytes[i] if amx and dev == cpu else index.nbytes[i]
     expert_reads = [0.0] * len(devices)
     host_matmul = 0
 
     explicit = _explicit_matches(anatomy, tuple(settings.overrides)) if settings.overrides else {}
     claimed_dense = [0] * index.n_layer
-    claimed_dense_cpu = [0] * index.n_layer
     claimed_expert = [0] * index.n_layer
     claimed_dense_read = [0.0] * index.n_layer
     claimed_expert_read = [0.0] * index.n_layer
@@ -389,7 +368,7 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
         if role == ROLE_SKIPPED:
             continue
         dev = buffer_device(buffer, devices)
-        weights[dev] += size_on(dev, i)
+        weights[dev] += index.nbytes[i]
         reads[dev] += index.read[i]
         if index.is_expert[i]:
             expert_reads[dev] += index.read[i]
@@ -401,7 +380,6 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
                 claimed_expert_read[layer] += index.read[i]
             else:
                 claimed_dense[layer] += index.nbytes[i]
-                claimed_dense_cpu[layer] += index.cpu_nbytes[i]
                 claimed_dense_read[layer] += index.read[i]
 
     # --cpu-moe / --n-cpu-moe: after the explicit rules, expert tensors of the first N layers (or all)
@@ -413,7 +391,7 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
         expert = index.layer_expert[il] - claimed_expert[il]
         dense_read = index.layer_dense_read[il] - claimed_dense_read[il]
         expert_read = index.layer_expert_read[il] - claimed_expert_read[il]
-        weights[dev] += index.layer_dense_cpu[il] - claimed_dense_cpu[il] if amx and dev == cpu else dense
+        weights[dev] += dense
         reads[dev] += dense_read
         expert_dev = cpu if il < moe_cpu_layers else dev
         weights[expert_dev] += expert
@@ -427,12 +405,12 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
     for i in index.input_tensors:
         if i in explicit:
             continue
-        weights[cpu] += size_on(cpu, i)
+        weights[cpu] += index.nbytes[i]
         reads[cpu] += index.read[i]
     for i in index.output_tensors:
         if i in explicit:
             continue
-        weights[output_device] += size_on(output_device, i)
+        weights[output_device] += index.nbytes[i]
         reads[output_device] += index.read[i]
         if output_device == cpu and index.is_matmul[i]:
             host_matmul = max(host_matmul, index.nbytes[i])
@@ -448,11 +426,6 @@ def place_weights(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
         if copy_dev != embd_dev:
             weights[copy_dev] += size
             tied_copy = size
-        elif copy_dev == cpu and amx and index.tied_output_amx:
-            # the copy lands in the AMX buffer, token_embd (a row lookup) in the plain CPU one
-            weights[cpu] += index.tied_output_amx
-            tied_copy = index.tied_output_amx
-            host_matmul = max(host_matmul, size)
         elif copy_dev == cpu:
             host_matmul = max(host_matmul, size)
 

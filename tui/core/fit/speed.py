@@ -61,7 +61,8 @@ class SpeedEstimate:
 
 
 def gpu_class(gpu: GpuSpec, unified: bool) -> str:
-    """The device class whose efficiency applies to ``gpu``."""
+    """The device class whose efficiency applies to ``gpu``: hbm, apple(_ultra), unified, gddr5 (Pascal/Maxwell-era
+    cards), gddr."""
     name = gpu.name.casefold()
     memory = gpu.memory.upper()
     if memory.startswith("HBM"):
@@ -70,6 +71,8 @@ def gpu_class(gpu: GpuSpec, unified: bool) -> str:
         return "apple_ultra" if "ultra" in name else "apple"
     if unified or memory.startswith("LPDDR"):
         return "unified"
+    if memory.startswith("GDDR5"):
+        return "gddr5"
     return "gddr"
 
 
@@ -126,6 +129,23 @@ def compute_cost(anatomy: ModelAnatomy, constants: SpeedConstants) -> ComputeCos
     return cached_for(anatomy, key, build)
 
 
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the speed terms need from a model beyond its placement (cached: O(tensors) once)."""
+
+    elements_per_byte: float  # weights per byte of tensor data, averaged over the model
+    moe_layers: int  # layers with routed experts
+
+
+def model_facts(anatomy: ModelAnatomy) -> ModelFacts:
+    def build() -> ModelFacts:
+        nbytes = anatomy.tensor_bytes
+        moe = sum(1 for t in anatomy.tensors if t.name.endswith("ffn_up_exps.weight"))
+        return ModelFacts(anatomy.n_params / nbytes if nbytes else 0.0, moe)
+
+    return cached_for(anatomy, "speed-facts", build)
+
+
 # --- the estimate ------------------------------------------------------------------------------
 
 
@@ -179,8 +199,7 @@ def decode_speed(profile: HardwareProfile, placement: Placement, layout: CacheLa
     cost = None
     if anatomy is not None:
         cost = compute_cost(anatomy, c)
-        moe_layers = sum(1 for n in anatomy.tensors if n.name.endswith("ffn_up_exps.weight"))
-        active_experts = anatomy.n_expert_used * moe_layers
+        active_experts = anatomy.n_expert_used * model_facts(anatomy).moe_layers
     main, backend = main_class(profile)
     seconds: list[float] = []
     parts = {"memory": 0.0, "compute": 0.0, "fixed": 0.0, "hops": 0.0}

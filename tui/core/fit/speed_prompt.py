@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from tui.core.fit.placement import Placement
-from tui.core.fit.speed import cpu_cores
+from tui.core.fit.speed import cpu_cores, model_facts
 from tui.core.fit.speed_constants import SpeedConstants, speed_constants
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
@@ -53,7 +53,7 @@ def prompt_speed(profile: HardwareProfile, placement: Placement, anatomy: ModelA
     c = constants or speed_constants()
     n = max(1, n_tokens)
     batches = math.ceil(n / max(1, n_ubatch))
-    elements_per_byte = anatomy.n_params / anatomy.tensor_bytes if anatomy.tensor_bytes else 0.0
+    elements_per_byte = model_facts(anatomy).elements_per_byte
     n_dev = len(placement.devices)
     layers_on = [0] * n_dev
     for dev in placement.layer_device:

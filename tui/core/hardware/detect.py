@@ -332,22 +332,6 @@ def ram_setup_note(setup: RamSetup) -> str:
             "set yours with 'localai-tui gpus --ram-bandwidth GBPS'")
 
 
-#: /proc/cpuinfo flags ggml needs for AMX (``__AMX_INT8__ && __AVX512VNNI__``, ggml-cpu.cpp).
-AMX_CPU_FLAGS = frozenset({"amx_int8", "amx_tile", "avx512_vnni"})
-
-
-def host_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """True on a CPU whose flags include AMX-INT8 and AVX512-VNNI (Linux; False where unknown)."""
-    try:
-        text = cpuinfo.read_text(errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return AMX_CPU_FLAGS <= set(line.split(":", 1)[-1].split())
-    return False
-
-
 def detect_profile(host: HostInfo | None = None, detection: GpuDetection | None = None) -> HardwareProfile:
     """This machine as a profile (``source="detected"``): its NVIDIA GPUs, or Apple silicon, or CPU-only.
 
@@ -367,7 +351,7 @@ def _detected_profile(host: HostInfo, detection: GpuDetection) -> HardwareProfil
     ram = assumed_ram_setup()
     common: dict[str, Any] = dict(ram_bytes=host.ram_bytes, ram_free_bytes=host.ram_available_bytes, source="detected",
                   cpu_threads=host.physical_cores, ram_bandwidth_gbps=ram.bandwidth_gbps,
-                  ram_efficiency=ram.efficiency, cpu_amx=host_has_amx())
+                  ram_efficiency=ram.efficiency)
     host_notes = [host.notes] if host.notes else []
     if detection.gpus:
         gpus = detection.gpus

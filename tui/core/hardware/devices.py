@@ -119,7 +119,6 @@ class HardwareProfile:
     ram_efficiency: float = 0.6
     boxes: tuple[RemoteBox, ...] = ()  # helper boxes; their devices lead ``gpus`` (llama.cpp's order)
     calibration: tuple[DeviceCalibration, ...] = ()  # measured on this machine; beats the class constants
-    cpu_amx: bool = False  # the CPU has AMX-INT8: llama.cpp keeps CPU matrices in its AMX layout (fit/cpu_amx.py)
 
     @property
     def is_cpu_only(self) -> bool:

@@ -39,7 +39,6 @@ from tui.core.hardware.detect import (
     assumed_ram_setup,
     detect_host,
     detect_profile,
-    host_has_amx,
     ram_setup_note,
     summarize_gpu_names,
 )
@@ -138,8 +137,7 @@ def catalog_profile(devices: Sequence[CatalogDevice], host: HostInfo | None = No
         efficiency = ram.efficiency
     return HardwareProfile(name=name, gpus=tuple(gpus), ram_bytes=ram_bytes, ram_free_bytes=ram_free,
                            ram_bandwidth_gbps=ram.bandwidth_gbps, source="catalog", efficiency=efficiency,
-                           ram_efficiency=ram.efficiency, cpu_threads=threads, notes="\n".join(notes),
-                           cpu_amx=setup is None and host_has_amx())  # this machine's CPU unless a RAM setup says
+                           ram_efficiency=ram.efficiency, cpu_threads=threads, notes="\n".join(notes))
 
 
 def _unified_profile(device: CatalogDevice) -> HardwareProfile:
