@@ -200,10 +200,7 @@ def run_case(case: RpcCase, model_path: Path, bin_dir: Path, *, threads: int = 1
     from tui.core.hardware.devices import GiB, HardwareProfile
 
     anatomy = load_anatomy(model_path)
-    from tui.core.hardware.detect import host_has_amx
-
-    # the head is this machine: its CPU's AMX layout decides the size of matrices it keeps
-    head = HardwareProfile(name="loopback head", ram_bytes=64 * GiB, ram_bandwidth_gbps=50.0, cpu_amx=host_has_amx())
+    head = HardwareProfile(name="loopback head", ram_bytes=64 * GiB, ram_bandwidth_gbps=50.0)
     with rpc_servers(bin_dir, len(case.lend_gib), threads=threads) as endpoints:
         boxes = [make_box(ep, [f"cpu:{gib:g}"], "loopback") for ep, gib in zip(endpoints, case.lend_gib, strict=True)]
         settings = case.settings
@@ -389,6 +386,7 @@ def _probe(request: dict[str, object]) -> dict[str, object]:
     import llama_cpp
 
     from tests.llama_truth import _LogCapture, _memory_breakdown
+    from tui.core.fit.cpu_amx import cpu_extra_buffers_safe, host_has_amx
     from tui.core.engine.params import LOAD_MODE_NONE, build_context_params, build_model_params
 
     raw = dict(request["settings"])  # type: ignore[call-overload]
@@ -399,6 +397,8 @@ def _probe(request: dict[str, object]) -> dict[str, object]:
     with _LogCapture() as capture:
         native = build_model_params(settings)
         params = native.params
+        if not cpu_extra_buffers_safe(host_has_amx()):
+            params.use_extra_bufts = False  # as the engine loads (tui/core/fit/cpu_amx.py): --no-repack
         if request["mode"] == "no_alloc":
             params.no_alloc = True
             params.load_mode = LOAD_MODE_NONE
