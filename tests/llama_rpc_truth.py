@@ -386,8 +386,8 @@ def _probe(request: dict[str, object]) -> dict[str, object]:
     import llama_cpp
 
     from tests.llama_truth import _LogCapture, _memory_breakdown
-    from tui.core.fit.cpu_amx import cpu_extra_buffers_safe, host_has_amx
     from tui.core.engine.params import LOAD_MODE_NONE, build_context_params, build_model_params
+    from tui.core.fit.cpu_amx import cpu_extra_buffers_safe, host_has_amx
 
     raw = dict(request["settings"])  # type: ignore[call-overload]
     raw["tensor_split"] = tuple(raw["tensor_split"])
