@@ -242,4 +242,25 @@ class Services:
         from tui.core.fit.llama_args import llama_server_command
 
         name, source = model.server_model_arg()
-        return llama_server_command(name, estimate.settings, source=source, cpu_only=not estimate.gpu_devices)
+        return llama_server_command(name, estimate.settings, source=source, cpu_only=not estimate.gpu_devices,
+                                    rpc=estimate.rpc_endpoints)
+
+    def rpc_server_commands(self, profile: HardwareProfile) -> list[tuple[str, str]]:
+        """(box name, shell command) of the ``ggml-rpc-server`` to start on each helper box."""
+        from tui.core.fit.llama_args import shell_command
+        from tui.core.fit.rpc import rpc_server_commands
+
+        return [(box.name, shell_command(argv)) for box, argv in rpc_server_commands(profile)]
+
+    def saved_boxes(self) -> tuple:
+        """The helper boxes hardware.toml remembers (``RemoteBox``), in --rpc order."""
+        from tui.core.hardware.profile_store import load_hardware_settings
+
+        return load_hardware_settings().boxes
+
+    def save_boxes(self, boxes) -> None:
+        """Remember the helper boxes in hardware.toml (they join whichever profile is selected)."""
+        from tui.core.hardware.profile_store import save_boxes
+
+        save_boxes(tuple(boxes))
+

@@ -16,10 +16,10 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from tui.commands.fit_flags import add_fit_flags
+from tui.commands.fit_flags import add_box_flags, add_fit_flags
 
 if TYPE_CHECKING:
-    from tui.core.advisor.compare import BoxResult
+    from tui.core.advisor.compare import BoxResult, BoxSpec
     from tui.core.advisor.placement import BestPlacement
     from tui.core.advisor.sweep import SweepPoint
     from tui.core.gguf.anatomy import ModelAnatomy
@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             "(default: this machine and a few catalog picks)")
     boxes.add_argument("--ram", dest="ram_gib", type=float, default=None, metavar="GiB",
                        help="what-if system RAM in GiB for every box that does not bring its own (not Apple)")
+    add_box_flags(boxes)
     add_fit_flags(parser)
     parser.add_argument("--sweep", action="store_true",
                         help="also show tokens/s and memory from 512 tokens of context up to the model's trained "
@@ -77,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
         boxes = [resolve_box(spec, ram_gib=args.ram_gib) for spec in args.boxes]
     else:
         boxes = default_boxes(ram_gib=args.ram_gib)
+    if args.rpc:
+        boxes = with_helpers(boxes, args.rpc, args.link)
+    elif args.link:
+        raise LocalAIError("--link is the network to the --rpc boxes: give at least one --rpc")
     search = not placement_is_fixed(settings)
     results = compare_boxes(anatomy, boxes, settings, search=search)
     sweeps = []
@@ -102,6 +107,17 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(format_sweep(box.title, box.profile.name, points, search))
     return 0
+
+
+def with_helpers(columns: list[BoxSpec], rpc: list[str], link: str | None) -> list[BoxSpec]:
+    """Every column as the head of the same ``--rpc`` helper boxes: which head makes the best plan with them."""
+    from dataclasses import replace
+
+    from tui.core.hardware.boxes import DEFAULT_LINK, attach_boxes, parse_rpc_arg
+
+    helpers = [parse_rpc_arg(text, link or DEFAULT_LINK) for text in rpc]
+    suffix = f" + {len(helpers)} box" + ("es" if len(helpers) > 1 else "")
+    return [replace(c, title=c.title + suffix, profile=attach_boxes(c.profile, helpers)) for c in columns]
 
 
 def describe_model(title: str, anatomy: ModelAnatomy) -> str:

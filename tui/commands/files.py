@@ -64,14 +64,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def compute_badges(quants: RepoQuants, args: argparse.Namespace) -> dict[str, FitBadge]:
+    from tui.commands.fit_flags import profile_from_args
     from tui.core.fit.settings import LlamaSettings
-    from tui.core.hardware.profiles import resolve_profile
     from tui.core.hub.badges import fit_badges
     from tui.core.hub.errors import HubError
 
     if not quants.groups:
         return {}
-    profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)
+    profile = profile_from_args(args)
     settings = LlamaSettings() if args.n_ctx is None else LlamaSettings(n_ctx=args.n_ctx)
     try:
         badges = fit_badges(quants, profile, settings, read_headers=args.headers)

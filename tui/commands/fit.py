@@ -12,7 +12,13 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from tui.commands.fit_flags import add_fit_flags, add_profile_flags, settings_from_args, wants_auto_layers
+from tui.commands.fit_flags import (
+    add_fit_flags,
+    add_profile_flags,
+    profile_from_args,
+    settings_from_args,
+    wants_auto_layers,
+)
 from tui.core.sizes import GiB, MiB
 
 if TYPE_CHECKING:
@@ -86,12 +92,11 @@ def run(args: argparse.Namespace) -> int:
 
     from tui.core.errors import LocalAIError
     from tui.core.fit.verdict import Verdict
-    from tui.core.hardware.profiles import resolve_profile
     from tui.core.hub.model_spec import load_model_anatomy
 
     anatomy = load_model_anatomy(args.model)
     projector = resolve_projector(args.model, args.mmproj)
-    profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)
+    profile = profile_from_args(args)
     try:
         settings = settings_from_args(args)
     except ValueError as exc:
@@ -119,6 +124,7 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
     from tui.core.fit.autofit import auto_gpu_layers, full_auto_fit
     from tui.core.fit.estimate import estimate_fit
     from tui.core.fit.llama_args import llama_server_args, shell_command
+    from tui.core.fit.rpc import box_summaries, rpc_server_commands
 
     notes: list[str] = []
     auto = None
@@ -134,7 +140,9 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
             notes.append("-ngl auto: every layer fits on the GPU with the margin")
     estimate = estimate_fit(anatomy, profile, settings, depth=args.depth, prompt_tokens=max(1, args.prompt_tokens),
                             projector=projector)
-    command = llama_server_args(args.model, estimate.settings, cpu_only=profile.is_cpu_only)
+    command = llama_server_args(args.model, estimate.settings, cpu_only=profile.is_cpu_only,
+                                rpc=estimate.rpc_endpoints)
+    servers = rpc_server_commands(profile)
     measured = measured_speed(anatomy, args.model, profile)
     if measured is not None:
         notes.append(f"measured {measured.tg_tokens_per_s:.1f} tokens/s on this machine (bench, "
@@ -146,15 +154,47 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
         out["profile"] = profile.name
         out["llama_server_command"] = command
         out["notes"] = notes
+        if profile.boxes:
+            out["boxes"] = [b.to_dict() for b in box_summaries(estimate, profile)]
+            out["rpc_server_commands"] = [{"box": box.name, "endpoint": box.endpoint, "command": argv}
+                                          for box, argv in servers]
         if auto is not None:
             out["auto_fit"] = {"found": auto.found, "missing": auto.missing, "changes": list(auto.changes)}
         print(json.dumps(out, indent=2))
     else:
         print(format_estimate(estimate, profile, title=args.model, notes=notes))
+        if profile.boxes:
+            print()
+            print(format_boxes(estimate, profile))
+            print()
+            print("on each helper box (llama.cpp built with -DGGML_RPC=ON):")
+            for box, argv in servers:
+                print(f"  {box.name}:  {shell_command(argv)}")
         print()
-        print("llama-server command:")
+        print("llama-server command:" if not profile.boxes else "on this machine (the head):")
         print("  " + shell_command(command))
     return 0
+
+
+def format_boxes(estimate: FitEstimate, profile: HardwareProfile) -> str:
+    """Per-machine totals and the network's share of each token, as plain text."""
+    from tui.core.fit.rpc import box_summaries
+
+    lines = ["machine         address              link           devices      total   capacity  verdict"]
+    for b in box_summaries(estimate, profile):
+        lines.append(f"{b.name[:15]:<15} {(b.endpoint or 'this machine')[:20]:<20} {(b.link or '-')[:14]:<14} "
+                     f"{','.join(b.devices)[:12]:<12} {b.total_bytes / GiB:6.2f} {b.capacity_bytes / GiB:10.2f}  "
+                     f"{b.verdict}")
+    lines.append("(GiB)")
+    net, prompt = estimate.network, estimate.prompt_network
+    if net is not None:
+        lines.append(f"network: {net.visits} remote visit(s) per token, {net.seconds * 1e3:.2f} ms per token "
+                     f"({net.round_trip_seconds * 1e3:.2f} ms of it round trips, "
+                     f"{(net.bytes_sent + net.bytes_received) / 1024:.0f} KiB moved)")
+    if prompt is not None:
+        lines.append(f"network: {prompt.seconds * 1e3:.1f} ms per prompt batch of {prompt.n_tokens} tokens "
+                     f"({(prompt.bytes_sent + prompt.bytes_received) / MiB:.1f} MiB moved)")
+    return "\n".join(lines)
 
 
 def measured_speed(anatomy, model: str, profile: HardwareProfile):

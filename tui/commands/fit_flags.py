@@ -190,7 +190,7 @@ def wants_auto_layers(args: argparse.Namespace) -> bool:
     return getattr(args, "n_gpu_layers", None) == NGL_AUTO
 
 
-def add_profile_flags(parser: argparse.ArgumentParser) -> None:
+def add_profile_flags(parser: argparse.ArgumentParser, *, boxes: bool = True) -> None:
     """Which hardware to size for: detected, CPU-only, a catalog card, or what-if memory."""
     group = parser.add_argument_group("hardware")
     group.add_argument("--gpu", dest="gpu", action="append", default=None, metavar="GPU",
@@ -200,3 +200,34 @@ def add_profile_flags(parser: argparse.ArgumentParser) -> None:
                        help="what-if VRAM per GPU in GiB (overrides the profile's)")
     group.add_argument("--ram", dest="ram_gib", type=finite_float(0, 1 << 20), default=None, metavar="GiB",
                        help="what-if system RAM in GiB (overrides the profile's)")
+    if boxes:
+        add_box_flags(group)
+
+
+def add_box_flags(group: argparse._ArgumentGroup) -> None:
+    """``--rpc HOST:PORT=DEVICE`` (repeatable) and ``--link``: helper boxes over llama.cpp's RPC backend."""
+    group.add_argument("--rpc", dest="rpc", action="append", default=None, metavar="HOST:PORT=DEVICE",
+                       help="a helper box running llama.cpp's rpc-server, e.g. '192.168.1.20:50052=RTX 3060 12GB' "
+                            "or '192.168.1.21=cpu:32@10gbe' (GiB of RAM lent; its own link); several devices: 'A+B'; repeatable, "
+                            "in llama-server's --rpc order; llama.cpp counts their devices first, so -ts lists "
+                            "the boxes' shares before this machine's GPUs")
+    group.add_argument("--link", dest="link", default=None, metavar="LINK",
+                       help="the network to the --rpc boxes: 1gbe (default), 2.5gbe, 10gbe, thunderbolt, loopback")
+
+
+def profile_from_args(args: argparse.Namespace):  # -> HardwareProfile
+    """The hardware the flags describe: ``--gpu``/``--vram``/``--ram`` for the head, ``--rpc`` boxes added."""
+    from tui.core.hardware.boxes import DEFAULT_LINK, attach_boxes, parse_rpc_arg
+    from tui.core.hardware.profiles import resolve_profile
+
+    profile = resolve_profile(getattr(args, "gpu", None), getattr(args, "vram_gib", None),
+                              getattr(args, "ram_gib", None))
+    rpc = getattr(args, "rpc", None) or []
+    link = getattr(args, "link", None)
+    if link is not None and not rpc:
+        from tui.core.errors import LocalAIError
+
+        raise LocalAIError("--link is the network to the --rpc boxes: give at least one --rpc")
+    if rpc:
+        profile = attach_boxes(profile, [parse_rpc_arg(text, link or DEFAULT_LINK) for text in rpc])
+    return profile

@@ -28,7 +28,7 @@ def register(subparsers) -> None:
     parser.add_argument("--calibrate", action="store_true",
                         help="measure this machine's decode speed terms with llama.cpp (a few seconds per device: "
                              "effective bandwidth and fixed costs); 'this machine' then uses them")
-    add_profile_flags(parser)
+    add_profile_flags(parser, boxes=False)
     parser.set_defaults(func=run)
 
 

@@ -76,15 +76,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from tui.commands.fit_flags import settings_from_args
+    from tui.commands.fit_flags import profile_from_args, settings_from_args
     from tui.core.advisor.recommend import RecommendRequest, recommend_models
     from tui.core.errors import LocalAIError
-    from tui.core.hardware.profiles import resolve_profile
 
     request = RecommendRequest(text=args.search, author=args.author, limit=args.limit, n_ctx=args.n_ctx,
                                min_tokens_per_s=args.min_tps, min_bits=args.min_bits, rank_by=args.rank_by,
                                runner_ups=args.runner_ups).check()
-    profile = resolve_profile(args.gpu, args.vram_gib, args.ram_gib)
+    profile = profile_from_args(args)
     try:
         settings = settings_from_args(args)
     except ValueError as exc:

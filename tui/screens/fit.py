@@ -278,7 +278,13 @@ class FitScreen(AppScreen):
                 bar.usage = usage
         self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile))
         command = self.app.services.llama_server_command(model, estimate)
-        self.query_one("#fit-command", Static).update(Text.assemble(("$ ", "dim"), one_line(command)))
+        shown = Text()
+        for box, line in self.app.services.rpc_server_commands(profile):  # helper boxes first
+            shown.append(f"{one_line(box)}$ ", "dim")
+            shown.append(one_line(line) + "\n")
+        shown.append("$ " if not profile.boxes else "head$ ", "dim")
+        shown.append(one_line(command))
+        self.query_one("#fit-command", Static).update(shown)
         self.query_one("#fit-notes", Static).update(notes_text(estimate.warnings))
         self.refresh_bindings()
 

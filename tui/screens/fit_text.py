@@ -57,17 +57,34 @@ def cycle(options: tuple[str, ...], current: str) -> str:
 
 
 def device_titles(estimate, profile: HardwareProfile) -> list[str]:
-    """``GPU0 RTX 3090``, ``GPU1 RTX 3090``, ``RAM``: the estimate's devices as a person names them."""
+    """``GPU0 RTX 3090``, ``GPU1 RTX 3090``, ``RAM``: the estimate's devices as a person names them.
+
+    With helper boxes, a remote device is titled by its box (``gaming-pc RTX 3060 12GB``) and the
+    head's devices say so (``head GPU0 RTX 4090``, ``head RAM``): one bar per box and device.
+    """
     titles = []
-    gpu = 0
+    local = 0
+    boxes = {b.endpoint: b for b in profile.boxes}
     for device in estimate.devices:
         if device.kind == "gpu":
-            name = profile.gpus[gpu].name if gpu < len(profile.gpus) else device.name
-            titles.append(f"GPU{gpu} {name}")
-            gpu += 1
+            index = _gpu_index(estimate, device)
+            gpu = profile.gpus[index] if 0 <= index < len(profile.gpus) else None
+            if device.box:
+                box = boxes.get(device.box)
+                titles.append(f"{box.name if box else device.box} {gpu.name if gpu else device.name}")
+                continue
+            name = gpu.name if gpu else device.name
+            titles.append(f"{'head ' if boxes else ''}GPU{local} {name}")
+            local += 1
         else:
-            titles.append("RAM")
+            titles.append("head RAM" if boxes else "RAM")
     return titles
+
+
+def _gpu_index(estimate, device) -> int:
+    """Position of ``device`` among the estimate's GPU devices (= its index in ``profile.gpus``)."""
+    gpus = [d for d in estimate.devices if d.kind == "gpu"]
+    return next((i for i, d in enumerate(gpus) if d is device), -1)
 
 
 def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
@@ -102,6 +119,10 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
         where = "GPU" if len(profile.gpus) == 1 else "GPUs"
         text.append(f" · {estimate.n_gpu_layers}/{estimate.n_layers_total} layers on the {where}")
     text.append(f" · KV cache {format_size(estimate.kv_cache_bytes)} for {format_context(estimate.n_ctx)} tokens")
+    network = getattr(estimate, "network", None)
+    if network is not None and network.visits:
+        text.append(f" · network {network.seconds * 1e3:.2f} ms/token over {len(profile.boxes)} box"
+                    f"{'es' if len(profile.boxes) > 1 else ''}")
     short = [(title, -device.headroom_bytes) for device, title in zip(estimate.devices, device_titles(estimate, profile), strict=True)
              if device.headroom_bytes < 0]
     if short:

@@ -6,6 +6,7 @@ The choice goes to the app, which remembers it and shows it in every header.
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -14,10 +15,11 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Label, Static
 
 from tui.core.hardware.catalog import CatalogDevice
-from tui.core.hardware.devices import HardwareProfile
+from tui.core.hardware.devices import HardwareProfile, RemoteBox
 from tui.core.hardware.profiles import ProfileChoice
 from tui.messages import Outcome, deliver
 from tui.screens.base import AppScreen
+from tui.screens.boxes import describe_boxes
 from tui.screens.focus import focus_now
 from tui.units import format_gib
 from tui.widgets.profile_header import describe_profile
@@ -70,6 +72,8 @@ class ProfileScreen(AppScreen):
         # Keys that move focus or open the form are priority bindings: they act in the app's key loop,
         # so the keys typed after them in one burst (SSH, a paste) reach the field they were meant for.
         Binding("n", "custom", "Custom", id="profile-custom", priority=True),
+        Binding("b", "boxes", "Boxes", id="profile-boxes-key", priority=True,
+                tooltip="Helper boxes: other machines over llama.cpp RPC"),
         Binding("slash", "focus_filter", "Filter", id="profile-filter", priority=True),
         Binding("escape", "leave_filter", "Table", id="profile-table", show=False, priority=True),
     ]
@@ -80,6 +84,12 @@ class ProfileScreen(AppScreen):
     class CatalogLoaded(Outcome[tuple[list[CatalogDevice], list[HardwareProfile]]]):
         """The catalog's devices, in file order."""
 
+    class BoxesLoaded(Outcome[tuple[RemoteBox, ...]]):
+        """The helper boxes hardware.toml remembers."""
+
+    class BoxesKept(Outcome[tuple[RemoteBox, ...]]):
+        """The helper boxes the form kept, now saved."""
+
     class Selected(Outcome[ProfileChoice]):
         """The profile the person picked, resolved and remembered, or why it could not be."""
 
@@ -89,11 +99,13 @@ class ProfileScreen(AppScreen):
         self._detected: HardwareProfile | None = None
         self._detection_done = False
         self._picked: list[CatalogDevice] = []
+        self._saved_boxes: tuple[RemoteBox, ...] = ()  # hardware.toml's, until a profile carries them
         self._custom: list[HardwareProfile] = []
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="profile-box"):
             yield Static(describe_detected(None), id="detected")
+        yield Static(describe_boxes(()), id="profile-boxes")
         with Horizontal(id="profile-filter-row"):
             yield Label("Filter ", id="filter-label")
             yield Input(placeholder="type to filter: 4090, 24, Apple, used…", id="profile-filter-input",
@@ -104,6 +116,10 @@ class ProfileScreen(AppScreen):
     def on_mount(self) -> None:
         table = self.query_one("#catalog", DataTable)
         self.query_one("#profile-box").border_title = "This box"
+        self.query_one("#profile-boxes").border_title = "Helper boxes (llama.cpp RPC)"
+        self._show_boxes()
+        self.watch(self.app, "profile", lambda _: self._show_boxes(), init=False)
+        self._load_saved_boxes()
         table.add_column("Device", key="name", width=30)
         table.add_column("VRAM", key="vram", width=9)
         table.add_column("GB/s", key="bw", width=6)
@@ -204,7 +220,7 @@ class ProfileScreen(AppScreen):
         table = self.query_one("#catalog", DataTable)
         if self.focused is not table or not event.is_printable or not event.character:
             return
-        if event.character in "dcnx+/ " or not event.character.isalnum():
+        if event.character in "dcnbx+/ " or not event.character.isalnum():
             return
         focus_now(self.query_one("#profile-filter-input", Input))
 
@@ -246,8 +262,8 @@ class ProfileScreen(AppScreen):
         in_filter = self.focused is self.query_one("#profile-filter-input", Input)
         if action == "leave_filter":
             return in_filter
-        if action in ("focus_filter", "custom"):
-            return not in_filter  # there "/" and "n" are typed
+        if action in ("focus_filter", "custom", "boxes"):
+            return not in_filter  # there "/", "n" and "b" are typed
         return True
 
     def action_focus_filter(self) -> None:
@@ -327,6 +343,59 @@ class ProfileScreen(AppScreen):
                 return
             rows = [row]
         self._select([row.name for row in rows])
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="boxes-load")
+    def _load_saved_boxes(self) -> None:
+        deliver(self, self.BoxesLoaded, self.app.services.saved_boxes)
+
+    @on(BoxesLoaded)
+    def _boxes_loaded(self, event: BoxesLoaded) -> None:
+        if event.error is None:
+            self._saved_boxes = event.result
+            self._show_boxes()
+        else:
+            self.notify(escape(f"hardware.toml: {event.error}"), severity="error", title="Helper boxes")
+
+    def _current_boxes(self) -> tuple[RemoteBox, ...]:
+        profile = self.app.profile
+        return profile.boxes if profile is not None else self._saved_boxes
+
+    def _show_boxes(self) -> None:
+        boxes = self._current_boxes()
+        panel = self.query_one("#profile-boxes", Static)
+        panel.update(describe_boxes(boxes))
+        panel.display = bool(boxes)
+
+    async def action_boxes(self) -> None:
+        """Edit the helper boxes (wait until the form is up, so the keys after ``b`` fill it); kept ones
+        are remembered and join the profile being sized."""
+        from tui.screens.boxes import BoxesScreen
+
+        def kept(boxes: tuple[RemoteBox, ...] | None) -> None:
+            if boxes is not None:
+                self._keep_boxes(boxes)
+
+        await self.app.push_screen(BoxesScreen(self._current_boxes()), kept)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="boxes")
+    def _keep_boxes(self, boxes: tuple[RemoteBox, ...]) -> None:
+        def save() -> tuple[RemoteBox, ...]:
+            self.app.services.save_boxes(boxes)
+            return boxes
+
+        deliver(self, self.BoxesKept, save)
+
+    @on(BoxesKept)
+    def _boxes_kept(self, event: BoxesKept) -> None:
+        from tui.core.hardware.boxes import attach_boxes
+
+        if event.error is not None:
+            self.notify(escape(str(event.error)), severity="error", title="Helper boxes")
+            return
+        self._saved_boxes = event.result
+        if self.app.profile is not None:
+            self.app.choose_profile(attach_boxes(self.app.profile, event.result))
+        self._show_boxes()
 
     async def action_custom(self) -> None:
         """Open the form and wait until it is mounted and focused, so the keys after ``n`` fill it."""

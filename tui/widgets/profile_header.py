@@ -29,6 +29,13 @@ def describe_profile(profile: HardwareProfile | None, empty_text: str = NO_PROFI
     def size(n_bytes: int) -> str:
         return f"{n_bytes / 2**30:.0f}G" if compact else f"{format_gib(n_bytes)} GiB"
 
+    if profile.boxes:  # the head, then how many helper boxes lend it their memory
+        from tui.core.hardware.boxes import attach_boxes
+
+        head = describe_profile(attach_boxes(profile, ()), empty_text, compact)
+        lent = sum(g.vram_bytes for g in profile.gpus if g.is_remote)
+        count = len(profile.boxes)
+        return f"{head} + {count} box{'es' if count > 1 else ''} ({size(lent)})"
     ram = f"{size(profile.ram_bytes)} RAM"
     if profile.is_cpu_only:
         if compact or "cpu" in profile.name.lower():

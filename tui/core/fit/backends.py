@@ -66,6 +66,27 @@ def cpu_traits() -> BackendTraits:
     return _table()[0]
 
 
+def rpc_device_overhead(backend: str) -> int:
+    """What a device lent through ``rpc-server`` costs beyond llama.cpp's buffers.
+
+    A GPU: its backend's driver context, as locally. A CPU-only helper lends its RAM, from which
+    the ``rpc-server`` process itself also lives (``[rpc] server_overhead_mib``).
+    """
+    if backend.upper() == "CPU":
+        return int(_rpc_table()["server_overhead_mib"] * MiB)
+    return gpu_traits(backend).overhead_bytes
+
+
+@lru_cache(maxsize=1)
+def _rpc_table() -> dict[str, float]:
+    return {key: float(value) for key, value in read_packaged_toml("fit_backends.toml")["rpc"].items()}
+
+
+def device_traits(backend: str) -> BackendTraits:
+    """Traits of the backend driving a device: the CPU's for ``CPU`` (a CPU-only RPC helper), else the GPU's."""
+    return cpu_traits() if backend.upper() == "CPU" else gpu_traits(backend)
+
+
 def gpu_traits(backend: str) -> BackendTraits:
     """Traits for a GPU backend name (``CUDA``, ``ROCm``, ``HIP``, ``Metal``, ``Vulkan``, ...)."""
     _, gpus, default = _table()

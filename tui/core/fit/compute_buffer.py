@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tui.core.fit.backends import cpu_traits, gpu_traits
+from tui.core.fit.backends import cpu_traits, device_traits, gpu_traits
 from tui.core.fit.cache import cached_for
 from tui.core.fit.graph_alloc import AllocatorState, GraphBuilder, replay
 from tui.core.fit.kv_cache import CacheLayout, head_k, head_v, is_mla, is_recurrent_layer, n_embd_v_gqa_max
@@ -572,8 +572,9 @@ def pipeline_copies(placement: Placement, n_layer: int, has_overrides: bool) -> 
     devices with async compute and events.
     """
     gpus = [d for d in placement.devices if d.is_gpu]
+    # RPC devices report async compute and events (ggml_backend_rpc_device_get_props), whatever is remote
     if (len(gpus) > 1 and placement.n_gpu_layers > n_layer and not has_overrides
-            and all(d.backend.upper() in PIPELINE_BACKENDS for d in gpus)):
+            and all(d.is_rpc or d.backend.upper() in PIPELINE_BACKENDS for d in gpus)):
         return SCHED_MAX_COPIES
     return 1
 
@@ -623,8 +624,10 @@ def _compute_buffer_bytes(shape: ModelShape, placement: Placement, p: GraphParam
                              alignment=cpu_alignment)
         return tuple(sizes)
 
-    offload = p.n_tokens >= OP_OFFLOAD_MIN_BATCH
-    first_gpu = 0
+    # op offload goes to the first device whose backend implements offload_op: never an RPC device
+    # (ggml_backend_rpc_device_i.offload_op is NULL), so with only helper boxes nothing is offloaded
+    first_gpu = next((i for i, d in enumerate(devices[:cpu]) if not d.is_rpc), -1)
+    offload = p.n_tokens >= OP_OFFLOAD_MIN_BATCH and first_gpu >= 0
     runs_on = [first_gpu if (d == cpu and offload) else d for d in layer_dev]
     output_on = first_gpu if (placement.output_device == cpu and offload) else placement.output_device
     for dev in range(len(devices)):
@@ -632,7 +635,8 @@ def _compute_buffer_bytes(shape: ModelShape, placement: Placement, p: GraphParam
         with_output = output_on == dev
         if dev == cpu:
             # host buffer: the graph inputs, the token-embedding lookup and any layers left on the CPU
-            host_alignment = gpu_traits(devices[0].backend).alignment  # the first GPU's host buffer type
+            # the first device's host buffer type; an RPC device has none, so plain CPU memory
+            host_alignment = cpu_alignment if devices[0].is_rpc else gpu_traits(devices[0].backend).alignment
             inputs = _replay(shape, p, [], with_embd=True, with_output=False, alignment=host_alignment,
                              input_layers=list(range(n_main)), input_copies=input_copies)
             layers_cpu = _replay(shape, p, layers, with_embd=True, with_output=with_output,
@@ -642,7 +646,25 @@ def _compute_buffer_bytes(shape: ModelShape, placement: Placement, p: GraphParam
         if not layers and not with_output:
             continue
         weight_copy = host_copy if (offload and dev == first_gpu) else 0
+        alignment = device_traits(devices[dev].backend).alignment
         sizes[dev] = _replay(shape, p, layers, with_embd=False, with_output=with_output,
-                             alignment=gpu_traits(devices[dev].backend).alignment, extra_leaf=weight_copy,
-                             input_copies=input_copies)
+                             alignment=alignment, extra_leaf=weight_copy, input_copies=input_copies)
+        if input_copies > 1:
+            first_in_chain = not any(runs_on[il] < dev for il in range(n_main) if runs_on[il] != cpu)
+            sizes[dev] += pipeline_stream_bytes(shape.n_embd, p.n_tokens, alignment, input_copies, first_in_chain)
     return tuple(sizes)
+
+
+def pipeline_stream_bytes(n_embd: int, n_tokens: int, alignment: int, input_copies: int, first: bool) -> int:
+    """What pipeline parallelism adds to a device's compute buffer for the hidden state passed between devices.
+
+    ``ggml_backend_sched_split_graph`` (ggml-backend.cpp) gives every split input ``n_copies``
+    copies on the consuming device, marked input and output so ggml-alloc never reuses them, and
+    allocates them as leafs ahead of the graph; the producing device's last node, whose only
+    consumer is in another split, is never freed either. Measured against llama.cpp with
+    ``scripts/bench_rpc.py`` (2 and 3 devices, dense and MoE, ubatch 256 and 512): the first device
+    in the chain holds one more ``n_embd x n_tokens`` f32 tensor than the one-stream replay, each
+    later device ``1 + n_copies`` more.
+    """
+    stream = -(-(F32 * n_embd * n_tokens) // alignment) * alignment
+    return stream * (1 if first else 1 + input_copies)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.errors import LocalAIError
-from tui.core.fit.backends import cpu_traits, gpu_traits
+from tui.core.fit.backends import cpu_traits, gpu_traits, rpc_device_overhead
 from tui.core.fit.compute_buffer import compute_buffer_bytes, graph_params, host_copy_bytes, pipeline_copies
 from tui.core.fit.kv_cache import (
     CacheLayout,
@@ -45,7 +45,8 @@ from tui.core.fit.kv_cache import (
     resolve_context,
 )
 from tui.core.fit.llama_args import settings_args
-from tui.core.fit.placement import Placement, place_weights, profile_devices
+from tui.core.fit.network import NetworkCost, forward_network_cost, with_network, with_prompt_network
+from tui.core.fit.placement import Placement, place_weights, profile_devices, split_for_boxes
 from tui.core.fit.projector import ProjectorSize
 from tui.core.fit.settings import LlamaSettings
 from tui.core.fit.speed import SpeedEstimate, decode_speed, ram_pressure
@@ -86,12 +87,16 @@ class DeviceUsage:
     capacity_bytes: int
     headroom_bytes: int
     verdict: Verdict
+    box: str = ""  # the helper box's rpc-server endpoint ("" = the head machine)
+    buffer: str = ""  # llama.cpp's buffer type name (``RPC0[host:port]``) when it differs from ``name``
     projector_bytes: int = 0  # a vision projector's weights (mmproj), part of total_bytes
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "kind": self.kind,
+            "box": self.box,
+            "buffer": self.buffer or self.name,
             "weights_bytes": self.weights_bytes,
             "projector_bytes": self.projector_bytes,
             "kv_bytes": self.kv_bytes,
@@ -138,7 +143,7 @@ def memory_pool(profile: HardwareProfile, usages: list[DeviceUsage], margin: int
     """The unified pool's sum (None for a discrete GPU or no GPU): both shares against one RAM."""
     if not profile.unified_memory or profile.is_cpu_only:
         return None
-    gpu = sum(u.total_bytes for u in usages if u.kind == "gpu")
+    gpu = sum(u.total_bytes for u in usages if u.kind == "gpu" and not u.box)  # helper boxes have their own
     cpu = sum(u.total_bytes for u in usages if u.kind != "gpu")
     capacity = profile.ram_available_bytes
     return MemoryPool(capacity, gpu, cpu, gpu + cpu, capacity - gpu - cpu, _verdict(gpu + cpu, capacity, margin))
@@ -180,6 +185,9 @@ class FitEstimate:
     placement: Placement | None = field(default=None, compare=False, repr=False)
     layout: CacheLayout | None = field(default=None, compare=False, repr=False)
     speed: SpeedEstimate | None = field(default=None, compare=False, repr=False)
+    rpc_endpoints: tuple[str, ...] = ()  # helper boxes, in --rpc order (their devices lead ``devices``)
+    network: NetworkCost | None = None  # per decoded token, with boxes
+    prompt_network: NetworkCost | None = None  # per prompt micro-batch (n_ubatch tokens), with boxes
     projector: ProjectorSize | None = None
 
     def device(self, name: str) -> DeviceUsage:
@@ -224,6 +232,9 @@ class FitEstimate:
             "projector": self.projector.to_dict() if self.projector is not None else None,
             "warnings": list(self.warnings),
             "llama_cpp_args": list(self.llama_cpp_args),
+            "rpc": list(self.rpc_endpoints),
+            "network_per_token": self.network.to_dict() if self.network else None,
+            "network_per_ubatch": self.prompt_network.to_dict() if self.prompt_network else None,
             "settings": {
                 "n_ctx": s.n_ctx, "n_gpu_layers": s.n_gpu_layers, "cache_type_k": s.cache_type_k,
                 "cache_type_v": s.cache_type_v, "flash_attn": s.flash_attn, "n_batch": s.n_batch,
@@ -302,7 +313,7 @@ def flash_attn_decision(anatomy: ModelAnatomy, settings: LlamaSettings, profile:
         placement = place_weights(anatomy, profile, settings)
     for il, k, v, gqa in heads:
         device = placement.devices[placement.layer_device[il]]
-        if not device.is_gpu:
+        if not device.is_gpu or device.is_rpc:  # RPC devices claim every op (ggml_backend_rpc_device_supports_op)
             continue
         traits = gpu_traits(profile.gpus[device.gpu].backend)
         if not traits.supports_flash_attn(k, v, gqa):
@@ -347,6 +358,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
     if anatomy.n_layer <= 0:
         raise LocalAIError("this model has no layers (block_count is 0)")
 
+    settings = split_for_boxes(profile, settings)
     devices = profile_devices(profile)
     cpu = len(devices) - 1
     placement = place_weights(anatomy, profile, settings, devices)
@@ -370,21 +382,21 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
     for dev, device in enumerate(devices):
         if device.is_gpu:
             gpu = profile.gpus[device.gpu]
-            overhead = gpu_traits(gpu.backend).overhead_bytes
+            overhead = rpc_device_overhead(gpu.backend) if device.is_rpc else gpu_traits(gpu.backend).overhead_bytes
             capacity = gpu.available_bytes
         else:
             overhead = cpu_traits().overhead_bytes + output_buffer_bytes(anatomy, settings)
             capacity = host_capacity(profile, gpu_totals, gpu_caps)
         projector_bytes = projector.weights_bytes if projector is not None and dev == projector_device else 0
         total = placement.weights[dev] + kv[dev] + compute[dev] + overhead + projector_bytes
-        if device.is_gpu:
+        if device.is_gpu and not device.is_rpc:  # a box's memory is its own, not the head's
             gpu_totals += total
             gpu_caps += capacity
         usages.append(DeviceUsage(
             name=device.name, kind=device.kind, weights_bytes=placement.weights[dev], kv_bytes=kv[dev],
             compute_bytes=compute[dev], overhead_bytes=overhead, total_bytes=total, capacity_bytes=capacity,
             headroom_bytes=capacity - total, verdict=_verdict(total, capacity, margin_bytes),
-            projector_bytes=projector_bytes,
+            projector_bytes=projector_bytes, box=device.box, buffer=device.buffer,
         ))
 
     host = usages[cpu]
@@ -395,6 +407,16 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
                          pages_from_disk=overflow > 0)
     prompt = prompt_speed(profile, placement, anatomy, prompt_tokens, depth=0, n_ubatch=settings.n_ubatch,
                           n_threads=settings.n_threads)
+    network = prompt_network = None
+    if profile.boxes:  # helper boxes: every token and every prompt micro-batch crosses their links
+        network = forward_network_cost(profile, placement, n_embd=anatomy.n_embd, n_vocab=anatomy.n_vocab,
+                                       n_tokens=1, n_outputs=1, n_kv=speed.context_tokens + 1,
+                                       flash_attn=flash_attn)
+        prompt_network = forward_network_cost(profile, placement, n_embd=anatomy.n_embd, n_vocab=anatomy.n_vocab,
+                                              n_tokens=context.n_ubatch, n_outputs=1, n_kv=context.n_ubatch,
+                                              flash_attn=flash_attn)
+        speed = with_network(speed, network)
+        prompt = with_prompt_network(prompt, prompt_network)
     pool = memory_pool(profile, usages, margin_bytes)
     verdict = Verdict.worst([u.verdict for u in usages])
     warnings = notes + _warnings(anatomy, profile, settings, placement, layout, usages, cpu)
@@ -419,7 +441,8 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         settings=settings,
         warnings=tuple(warnings),
         flash_attn_enabled=flash_attn,
-        llama_cpp_args=tuple(settings_args(settings)),
+        llama_cpp_args=tuple((["--rpc", ",".join(b.endpoint for b in profile.boxes)] if profile.boxes else [])
+                             + settings_args(settings)),
         margin_bytes=margin_bytes,
         speed_context_tokens=speed.context_tokens,
         pool=pool,
@@ -434,6 +457,9 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         placement=placement,
         layout=layout,
         speed=speed,
+        rpc_endpoints=tuple(b.endpoint for b in profile.boxes),
+        network=network,
+        prompt_network=prompt_network,
         projector=projector,
     )
 
@@ -478,6 +504,9 @@ def _warnings(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSe
         out.append(f"{_gib(host.weights_bytes)} of weights stay on the CPU, memory-mapped from the file: they "
                    "still need that much free RAM to run at full speed (without it the OS reads them from disk "
                    "on every token)")
+    if profile.boxes:
+        out.append("rpc-server has no authentication or encryption (its own start-up warning): run it only on a "
+                   "network you trust; the helpers load the weights over it once (-c caches them on each box)")
     if not profile.is_cpu_only and placement.layer_device and any(d == cpu for d in placement.layer_device):
         if context.n_tokens >= 32:
             out.append("layers left on the CPU: prompt processing still runs them on "

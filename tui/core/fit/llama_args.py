@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from collections.abc import Sequence
 
 from tui.core.fit.settings import LlamaSettings
 
@@ -82,9 +83,13 @@ def model_args(model: str, source: str = "auto") -> list[str]:
 
 
 def llama_server_args(model: str, settings: LlamaSettings, *, source: str = "auto",
-                      program: str = "llama-server", cpu_only: bool = False) -> list[str]:
-    """The full llama-server command line for ``model`` with ``settings``, as a list of arguments."""
-    return [program, *model_args(model, source), *settings_args(settings, cpu_only=cpu_only)]
+                      program: str = "llama-server", cpu_only: bool = False, rpc: Sequence[str] = ()) -> list[str]:
+    """The full llama-server command line for ``model`` with ``settings``, as a list of arguments.
+
+    ``rpc``: the helper boxes' ``host:port`` (``--rpc``, common/arg.cpp), in the plan's order.
+    """
+    rpc_args = ["--rpc", ",".join(rpc)] if rpc else []
+    return [program, *model_args(model, source), *rpc_args, *settings_args(settings, cpu_only=cpu_only)]
 
 
 def shell_command(args: list[str]) -> str:
@@ -93,5 +98,6 @@ def shell_command(args: list[str]) -> str:
 
 
 def llama_server_command(model: str, settings: LlamaSettings, *, source: str = "auto",
-                         program: str = "llama-server", cpu_only: bool = False) -> str:
-    return shell_command(llama_server_args(model, settings, source=source, program=program, cpu_only=cpu_only))
+                         program: str = "llama-server", cpu_only: bool = False, rpc: Sequence[str] = ()) -> str:
+    return shell_command(llama_server_args(model, settings, source=source, program=program, cpu_only=cpu_only,
+                                           rpc=rpc))

@@ -67,23 +67,51 @@ ROLE_INPUT, ROLE_OUTPUT, ROLE_LAYER, ROLE_SKIPPED = "input", "output", "layer", 
 
 @dataclass(frozen=True)
 class Device:
-    """A place buffers live: one GPU (``gpu`` is its index in the profile) or the CPU (host RAM)."""
+    """A place buffers live: one GPU (``gpu`` is its index in the profile) or the CPU (host RAM).
+
+    A device on a helper box (``box`` is its rpc-server's ``host:port``) is an RPC device to
+    llama.cpp: named ``RPC0``, ``RPC1`` ... in registration order (``ggml_backend_rpc_add_server``),
+    its buffers ``RPC<i>[host:port]`` with ``i`` its index on that server; ``backend`` stays the
+    backend the remote rpc-server drives (``CUDA``, ``Metal``, ``CPU`` ...).
+    """
 
     name: str
     kind: str  # "gpu" | "cpu"
     gpu: int = -1
     backend: str = "CPU"  # GpuSpec.backend for GPUs
+    box: str = ""  # rpc-server endpoint; "" = the head machine
+    buffer: str = ""  # llama.cpp's buffer type name when it differs from ``name`` (RPC devices)
 
     @property
     def is_gpu(self) -> bool:
         return self.kind == "gpu"
 
+    @property
+    def is_rpc(self) -> bool:
+        return bool(self.box)
+
+    @property
+    def buffer_name(self) -> str:
+        return self.buffer or self.name
+
 
 def profile_devices(profile: HardwareProfile) -> tuple[Device, ...]:
-    """The profile's devices in llama.cpp's order: GPUs first (named like ``CUDA0``), the CPU last."""
+    """The profile's devices in llama.cpp's order: GPUs first (named like ``CUDA0``), the CPU last.
+
+    Helper boxes' devices lead ``profile.gpus`` (``tui.core.hardware.boxes.attach_boxes``), as
+    ``llama_prepare_model_devices`` puts RPC devices before local GPUs.
+    """
     counters: dict[str, int] = {}
+    per_box: dict[str, int] = {}
     devices = []
     for i, gpu in enumerate(profile.gpus):
+        if gpu.is_remote:
+            n = counters.get("RPC", 0)
+            counters["RPC"] = n + 1
+            on_box = per_box.get(gpu.box, 0)
+            per_box[gpu.box] = on_box + 1
+            devices.append(Device(f"RPC{n}", "gpu", i, gpu.backend, gpu.box, f"RPC{on_box}[{gpu.box}]"))
+            continue
         prefix = BACKEND_DEVICE_PREFIX.get(gpu.backend.upper(), gpu.backend)
         n = counters.get(prefix, 0)
         counters[prefix] = n + 1
@@ -280,7 +308,7 @@ def _explicit_matches(anatomy: ModelAnatomy, rules: tuple[TensorOverride, ...]) 
 def buffer_device(buffer: str, devices: tuple[Device, ...]) -> int:
     """Index in ``devices`` of an ``-ot`` buffer name (``CPU``, ``CUDA0``, ``CUDA_Host`` ...)."""
     for i, d in enumerate(devices):
-        if d.name.lower() == buffer.lower():
+        if buffer.lower() in (d.name.lower(), d.buffer_name.lower()):
             return i
     upper = buffer.upper()
     if upper == "CPU" or upper.endswith("_HOST") or upper.startswith("CPU_"):
@@ -414,3 +442,18 @@ def _gpu_shares(profile: HardwareProfile, settings: LlamaSettings, n_gpus: int) 
     if any(s > 0 for s in split):
         return split
     return [float(g.available_bytes) for g in profile.gpus[:n_gpus]]
+
+
+def split_for_boxes(profile: HardwareProfile, settings: LlamaSettings) -> LlamaSettings:
+    """``settings`` with an explicit ``-ts`` (each GPU's available GiB) when the profile has helper boxes.
+
+    Without ``-ts`` llama.cpp splits by the free memory each device *reports*
+    (``ggml_backend_dev_memory`` in ``load_tensors``); an ``rpc-server`` reports its backend's
+    free memory, for a CPU helper the whole machine's free RAM, not what the user means to lend.
+    So a plan with boxes states its split, and the printed command reproduces the estimate
+    whatever the servers report. A ``-ts`` the user gave is kept.
+    """
+    if not profile.boxes or any(s > 0 for s in settings.tensor_split):
+        return settings
+    shares = tuple(max(0.01, round(g.available_bytes / 1024**3, 2)) for g in profile.gpus)
+    return settings.with_changes(tensor_split=shares)

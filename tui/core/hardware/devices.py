@@ -25,12 +25,57 @@ class GpuSpec:
     driver: str | None = None
     efficiency: float | None = None  # decode's share of peak bandwidth on this card; None: the profile's
     notes: str = ""  # where the numbers came from when it matters (e.g. "bandwidth from the catalog")
+    box: str = ""  # "host:port" of the rpc-server exposing this device; "" = in the head machine
     memory: str = ""  # memory technology when the catalog knows it (HBM2e, GDDR6X, LPDDR5X): the speed class
     fp16_tflops: float | None = None  # dense FP16 tensor throughput (vendor spec): prompt processing
 
     @property
     def available_bytes(self) -> int:
         return self.vram_bytes if self.free_bytes is None else self.free_bytes
+
+    @property
+    def is_remote(self) -> bool:
+        """Reached through llama.cpp's RPC backend (``--rpc``), not in the machine running llama-server."""
+        return bool(self.box)
+
+
+@dataclass(frozen=True)
+class Link:
+    """The network between the head and a helper box: usable bandwidth and round-trip latency.
+
+    ``goodput_gbit`` is what TCP delivers (Gbit/s), below the line rate; ``rtt_us`` a typical
+    ping round trip (microseconds). Figures and their sources: ``tui.core.hardware.boxes.LINKS``.
+    """
+
+    key: str
+    label: str
+    goodput_gbit: float
+    rtt_us: float
+    source: str = ""
+
+    @property
+    def bytes_per_s(self) -> float:
+        return self.goodput_gbit * 1e9 / 8
+
+
+@dataclass(frozen=True)
+class RemoteBox:
+    """A helper machine running llama.cpp's ``rpc-server``: where it is, what it exposes, how it is linked.
+
+    ``gpus`` are the devices its rpc-server exposes, in its order (``-d``; a CPU-only helper
+    exposes its RAM as one device whose backend is ``CPU``); each carries ``box = endpoint``.
+    """
+
+    name: str
+    host: str
+    port: int
+    gpus: tuple[GpuSpec, ...]
+    link: Link
+    specs: tuple[str, ...] = ()  # the device words it was described with ("RTX 3060 12GB", "cpu:32")
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +117,7 @@ class HardwareProfile:
     notes: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     ram_efficiency: float = 0.6
+    boxes: tuple[RemoteBox, ...] = ()  # helper boxes; their devices lead ``gpus`` (llama.cpp's order)
     calibration: tuple[DeviceCalibration, ...] = ()  # measured on this machine; beats the class constants
 
     @property
@@ -81,6 +127,11 @@ class HardwareProfile:
     @property
     def total_vram_bytes(self) -> int:
         return sum(g.vram_bytes for g in self.gpus)
+
+    @property
+    def local_gpus(self) -> tuple[GpuSpec, ...]:
+        """The head machine's own GPUs (``gpus`` without the helper boxes' devices)."""
+        return tuple(g for g in self.gpus if not g.is_remote)
 
     @property
     def ram_available_bytes(self) -> int:

@@ -25,7 +25,7 @@ from tui.core.hardware.catalog import (
     load_gpu_catalog,
     name_tokens,
 )
-from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.hardware.devices import GpuSpec, HardwareProfile, RemoteBox
 from tui.core.paths import config_dir
 from tui.core.sizes import GiB
 from tui.core.toml_io import read_toml, write_toml_atomically
@@ -270,6 +270,49 @@ def _fraction(entry: dict[str, Any], key: str, where: str, default: float | None
     return float(value)
 
 
+# ------------------------------------------------------------------ helper boxes
+
+_BOX_KEYS = {"name", "address", "devices", "link"}
+
+
+def box_to_toml(box: RemoteBox) -> dict[str, object]:
+    """A helper box as a ``[[box]]`` table: devices in ``--rpc`` words (catalog names, ``cpu:GIB``)."""
+    return {"name": box.name, "address": box.endpoint, "devices": list(box.specs), "link": box.link.key}
+
+
+def box_from_toml(entry: object, where: str) -> RemoteBox:
+    """Check one ``[[box]]`` table and build the box; mistakes raise LocalAIError naming ``where``."""
+    from tui.core.hardware.boxes import DEFAULT_LINK, make_box
+
+    if not isinstance(entry, dict):
+        raise LocalAIError(f"{where}: must be a table")
+    _reject_unknown(entry, _BOX_KEYS, where)
+    address, devices = entry.get("address"), entry.get("devices")
+    if not isinstance(address, str):
+        raise LocalAIError(f"{where}: needs address = \"host:port\"")
+    if isinstance(devices, str):
+        devices = [devices]
+    if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices):
+        raise LocalAIError(f"{where}: devices must be a list of names, e.g. [\"RTX 3060 12GB\"] or [\"cpu:32\"]")
+    name, link = entry.get("name", ""), entry.get("link", DEFAULT_LINK)
+    if not isinstance(name, str) or not isinstance(link, str):
+        raise LocalAIError(f"{where}: name and link are text")
+    try:
+        return make_box(address, devices, link, name)
+    except LocalAIError as exc:
+        raise LocalAIError(f"{where}: {exc.message}", hint=exc.hint) from None
+
+
+def save_boxes(boxes: tuple[RemoteBox, ...] | list[RemoteBox]) -> Path:
+    """Remember the helper boxes (they join whichever profile is selected); an empty list forgets them."""
+    from dataclasses import replace
+
+    from tui.core.hardware.boxes import attach_boxes
+
+    attach_boxes(HardwareProfile(name="check"), tuple(boxes))  # duplicates and limits raise here
+    return save_hardware_settings(replace(load_hardware_settings(), boxes=tuple(boxes)))
+
+
 # ------------------------------------------------------------------ remembered choices
 
 
@@ -288,6 +331,7 @@ class HardwareSettings:
     selected_ram_gib: float | None = None
     ram_bandwidth_gbps: float | None = None
     ram_setup: str | None = None
+    boxes: tuple[RemoteBox, ...] = ()  # helper boxes (llama.cpp RPC) added to the selected profile
 
 
 def load_hardware_settings() -> HardwareSettings:
@@ -309,7 +353,11 @@ def load_hardware_settings() -> HardwareSettings:
     setup = host.get("ram_setup")
     if setup is not None and not isinstance(setup, str):
         raise LocalAIError(f"{where}: [host] ram_setup must be text")
-    return HardwareSettings(tuple(gpu), vram, ram, bandwidth, setup)
+    entries = data.get("box", [])
+    if not isinstance(entries, list):
+        raise LocalAIError(f"{path}: 'box' must be an array of tables ([[box]])")
+    boxes = tuple(box_from_toml(entry, f"{path}: box #{i + 1}") for i, entry in enumerate(entries))
+    return HardwareSettings(tuple(gpu), vram, ram, bandwidth, setup, boxes)
 
 
 def save_hardware_settings(settings: HardwareSettings) -> Path:
@@ -330,5 +378,7 @@ def save_hardware_settings(settings: HardwareSettings) -> Path:
         host["ram_setup"] = settings.ram_setup
     if host:
         data["host"] = host
+    if settings.boxes:
+        data["box"] = [box_to_toml(box) for box in settings.boxes]
     return write_toml_atomically(hardware_settings_path(), data,
                                  header="# localai-tui: the hardware profile last selected, and this machine's RAM speed.\n\n")

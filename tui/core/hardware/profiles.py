@@ -363,38 +363,55 @@ def remembered_profile_problem() -> str | None:
 
 
 def choose_profile(gpu_args: list[str], vram_gib: float | None = None, ram_gib: float | None = None) -> ProfileChoice:
-    """Resolve ``gpu_args`` and remember them; when remembering fails (a read-only or broken config), the
-    profile still holds for this session and ``problem`` says why it was not saved."""
-    profile = resolve_profile(gpu_args, vram_gib, ram_gib)
+    """Resolve ``gpu_args`` (with the remembered helper boxes) and remember them; when remembering fails
+    (a read-only or broken config), the profile still holds for this session and ``problem`` says why
+    it was not saved."""
+    profile = _with_remembered_boxes(resolve_profile(gpu_args, vram_gib, ram_gib))
     try:
         remember_selection(gpu_args, vram_gib, ram_gib)
     except (LocalAIError, OSError) as exc:
         return ProfileChoice(profile, f"{profile.name} is used for this session only: it could not be saved ({exc})")
     return ProfileChoice(profile)
+
+
 def select_profile(gpu_args: list[str], *, remember: bool = True) -> HardwareProfile:
     """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name), remembered
-    in hardware.toml for the next start when ``remember`` (the app's profile screen)."""
+    in hardware.toml for the next start when ``remember``; errors raise (``choose_profile`` keeps going)."""
     profile = resolve_profile(gpu_args)
     if remember:
         remember_selection(gpu_args)
-    return profile
+    return _with_remembered_boxes(profile)
+
+
+def _with_remembered_boxes(profile: HardwareProfile) -> HardwareProfile:
+    """Helper boxes join whichever head is chosen (hardware.toml's ``[[box]]``; none if it cannot be read)."""
+    from tui.core.hardware.boxes import attach_boxes
+
+    try:
+        boxes = load_hardware_settings().boxes
+    except LocalAIError:
+        return profile
+    return attach_boxes(profile, boxes) if boxes else profile
 
 
 def load_selected_profile() -> HardwareProfile:
     """The profile last remembered, or this machine's when none was (or it no longer resolves)."""
+    from tui.core.hardware.boxes import attach_boxes
+
     try:
         settings = load_hardware_settings()
     except LocalAIError as exc:  # a broken hardware.toml: never fatal, never overwritten here
         profile = detect_profile()
         return profile.with_changes(notes=f"{profile.notes}\n{exc}")
     if not settings.selected_gpu and settings.selected_vram_gib is None and settings.selected_ram_gib is None:
-        return detect_profile()
+        return attach_boxes(detect_profile(), settings.boxes) if settings.boxes else detect_profile()
     try:
-        return resolve_profile(list(settings.selected_gpu) or None, settings.selected_vram_gib,
-                               settings.selected_ram_gib)
+        profile = resolve_profile(list(settings.selected_gpu) or None, settings.selected_vram_gib,
+                                  settings.selected_ram_gib)
     except LocalAIError as exc:
         profile = detect_profile()
-        return profile.with_changes(notes=f"{profile.notes}\nthe remembered profile no longer works: {exc}")
+        profile = profile.with_changes(notes=f"{profile.notes}\nthe remembered profile no longer works: {exc}")
+    return attach_boxes(profile, settings.boxes) if settings.boxes else profile
 
 
 def parse_ram_bandwidth(text: str) -> tuple[float, str | None]:
@@ -435,7 +452,7 @@ def gpu_to_dict(gpu: GpuSpec) -> dict[str, Any]:
         "vram_bytes": gpu.vram_bytes, "vram_gib": round(gpu.vram_bytes / GiB, 3),
         "free_bytes": gpu.free_bytes, "used_bytes": gpu.used_bytes,
         "bandwidth_gbps": gpu.bandwidth_gbps, "efficiency": gpu.efficiency,
-        "driver": gpu.driver, "notes": gpu.notes,
+        "driver": gpu.driver, "notes": gpu.notes, "box": gpu.box,
     }
 
 
@@ -451,4 +468,6 @@ def profile_to_dict(profile: HardwareProfile) -> dict[str, Any]:
         "efficiency": profile.efficiency, "ram_efficiency": profile.ram_efficiency,
         "cpu_threads": profile.cpu_threads,
         "notes": profile.notes.splitlines(),
+        "boxes": [{"name": b.name, "endpoint": b.endpoint, "devices": list(b.specs), "link": b.link.key,
+                   "link_goodput_gbit": b.link.goodput_gbit, "link_rtt_us": b.link.rtt_us} for b in profile.boxes],
     }
