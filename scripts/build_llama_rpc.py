@@ -128,7 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", "-j", type=int, default=2)
     ap.add_argument("--targets", default=",".join(DEFAULT_TARGETS))
     ap.add_argument("--print-dir", action="store_true", help="print the bin dir of a finished build and exit")
+    ap.add_argument("--source-only", action="store_true",
+                    help="only fetch and extract the vendored llama.cpp source (the tests read its rules); print its dir")
     args = ap.parse_args(argv)
+    if args.source_only:
+        print(_sdist(cache_root()))
+        return 0
     if args.print_dir:
         found = find_build()
         if found is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
 from pathlib import Path
 
@@ -22,7 +23,11 @@ from tui.core.toml_io import parse_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG_FILE = ROOT / "tui" / "data" / "quant_labels.toml"
-LLAMA_CPP_SOURCE = Path("/tmp/src/llama_cpp_python-0.3.36/vendor/llama.cpp")
+#: The llama.cpp vendored in the pinned llama-cpp-python, as ``scripts/build_llama_rpc.py --source-only``
+#: extracts it (``.ci/run`` does) into the cache; LOCALAI_LLAMA_CPP_SOURCE points elsewhere.
+LLAMA_CPP_SOURCE = Path(os.environ.get("LOCALAI_LLAMA_CPP_SOURCE") or (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    / "localai-tui" / "llama-rpc-0.3.36" / "src" / "llama_cpp_python-0.3.36" / "vendor" / "llama.cpp"))
 
 
 def _raw() -> dict:
