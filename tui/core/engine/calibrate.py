@@ -28,8 +28,9 @@ from tui.core.hardware.devices import DeviceCalibration, HardwareProfile
 
 #: (name, shape): the layer-cost pair and the bandwidth probe.
 PROBES: tuple[tuple[str, SyntheticShape], ...] = (
-    ("few-layers", SyntheticShape(n_layer=2, n_embd=256, n_ff=512, weight_type="Q8_0")),
-    ("many-layers", SyntheticShape(n_layer=18, n_embd=256, n_ff=512, weight_type="Q8_0")),
+    # tiny F32 layers (stories260K's width): their cost is the per-layer overhead, not arithmetic
+    ("few-layers", SyntheticShape(n_layer=2, n_embd=64, n_ff=128, n_head=4, n_head_kv=4, weight_type="F32")),
+    ("many-layers", SyntheticShape(n_layer=18, n_embd=64, n_ff=128, n_head=4, n_head_kv=4, weight_type="F32")),
     ("bandwidth", SyntheticShape(n_layer=8, n_embd=2048, n_ff=8192, n_head=16, n_head_kv=16, weight_type="Q4_K")),
 )
 
