@@ -138,9 +138,9 @@ async def shoot(out: Path, size: tuple[int, int], hub, work: Path) -> list[Path]
             await _until(pilot, lambda: chat.session is not None)
             chat.sampling = chat.session.sampling = SamplingSettings(seed=7, max_tokens=90)
             for prompt in ("Tell me a story about a cat.", "What did the cat find?"):
-                chat.last_reply = ""
+                replies = chat.stream.n_exchanges
                 chat.send(prompt)
-                await _until(pilot, lambda: chat.last_reply != "")
+                await _until(pilot, lambda: chat.stream.n_exchanges > replies and not chat.generating)
             await pilot.pause(1.2)  # a memory sample
             save(app, "chat")
             await pilot.press("f6")
