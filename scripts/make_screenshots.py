@@ -140,7 +140,7 @@ async def shoot(out: Path, size: tuple[int, int], hub, work: Path) -> list[Path]
             for prompt in ("Tell me a story about a cat.", "What did the cat find?"):
                 replies = chat.stream.n_exchanges
                 chat.send(prompt)
-                await _until(pilot, lambda: chat.stream.n_exchanges > replies and not chat.generating)
+                await _until(pilot, lambda before=replies: chat.stream.n_exchanges > before and not chat.generating)
             await pilot.pause(1.2)  # a memory sample
             save(app, "chat")
             await pilot.press("f6")
