@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Estimated vs measured decode speed on THIS machine, after the speed probe.
 
-    PYTHONPATH=$PWD .venv/bin/python scripts/bench_speed_box.py [--no-extra-buffers] [--skip-calibrate]
+    PYTHONPATH=$PWD .venv/bin/python scripts/bench_speed_box.py [--skip-calibrate]
 
 1. ``gpus --calibrate``'s probe (``tui.core.engine.calibrate``) measures this machine's terms and
    stores them, so ``detect_profile()`` ("--gpu auto") uses them;
@@ -9,9 +9,8 @@
    8B-class llama, Q4_K_M-like: llama.cpp multiplies zeros at full cost), prints ``fit --gpu
    auto``'s tokens/s next to ``bench``'s tg measured right after.
 
-``--no-extra-buffers`` loads models without the CPU's extra buffer types (AMX, repacked
-weights): llama-cpp-python 0.3.36 crashes decoding quantized models through the AMX buffer on
-some Xeons, so on such a machine this is the only way to measure.
+Models load as the app loads them (on an AMX Xeon without the CPU's extra buffer types:
+``tui/core/fit/cpu_amx.py``).
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ HALF_B = ModelSpec(arch="llama", name="0.5B-class llama Q4_K_M", n_layer=24, n_e
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--no-extra-buffers", action="store_true", help="load without AMX/repack buffers")
     ap.add_argument("--skip-calibrate", action="store_true", help="use the stored calibration")
     ap.add_argument("-n", "--n-gen", type=int, default=32)
     ap.add_argument("-r", "--repetitions", type=int, default=3)
@@ -47,10 +45,6 @@ def main() -> int:
     from tui.core.engine.llama_log import install_llama_log
 
     install_llama_log(None)
-    if args.no_extra_buffers:
-        import tui.core.engine.loader as loader
-
-        loader.cpu_extra_buffers_safe = lambda *_: False  # type: ignore[assignment]
     from tui.core.engine.bench import run_bench
     from tui.core.engine.calibrate import calibrate_device
     from tui.core.engine.runtime import Engine

@@ -87,12 +87,6 @@ class Services:
 
         return choose_profile(gpu_args)
 
-    def select_profile(self, gpu_args: list[str], remember: bool = True) -> HardwareProfile:
-        """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name); remembered."""
-        from tui.core.hardware.profiles import select_profile
-
-        return select_profile(gpu_args, remember=remember)
-
     def custom_profiles(self) -> list[HardwareProfile]:
         from tui.core.hardware.profile_store import load_custom_profiles
 

@@ -386,22 +386,24 @@ class ChatScreen(AppScreen):
         focus_now(self._input)
         self.refresh_bindings()
 
-    def action_regenerate(self) -> None:
+    def _take_back_last_exchange(self) -> str | None:
+        """Drop the last exchange from the session, the store and the screen; the user's text, or None."""
         if self.generating or self.session is None:
-            return
+            return None
         text = self.recorder.take_back_last_turn(self.session)
-        if text is None:
-            return
-        self.stream.take_back_last_exchange()
-        self.send(text)
+        if text is not None:
+            self.stream.take_back_last_exchange()
+        return text
+
+    def action_regenerate(self) -> None:
+        text = self._take_back_last_exchange()
+        if text is not None:
+            self.send(text)
 
     def action_edit_last(self) -> None:
-        if self.generating or self.session is None:
-            return
-        text = self.recorder.take_back_last_turn(self.session)
+        text = self._take_back_last_exchange()
         if text is None:
             return
-        self.stream.take_back_last_exchange()
         self._input.value = text
         focus_now(self._input)
         self.notify("Your last message is back in the box: edit it, enter sends it again.", timeout=4)

@@ -374,15 +374,6 @@ def choose_profile(gpu_args: list[str], vram_gib: float | None = None, ram_gib: 
     return ProfileChoice(profile)
 
 
-def select_profile(gpu_args: list[str], *, remember: bool = True) -> HardwareProfile:
-    """The profile ``--gpu`` values describe (``auto``, ``cpu``, catalog names, a custom name), remembered
-    in hardware.toml for the next start when ``remember``; errors raise (``choose_profile`` keeps going)."""
-    profile = resolve_profile(gpu_args)
-    if remember:
-        remember_selection(gpu_args)
-    return _with_remembered_boxes(profile)
-
-
 def _with_remembered_boxes(profile: HardwareProfile) -> HardwareProfile:
     """Helper boxes join whichever head is chosen (hardware.toml's ``[[box]]``; none if it cannot be read)."""
     from tui.core.hardware.boxes import attach_boxes
