@@ -6,13 +6,14 @@ app headless with the stories260K model, then times ``open_conversation``: from 
 screen laid out and painted (``pilot.pause()`` returns after the refresh). Also times the store's
 ``load`` alone. Prints the median and max over ``--rounds``.
 
-Usage: ``python scripts/bench_chats.py [--messages 200] [--rounds 5] [--model PATH]``
+Usage: ``python scripts/bench_chats.py [--messages 200] [--rounds 5] [--model PATH] [--profile FILE]``
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import statistics
 import sys
@@ -45,7 +46,7 @@ def build(store, n_messages: int, model: str) -> int:
     return cid
 
 
-async def run(model: Path, n_messages: int, rounds: int) -> dict:
+async def run(model: Path, n_messages: int, rounds: int, profile_to: Path | None = None) -> dict:
     from tui.app import LocalAIApp
     from tui.core.chats.store import ChatStore
     from tui.core.hardware.devices import HardwareProfile
@@ -69,14 +70,21 @@ async def run(model: Path, n_messages: int, rounds: int) -> dict:
             started = time.perf_counter()
             await pilot.pause()
             idle.append(time.perf_counter() - started)
+        profiler = cProfile.Profile() if profile_to is not None else None
         for _ in range(rounds):
             await pilot.pause()
+            if profiler is not None:
+                profiler.enable()
             started = time.perf_counter()
             chat.open_conversation(cid)
             await pilot.pause()
             opens.append(time.perf_counter() - started)
+            if profiler is not None:
+                profiler.disable()
             assert len(chat.session.messages) == n_messages
     store.close()
+    if profiler is not None and profile_to is not None:
+        profiler.dump_stats(str(profile_to))
     return {"messages": n_messages, "rounds": rounds,
             "store_load_ms_median": round(1e3 * statistics.median(loads), 1),
             "idle_pause_ms_median": round(1e3 * statistics.median(idle), 1),
@@ -89,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="cProfile the opens (the event loop's thread) into FILE (pstats format)")
     args = parser.parse_args(argv)
     if not args.model.exists():
         print(f"bench_chats: no model at {args.model} (see ../shared/README.md)", file=sys.stderr)
@@ -98,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         from tui.core.engine.llama_log import ensure_llama_log
 
         ensure_llama_log()
-        result = asyncio.run(run(args.model, args.messages, args.rounds))
+        result = asyncio.run(run(args.model, args.messages, args.rounds, args.profile))
     for key, value in result.items():
         print(f"{key:24} {value}")
     return 0

@@ -43,3 +43,22 @@ def test_bad_settings_are_refused():
         StreamPacer(cpu_share=0)
     with pytest.raises(ValueError):
         StreamPacer(min_interval_s=0.5, max_interval_s=0.1)
+
+
+def test_a_new_stream_starts_at_the_pace_the_previous_streams_first_flushes_needed():
+    cpu = FakeCpu()
+    pacer = StreamPacer(min_interval_s=0.03, max_interval_s=0.25, cpu_share=0.1, cpu_clock=cpu)
+    pacer.start(0.0)
+    assert pacer.interval_s == pytest.approx(0.03)  # nothing learned yet
+    pacer.flushed(0.0)  # the opening flush: not charged
+    cpu.seconds += 0.006  # the first charged cycle: 6 ms of UI CPU, 60 ms at 10%
+    pacer.flushed(0.03)
+    for _ in range(5):  # the reply grows and its flushes cost more; that is not what a new reply costs
+        cpu.seconds += 0.02
+        pacer.flushed(0.1)
+    assert pacer.interval_s == pytest.approx(0.2, rel=0.05)
+    pacer.start(5.0)
+    assert pacer.due(5.0)  # the first text still goes out at once
+    assert pacer.interval_s == pytest.approx(0.06)
+    pacer.flushed(5.0)
+    assert not pacer.due(5.05) and pacer.due(5.06)

@@ -32,6 +32,9 @@ from tui.widgets.prompt_area import PromptArea
 
 __all__ = ["ChatScreen", "reply_stats_line"]
 
+#: The actions whose availability ``check_action`` decides (the rest are always on).
+DYNAMIC_ACTIONS = ("stop", "cancel_load", "copy", "regenerate", "edit_last", "new_chat", "reload")
+
 
 class ChatScreen(AppScreen):
     """The conversation above, the meter and the prompt below."""
@@ -73,6 +76,7 @@ class ChatScreen(AppScreen):
         self._stop: threading.Event | None = None
         self._sent_text = ""  # the message of the reply in flight (the context-full question resends it)
         self._open_after_load: int | None = None
+        self._bindings_state: tuple[bool | None, ...] | None = None
 
     # -- what tests and the benchmark read --------------------------------------------------
 
@@ -180,7 +184,7 @@ class ChatScreen(AppScreen):
         self._status(Text.assemble("Loading ", (model.title, "bold"), "…"))
         self._load_timer.resume()
         self._load(model, self.app.settings, cancel)
-        self.refresh_bindings()
+        self._update_bindings()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-load")
     def _load(self, model: ChosenModel, settings: Any, cancel: threading.Event) -> None:
@@ -205,7 +209,7 @@ class ChatScreen(AppScreen):
                 self._status(Text.assemble(("Could not load the model: ", "bold red"), printable(str(error)),
                                            "\nF4 changes the settings, ctrl+r tries again, F6 shows llama.cpp's log."))
                 self.notify(str(error), severity="error", title="Load")
-            self.refresh_bindings()
+            self._update_bindings()
             return
         loaded = message.result
         self.holder.adopt(loaded)
@@ -230,7 +234,7 @@ class ChatScreen(AppScreen):
         if self._open_after_load is not None:
             conversation_id, self._open_after_load = self._open_after_load, None
             self.open_conversation(conversation_id)
-        self.refresh_bindings()
+        self._update_bindings()
 
     def _new_recorder(self, conversation: Any = None) -> None:
         from tui.core.chats.recorder import ConversationRecorder, settings_record
@@ -280,8 +284,10 @@ class ChatScreen(AppScreen):
         sink = self.stream.begin_reply(text, title, self._plain(), self.session.live)
         self._stop = self.app.work_event()  # quitting stops the reply (and its template render) too
         self._sent_text = text
-        self._reply(text, self._stop, sink, make_room)
-        self.refresh_bindings()
+        self._update_bindings()
+        # The new turns and the footer are laid out and drawn first, then generation starts: on a
+        # small box that frame would otherwise take CPU from the engine while the first tokens stream.
+        self.call_after_refresh(self._reply, text, self._stop, sink, make_room)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-reply")
     def _reply(self, text: str, stop: threading.Event, sink: Any, make_room: bool) -> None:
@@ -297,7 +303,7 @@ class ChatScreen(AppScreen):
         if isinstance(message.error, ContextNeedsRoomError):
             self.stream.abandon_reply()
             self._ask_for_room(self._sent_text, message.error)
-            self.refresh_bindings()
+            self._update_bindings()
             return
         error = message.error
         reply = message.result if error is None else None
@@ -307,7 +313,7 @@ class ChatScreen(AppScreen):
         elif reply is not None and reply.notice and not reply.n_dropped_messages:
             self.notify(reply.notice, severity="warning", title="Chat")
         self.post_message(ReplyFinished(text, reply.stats if reply is not None else None, error))
-        self.refresh_bindings()
+        self._update_bindings()
 
     def _ask_for_room(self, text: str, error: Any) -> None:
         from tui.screens.chat_dialogs import DROP_OLDEST, NEW_CHAT, ContextFullScreen
@@ -339,7 +345,7 @@ class ChatScreen(AppScreen):
         self.stream.clear()
         self._new_recorder()
         self.stream.show_context()
-        self.refresh_bindings()
+        self._update_bindings()
 
     def action_chats(self) -> None:
         from tui.screens.chats import ChatsScreen
@@ -384,7 +390,7 @@ class ChatScreen(AppScreen):
                         title="Chats", timeout=5)
         stream.show_context()
         focus_now(self._input)
-        self.refresh_bindings()
+        self._update_bindings()
 
     def _take_back_last_exchange(self) -> str | None:
         """Drop the last exchange from the session, the store and the screen; the user's text, or None."""
@@ -407,7 +413,7 @@ class ChatScreen(AppScreen):
         self._input.value = text
         focus_now(self._input)
         self.notify("Your last message is back in the box: edit it, enter sends it again.", timeout=4)
-        self.refresh_bindings()
+        self._update_bindings()
 
     def action_copy(self) -> None:
         from tui.screens.chat_dialogs import CopyScreen, copyables
@@ -443,6 +449,15 @@ class ChatScreen(AppScreen):
 
         await self.app.push_screen(
             ChatSettingsScreen(self.system_prompt, self.sampling or self.app.services.default_sampling()), chosen)
+
+    def _update_bindings(self) -> None:
+        """Refresh the footer only when an action's availability changed: each refresh makes Textual's
+        Footer recompose every key (a layout and restyle of its own), which a reply or an opened
+        conversation would otherwise pay for with nothing changed."""
+        state = tuple(self.check_action(action, ()) for action in DYNAMIC_ACTIONS)
+        if state != self._bindings_state:
+            self._bindings_state = state
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         has_turns = self.session is not None and bool(self.session.messages) and not self.generating

@@ -32,14 +32,20 @@ class StreamPacer:
         self.max_interval_s = max_interval_s
         self.cpu_share = cpu_share
         self._cpu_clock = cpu_clock
+        self._early_cost_s = 0.0
         self.start(0.0)
 
     def start(self, now: float) -> None:
-        """A new stream: the first text may go out at once."""
-        self.interval_s = self.min_interval_s
+        """A new stream: the first text may go out at once; the flushes after it are spaced by what the
+        previous stream's first flush cycle cost (a short reply is over before the pacer could learn)."""
+        self._cost_s = self._early_cost_s
+        self.interval_s = self._interval_for(self._cost_s)
         self._next = now
         self._cpu_mark: float | None = None  # set by the first flush: opening the reply is not a flush's cost
-        self._cost_s = 0.0
+        self._learning = True  # the next charged cycle is this stream's first: remembered for the next one
+
+    def _interval_for(self, cost_s: float) -> float:
+        return min(self.max_interval_s, max(self.min_interval_s, cost_s / self.cpu_share))
 
     def due(self, now: float) -> bool:
         return now >= self._next
@@ -52,8 +58,10 @@ class StreamPacer:
             self._next = now + self.interval_s
             return
         spent, self._cpu_mark = max(0.0, cpu - self._cpu_mark), cpu
+        if self._learning:
+            self._learning = False
+            self._early_cost_s = spent
         # A smoothed cost per flush cycle (parse + layout + draw): one slow frame does not stall the stream.
         self._cost_s = spent if not self._cost_s else 0.5 * self._cost_s + 0.5 * spent
-        wanted = self._cost_s / self.cpu_share
-        self.interval_s = min(self.max_interval_s, max(self.min_interval_s, wanted))
+        self.interval_s = self._interval_for(self._cost_s)
         self._next = now + self.interval_s
