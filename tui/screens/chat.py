@@ -287,7 +287,9 @@ class ChatScreen(AppScreen):
         self._update_bindings()
         # The new turns and the footer are laid out and drawn first, then generation starts: on a
         # small box that frame would otherwise take CPU from the engine while the first tokens stream.
-        self.call_after_refresh(self._reply, text, self._stop, sink, make_room)
+        # (twice: the footer recomposes after the first refresh, and is laid out in the second).
+        stop = self._stop
+        self.call_after_refresh(self.call_after_refresh, self._reply, text, stop, sink, make_room)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="chat-reply")
     def _reply(self, text: str, stop: threading.Event, sink: Any, make_room: bool) -> None:
