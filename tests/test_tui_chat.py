@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from textual.widgets import Markdown
 
 from tests.tui_fixtures import FIXED_BOX, FixedServices, screen_text, wait_for
@@ -10,6 +12,10 @@ from tui.messages import ReplyFinished
 from tui.widgets.chat_turn import ChatTurn
 from tui.widgets.prompt_area import PromptArea
 from tui.widgets.rate_meter import RateMeter
+
+
+def _footer_shows_stop(app: LocalAIApp) -> bool:
+    return re.search(r"\^c Stop", screen_text(app)) is not None
 
 
 async def _submit(box: PromptArea) -> None:
@@ -32,9 +38,12 @@ async def test_load_stream_a_reply_and_stop_it_with_escape(stories_model):
         await _submit(box)
         await wait_for(pilot, lambda: len(chat.stream.reply_text) > 40, timeout=30, what="streamed text")
         assert chat.check_action("stop", ()) is True
+        # The footer is refreshed only when an action's availability changes: Stop shows while the reply streams.
+        await wait_for(pilot, lambda: _footer_shows_stop(app), timeout=10, what="Stop in the footer")
         await wait_for(pilot, lambda: chat.query_one(RateMeter).samples, timeout=10, what="the tokens/s meter")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not chat.generating, timeout=10, what="the stop")
+        await wait_for(pilot, lambda: not _footer_shows_stop(app), timeout=10, what="Stop gone from the footer")
         reply = chat.session.messages[-1]
         assert reply.role == "assistant" and reply.content == chat.last_reply and len(reply.content) > 40
         stats = str(chat.query_one("#chat-stats").render())

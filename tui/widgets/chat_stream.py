@@ -3,7 +3,7 @@
 The generating thread only appends text to deques (``ReplySink``); a timer ticking every
 ``FLUSH_S`` drains them into the reply's Markdown (one ``append`` per flush, however many tokens
 arrived; ``StreamPacer`` spaces flushes out as the reply grows so the UI thread stays under a
-tenth of a core), and refreshes the meter at ``METER_HZ``. The timer runs only while a reply
+twentieth of a core), and refreshes the meter at ``METER_HZ``. The timer runs only while a reply
 streams: an idle chat wakes nobody. A reasoning model's thinking streams into a folded block
 above the answer with its own token count and time.
 """

@@ -6,6 +6,8 @@ from llama.cpp's threads, so the tokens/s a person sees drops. The pacer measure
 thread really spent (its CPU time, ``time.thread_time``, between one flush and the next: parsing,
 layout, drawing, keys) and spaces flushes so that this stays under ``cpu_share`` of one core,
 between ``min_interval_s`` (a flush every ~2 frames) and ``max_interval_s`` (still live to a reader).
+A new stream starts at the pace the previous one's first flushes needed: a short reply (a few
+hundred tokens from a small model last a fraction of a second) ends before the pacer could learn.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from collections.abc import Callable
 MIN_INTERVAL_S = 0.033
 #: Longest (seconds): text still arrives four times a second however long the reply grows.
 MAX_INTERVAL_S = 0.25
-#: The share of one core the UI thread may spend on streaming (0.1 = 10%).
-CPU_SHARE = 0.1
+#: The share of one core the UI thread may spend on streaming (0.05 = 5%): each flush lays the screen
+#: out, and on a small box that CPU is taken from generation (stories260K on 2 cores, bench_tui.py:
+#: 0.1 showed about 0.87 of the engine's rate, 0.05 about 0.9).
+CPU_SHARE = 0.05
 
 
 class StreamPacer:
