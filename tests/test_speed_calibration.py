@@ -84,7 +84,7 @@ def test_fit_shows_the_measured_speed_of_this_model_on_this_machine(capsys):
     assert main(["fit", str(STORIES), "--gpu", "auto", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["measured_tokens_per_s"] == 6400.0
     assert main(["fit", str(STORIES), "--gpu", "auto"]) == 0
-    assert "measured 6400.0 tokens/s on this machine" in capsys.readouterr().out
+    assert "measured 6,400 t/s (bench, 2026-01-01) on this machine" in capsys.readouterr().out
     # a catalog profile is not this machine: no measurement shown
     assert main(["fit", str(STORIES), "--gpu", "RTX 3090", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["measured_tokens_per_s"] is None

@@ -61,11 +61,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from tui.commands.fit_flags import settings_from_args
-    from tui.core.advisor.compare import compare_boxes, default_boxes, resolve_box
+    from tui.core.advisor.compare import compare_boxes, default_boxes, resolve_box, with_measured
     from tui.core.advisor.placement import placement_is_fixed
     from tui.core.advisor.sweep import context_sweep
     from tui.core.errors import LocalAIError
-    from tui.core.hub.model_spec import load_model_anatomy
+    from tui.core.hub.model_spec import load_model_anatomy, local_model_path
 
     anatomy = load_model_anatomy(args.model)
     try:
@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         raise LocalAIError("--link is the network to the --rpc boxes: give at least one --rpc")
     search = not placement_is_fixed(settings)
     results = compare_boxes(anatomy, boxes, settings, search=search)
+    local = local_model_path(args.model.strip())
+    results = with_measured(results, anatomy, str(local) if local is not None else None)
     sweeps = []
     if args.sweep:
         for box in (boxes if args.boxes else boxes[:1]):
@@ -160,7 +162,7 @@ def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]
             return f"{format_gib(p.host_bytes)}/{format_gib(p.host_capacity_bytes)}"
         return get
 
-    return [
+    rows = [
         ("VRAM", [vram(r) for r in results]),
         ("RAM", [ram(r) for r in results]),
         ("verdict", [r.placement.verdict if r.placement else f"refused: {r.error}" for r in results]),
@@ -176,6 +178,16 @@ def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]
         ("range", cells(lambda p, r: _range(p.estimate))),
         ("1st token", cells(lambda p, r: _ttft(p.estimate))),
     ]
+    if any(r.measured for r in results):  # measured beats estimated: this machine's bench run, when there is one
+        rows.append(("measured", [_measured(r) for r in results]))
+    return rows
+
+
+def _measured(result: BoxResult) -> str:
+    """``6,400 t/s (bench, 2026-01-01)``: this machine's latest bench run of the model, or "-"."""
+    from tui.core.hardware.measured import measured_text
+
+    return measured_text(result.measured).removeprefix("measured ") if result.measured else "-"
 
 
 def _range(estimate) -> str:

@@ -125,6 +125,8 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
     from tui.core.fit.estimate import estimate_fit
     from tui.core.fit.llama_args import llama_server_args, shell_command
     from tui.core.fit.rpc import box_summaries, rpc_server_commands
+    from tui.core.hardware.measured import measured_speed, measured_text
+    from tui.core.hub.model_spec import local_model_path
 
     notes: list[str] = []
     auto = None
@@ -143,13 +145,13 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
     command = llama_server_args(args.model, estimate.settings, cpu_only=profile.is_cpu_only,
                                 rpc=estimate.rpc_endpoints)
     servers = rpc_server_commands(profile)
-    measured = measured_speed(anatomy, args.model, profile)
+    measured = measured_speed(anatomy, local_model_path(args.model.strip()), profile)
     if measured is not None:
-        notes.append(f"measured {measured.tg_tokens_per_s:.1f} tokens/s on this machine (bench, "
-                     f"{measured.measured_at})")
+        notes.append(f"{measured_text(measured)} on this machine")
     if args.json:
         out = estimate.to_dict()
         out["measured_tokens_per_s"] = round(measured.tg_tokens_per_s or 0.0, 2) if measured else None
+        out["measured_at"] = measured.measured_at if measured else None
         out["model"] = args.model
         out["profile"] = profile.name
         out["llama_server_command"] = command
@@ -195,18 +197,6 @@ def format_boxes(estimate: FitEstimate, profile: HardwareProfile) -> str:
         lines.append(f"network: {prompt.seconds * 1e3:.1f} ms per prompt batch of {prompt.n_tokens} tokens "
                      f"({(prompt.bytes_sent + prompt.bytes_received) / MiB:.1f} MiB moved)")
     return "\n".join(lines)
-
-
-def measured_speed(anatomy, model: str, profile: HardwareProfile):
-    """This machine's latest bench run of this model (a ``BenchRecord``), when ``profile`` is this machine."""
-    from tui.core.hardware.speed_store import anatomy_key, latest_bench
-    from tui.core.hub.model_spec import local_model_path
-
-    fingerprint = profile.extra.get("fingerprint")
-    local = local_model_path(model.strip())
-    if not fingerprint or local is None:
-        return None
-    return latest_bench(str(fingerprint), anatomy_key(anatomy, str(local)))
 
 
 def _seconds(value: float) -> str:
