@@ -54,11 +54,13 @@ def boxes_like(profile: HardwareProfile) -> list[BoxSpec]:
     return default_boxes(current=profile)
 
 
-def compare_for(anatomy: ModelAnatomy, boxes: list[BoxSpec], settings: LlamaSettings) -> list[BoxResult]:
-    """The model on every box, placement searched per box (the Fit screen's own placement set aside)."""
-    from tui.core.advisor.compare import compare_boxes
+def compare_for(anatomy: ModelAnatomy, boxes: list[BoxSpec], settings: LlamaSettings,
+                file_name: str | None = None) -> list[BoxResult]:
+    """The model on every box, placement searched per box (the Fit screen's own placement set aside),
+    with this machine's latest bench run of the model's file ``file_name`` on the box that is this machine."""
+    from tui.core.advisor.compare import compare_boxes, with_measured
 
-    return compare_boxes(anatomy, boxes, settings, search=True)
+    return with_measured(compare_boxes(anatomy, boxes, settings, search=True), anatomy, file_name)
 
 
 def sweep_for(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> list[SweepPoint]:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from tui.core.gguf.anatomy import ModelAnatomy
     from tui.core.hardware.catalog import CatalogDevice
     from tui.core.hardware.profiles import ProfileChoice
+    from tui.core.hardware.speed_store import BenchRecord
     from tui.core.hub.badges import FitBadge
     from tui.core.hub.client import HubClient
     from tui.core.hub.library import LocalModel
@@ -49,6 +50,11 @@ class Services:
     search_page_size: int = 20  # repos per page of a Hub search (``tui.core.hub.search.DEFAULT_LIMIT``)
     log_dir: Path | None = None
     models_dir: Path | None = None
+    #: The Fit screen's bench (``m``): llama-bench's pp512 and tg128, fewer repetitions than the CLI's 5
+    #: so it answers in seconds; tests shrink it.
+    bench_prompt_tokens: int = 512
+    bench_gen_tokens: int = 128
+    bench_repetitions: int = 2
 
     # -- hardware --------------------------------------------------------------------------
 
@@ -113,6 +119,34 @@ class Services:
         from tui.core.engine.runtime import Engine
 
         return Engine.load(path, settings, on_progress=on_progress, cancel=cancel, fit_ctx_to_model=True)
+
+    def bench_model(self, path: Path, settings: LlamaSettings, *, cancel: threading.Event | None = None,
+                    on_progress: Callable[[str, int, int], object] | None = None) -> BenchRecord | None:
+        """Load ``path`` with ``settings``, measure pp/tg the way ``localai-tui bench`` does
+        (``tui.core.engine.bench.run_bench``) and store the run for this machine; the stored record
+        (None when it could not be kept). Runs in a worker thread; ``cancel`` stops it between runs."""
+        from tui.core.engine.bench import run_bench
+        from tui.core.engine.errors import EngineError
+        from tui.core.hardware.measured import profile_fingerprint, store_bench_run
+
+        engine = self.load_engine(path, settings, cancel=cancel)
+        try:
+            # a context smaller than llama-bench's counts (a small slider stop) bounds them, as -c would
+            results = run_bench(engine, n_prompt=min(self.bench_prompt_tokens, engine.n_ctx),
+                                n_gen=min(self.bench_gen_tokens, engine.n_ctx),
+                                repetitions=self.bench_repetitions, cancel=cancel, on_progress=on_progress)
+            used = engine.settings
+        finally:
+            engine.close()
+        if cancel is not None and cancel.is_set():
+            raise EngineError("benchmark cancelled")
+        return store_bench_run(path, used, results, profile_fingerprint(self.detect_profile()))
+
+    def measured_speed(self, model: ChosenModel, profile: HardwareProfile | None) -> BenchRecord | None:
+        """This machine's latest bench run of ``model`` when ``profile`` is this machine (else None)."""
+        from tui.core.hardware.measured import measured_speed
+
+        return measured_speed(model.anatomy, model.local_path or model.filename, profile)
 
     def chat_session(self, engine: Engine, system_prompt: str | None, sampling: SamplingSettings | None) -> ChatSession:
         from tui.core.engine.chat import ChatSession
