@@ -92,6 +92,19 @@ class DeviceCalibration:
     layer_s: float
     threads: int = 0
     measured_at: str = ""
+    #: (ggml type, GB/s): the rate decode streamed weights of each probed type at. On a CPU with
+    #: few cores decode is bound by each type's dot-product kernel, not by RAM (this project's
+    #: 2-core Xeon: Q4_K 9.6, Q6_K 17, Q8_0 17, F16 25 GB/s), so one figure cannot serve every type.
+    type_gbps: tuple[tuple[str, float], ...] = ()
+
+    def rate_gbps(self, type_name: str, stand_in: dict[str, str]) -> float:
+        """GB/s for weights of ``type_name``: its own probe, else the probe of the type whose kernel
+        it shares (``stand_in``), else ``bandwidth_gbps``."""
+        rates = dict(self.type_gbps)
+        name = type_name.upper()
+        if name in rates:
+            return rates[name]
+        return rates.get(stand_in.get(name, ""), self.bandwidth_gbps)
 
 
 @dataclass(frozen=True)

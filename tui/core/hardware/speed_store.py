@@ -52,7 +52,7 @@ def save_calibration(fingerprint: str, devices: Sequence[DeviceCalibration]) -> 
     data = read_toml(path)
     machines = data.get("machine", [])
     machines = [m for m in machines if isinstance(m, dict) and m.get("fingerprint") != fingerprint]
-    machines.append({"fingerprint": fingerprint, "device": [asdict(d) for d in devices]})
+    machines.append({"fingerprint": fingerprint, "device": [_calibration_entry(d) for d in devices]})
     header = "# Measured by 'localai-tui gpus --calibrate' on each machine; the speed model uses them there.\n"
     return write_toml_atomically(path, {"machine": machines}, header)
 
@@ -74,10 +74,21 @@ def load_calibration(fingerprint: str) -> tuple[DeviceCalibration, ...]:
     return ()
 
 
+def _calibration_entry(device: DeviceCalibration) -> dict[str, Any]:
+    entry = asdict(device)
+    entry["type_gbps"] = dict(device.type_gbps)  # a TOML table: {Q4_K = 9.6, ...}
+    return entry
+
+
 def _calibration(entry: dict[str, Any]) -> DeviceCalibration:
+    rates = entry.get("type_gbps", {})
+    if not isinstance(rates, dict):
+        raise ValueError("type_gbps is not a table")
     out = DeviceCalibration(str(entry["device"]), float(entry["bandwidth_gbps"]), float(entry["token_s"]),
-                            float(entry["layer_s"]), int(entry.get("threads", 0)), str(entry.get("measured_at", "")))
-    if not (out.bandwidth_gbps > 0 and out.token_s >= 0 and out.layer_s >= 0):
+                            float(entry["layer_s"]), int(entry.get("threads", 0)), str(entry.get("measured_at", "")),
+                            tuple((str(k).upper(), float(v)) for k, v in rates.items()))
+    if not (out.bandwidth_gbps > 0 and out.token_s >= 0 and out.layer_s >= 0
+            and all(v > 0 for _, v in out.type_gbps)):
         raise ValueError("implausible calibration")
     return out
 
