@@ -143,6 +143,9 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
     command = llama_server_args(args.model, estimate.settings, cpu_only=profile.is_cpu_only,
                                 rpc=estimate.rpc_endpoints)
     servers = rpc_server_commands(profile)
+    if estimate.speed is not None and estimate.speed.correction != 1.0:
+        notes.append(f"speed x{estimate.speed.correction:.2f}: what {profile.speed_correction_runs} bench "
+                     "run(s) on this machine measured against the estimate (measured beats estimated)")
     measured = measured_speed(anatomy, args.model, profile)
     if measured is not None:
         notes.append(f"measured {measured.tg_tokens_per_s:.1f} tokens/s on this machine (bench, "

@@ -56,6 +56,7 @@ class SpeedEstimate:
     bound_by: str = ""  # what dominates: memory, compute, fixed cost, hops
     measured_terms: bool = False  # the main device's terms come from this machine's calibration
     pages_from_disk: bool = False  # RAM pressure: the CPU's weights are re-read from disk every token
+    correction: float = 1.0  # measured/estimated over this machine's bench runs, applied to its own devices
 
 
 # --- device classes ----------------------------------------------------------------------------
@@ -286,11 +287,16 @@ def decode_speed(profile: HardwareProfile, placement: Placement, layout: CacheLa
         paging = placement.read_per_token[placement.cpu] / (c.disk_gbps * 1e9)
         seconds[placement.cpu] += paging
         parts["disk"] = paging
+    correction = profile.speed_correction if profile.speed_correction > 0 else 1.0
+    if correction != 1.0:  # this machine's bench runs: its own devices run this much faster than the terms say
+        seconds = [t if placement.devices[d].is_gpu and profile.gpus[placement.devices[d].gpu].is_remote
+                   else t / correction for d, t in enumerate(seconds)]
+        token_s /= correction
     total = sum(seconds) + token_s + hops
     tps = 0.0 if unknown or total <= 0 else 1.0 / total
     bound = max(parts, key=parts.__getitem__)
     return SpeedEstimate(tps, total, n_past, tuple(read), tuple(seconds), main, backend, bound, measured_main,
-                         pages_from_disk)
+                         pages_from_disk, correction)
 
 
 def ram_pressure(profile: HardwareProfile, host_bytes: int, file_bytes: int, host_weights: int, use_mmap: bool,

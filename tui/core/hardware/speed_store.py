@@ -107,6 +107,10 @@ class BenchRecord:
     tg_tokens_per_s: float | None
     pp_tokens_per_s: float | None
     measured_at: str
+    #: the speed model's tg estimate for the same model, settings and depth when the run was made,
+    #: with the calibration then in force and no bench correction (``tui.core.fit.bench_feedback``)
+    est_tokens_per_s: float | None = None
+    calibrated_at: str = ""  # ``measured_at`` of that calibration ("" when the machine was not calibrated)
 
 
 def model_key(file_name: str, size_bytes: int, file_type: int | None) -> str:
@@ -126,19 +130,28 @@ def record_bench(record: BenchRecord) -> Path:
     return path
 
 
-def latest_bench(fingerprint: str, key: str) -> BenchRecord | None:
-    """The most recent run of model ``key`` on the machine ``fingerprint`` that measured tg."""
+def bench_records(fingerprint: str) -> list[BenchRecord]:
+    """Every readable run the machine ``fingerprint`` stored, oldest first (bad lines are skipped)."""
     try:
         lines = bench_path().read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        return None
-    for line in reversed(lines):
+        return []
+    records = []
+    for line in lines:
         try:
             entry = json.loads(line)
             record = BenchRecord(**entry)
         except (ValueError, TypeError):
             continue
-        if record.fingerprint == fingerprint and record.model_key == key and record.tg_tokens_per_s:
+        if record.fingerprint == fingerprint:
+            records.append(record)
+    return records
+
+
+def latest_bench(fingerprint: str, key: str) -> BenchRecord | None:
+    """The most recent run of model ``key`` on the machine ``fingerprint`` that measured tg."""
+    for record in reversed(bench_records(fingerprint)):
+        if record.model_key == key and record.tg_tokens_per_s:
             return record
     return None
 
