@@ -230,14 +230,16 @@ class Services:
 
         return full_auto_fit(anatomy, profile, settings, projector=projector)
 
-    def llama_server_command(self, model: ChosenModel, estimate: FitEstimate) -> str:
+    def llama_server_command(self, model: ChosenModel, estimate: FitEstimate,
+                             profile: HardwareProfile | None = None) -> str:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH);
-        without a GPU in the estimate, no offload flags."""
+        without a GPU in the estimate, no offload flags; ``--no-repack`` on this machine if its CPU has AMX."""
         from tui.core.fit.llama_args import llama_server_command
 
         name, source = model.server_model_arg()
+        no_repack = profile is not None and bool(profile.extra.get("cpu_amx"))
         return llama_server_command(name, estimate.settings, source=source, cpu_only=not estimate.gpu_devices,
-                                    rpc=estimate.rpc_endpoints)
+                                    rpc=estimate.rpc_endpoints, no_repack=no_repack)
 
     def rpc_server_commands(self, profile: HardwareProfile) -> list[tuple[str, str]]:
         """(box name, shell command) of the ``ggml-rpc-server`` to start on each helper box."""

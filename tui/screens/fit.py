@@ -277,7 +277,7 @@ class FitScreen(AppScreen):
             for bar, usage in zip(existing, usages, strict=True):
                 bar.usage = usage
         self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile))
-        command = self.app.services.llama_server_command(model, estimate)
+        command = self.app.services.llama_server_command(model, estimate, profile)
         shown = Text()
         for box, line in self.app.services.rpc_server_commands(profile):  # helper boxes first
             shown.append(f"{one_line(box)}$ ", "dim")
@@ -339,7 +339,7 @@ class FitScreen(AppScreen):
     def action_copy_command(self) -> None:
         if self.app.model is None or self.estimate is None:
             return
-        command = self.app.services.llama_server_command(self.app.model, self.estimate)
+        command = self.app.services.llama_server_command(self.app.model, self.estimate, self.app.profile)
         self.app.copy_to_clipboard(command)
         self.notify("llama-server command copied (OSC 52)", timeout=3)
 

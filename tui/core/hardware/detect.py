@@ -344,8 +344,10 @@ def detect_profile(host: HostInfo | None = None, detection: GpuDetection | None 
     detection = detection or probe_nvidia_gpus()
     profile = _detected_profile(host, detection)
     fingerprint = machine_fingerprint(host.cpu_name, host.physical_cores, host.ram_bytes, profile.gpus)
+    from tui.core.fit.cpu_amx import host_has_amx
+
     profile = profile.with_changes(calibration=load_calibration(fingerprint),
-                                   extra={**profile.extra, "fingerprint": fingerprint})
+                                   extra={**profile.extra, "fingerprint": fingerprint, "cpu_amx": host_has_amx()})
     from tui.core.fit.bench_feedback import bench_correction
     from tui.core.hardware.speed_store import bench_records
 
