@@ -15,9 +15,17 @@ from tui.core.hardware.devices import HardwareProfile
 from tui.core.hardware.speed_store import BenchRecord, anatomy_key, latest_bench, now_text, record_bench
 from tui.core.sizes import GiB
 
-#: "This machine" for these tests: detected, with a hardware fingerprint (what detect_profile attaches).
+
+def _fingerprint() -> str:
+    """This machine's hardware fingerprint: what a bench run is stored under (``detect_profile``)."""
+    from tui.core.hardware.detect import detect_profile
+
+    return str(detect_profile().extra["fingerprint"])
+
+
+#: "This machine" for these tests: a fixed box (deterministic screens) carrying this machine's fingerprint.
 HERE = HardwareProfile("CPU-only (this machine)", gpus=(), ram_bytes=16 * GiB, ram_free_bytes=12 * GiB,
-                       ram_bandwidth_gbps=51.2, source="detected", cpu_threads=2, extra={"fingerprint": "pilot-box"})
+                       ram_bandwidth_gbps=51.2, source="detected", cpu_threads=2, extra={"fingerprint": _fingerprint()})
 CATALOG = HardwareProfile("RTX 3060 box", ram_bytes=16 * GiB, ram_bandwidth_gbps=51.2)
 
 
@@ -46,7 +54,7 @@ async def test_a_stored_bench_run_shows_next_to_the_estimate_on_this_machine_onl
         await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="an estimate")
         assert "measured" not in _verdict(app)  # nothing stored: nothing shown
     key = anatomy_key(load_anatomy(stories_model), str(stories_model))
-    record_bench(BenchRecord("pilot-box", key, "stories", {}, 6400.0, 20000.0, "2026-01-01T00:00:00Z"))
+    record_bench(BenchRecord(HERE.extra["fingerprint"], key, "stories", {}, 6400.0, 20000.0, "2026-01-01T00:00:00Z"))
     for profile, shown in ((HERE, True), (CATALOG, False)):
         app = _app(stories_model, profile=profile)
         async with app.run_test(size=(120, 36)) as pilot:
@@ -66,8 +74,9 @@ async def test_m_benches_the_model_stores_the_run_and_shows_it(stories_model):
         await pilot.press("m")
         await settle(pilot, timeout=60)
         bench = str(app.screen.query_one("#fit-bench").render())
-        assert "bench on this machine: generation" in bench and "prompt" in bench
-        record = latest_bench("pilot-box", anatomy_key(load_anatomy(stories_model), str(stories_model)))
+        assert bench.startswith("bench on this machine: generation") and "(tg16) · prompt" in bench
+        assert "(pp32)  (stored; fit and compare show it)" in bench
+        record = latest_bench(HERE.extra["fingerprint"], anatomy_key(load_anatomy(stories_model), str(stories_model)))
         assert record is not None and record.tg_tokens_per_s > 0 and record.pp_tokens_per_s > 0
         assert record.measured_at[:10] == now_text()[:10]
         assert f"measured {record.tg_tokens_per_s:,.0f} t/s (bench, {record.measured_at[:10]})" in _verdict(app)
@@ -94,7 +103,7 @@ async def test_escape_stops_the_bench_and_a_failure_is_one_line(stories_model):
         await pilot.press("escape")
         await settle(pilot, timeout=60)
         assert str(app.screen.query_one("#fit-bench").render()) == "bench: stopped"
-        assert latest_bench("pilot-box", anatomy_key(load_anatomy(stories_model), str(stories_model))) is None
+        assert latest_bench(HERE.extra["fingerprint"], anatomy_key(load_anatomy(stories_model), str(stories_model))) is None
 
     seen: list = []
     app = _app(stories_model)
@@ -117,7 +126,7 @@ async def test_the_advisors_which_box_shows_the_measured_speed_of_this_machine(s
         await wait_for(pilot, lambda: app.screen.box_results, timeout=30, what="the comparison")
         assert all(r.measured is None for r in app.screen.box_results)
         assert "measured" not in str(app.screen.query_one("#advisor-compare-note").render())
-    record_bench(BenchRecord("pilot-box", key, "stories", {}, 6400.0, 20000.0, "2026-01-01T00:00:00Z"))
+    record_bench(BenchRecord(HERE.extra["fingerprint"], key, "stories", {}, 6400.0, 20000.0, "2026-01-01T00:00:00Z"))
     app = _app(stories_model)
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="an estimate")

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tui.core.chats.store import ChatStore
+    from tui.core.engine.bench import BenchResult
     from tui.core.engine.chat import ChatSession
     from tui.core.engine.memory import MemoryUse
     from tui.core.engine.runtime import Engine
@@ -121,13 +122,14 @@ class Services:
         return Engine.load(path, settings, on_progress=on_progress, cancel=cancel, fit_ctx_to_model=True)
 
     def bench_model(self, path: Path, settings: LlamaSettings, *, cancel: threading.Event | None = None,
-                    on_progress: Callable[[str, int, int], object] | None = None) -> BenchRecord | None:
+                    on_progress: Callable[[str, int, int], object] | None = None) -> tuple[list[BenchResult], bool]:
         """Load ``path`` with ``settings``, measure pp/tg the way ``localai-tui bench`` does
-        (``tui.core.engine.bench.run_bench``) and store the run for this machine; the stored record
-        (None when it could not be kept). Runs in a worker thread; ``cancel`` stops it between runs."""
+        (``tui.core.engine.bench.run_bench``) and store the run for this machine
+        (``tui.core.fit.bench_feedback.store_bench_run``, as the CLI does): the results, and whether the
+        run was kept. Runs in a worker thread; ``cancel`` stops it between runs."""
         from tui.core.engine.bench import run_bench
         from tui.core.engine.errors import EngineError
-        from tui.core.hardware.measured import profile_fingerprint, store_bench_run
+        from tui.core.fit.bench_feedback import store_bench_run
 
         engine = self.load_engine(path, settings, cancel=cancel)
         try:
@@ -140,7 +142,7 @@ class Services:
             engine.close()
         if cancel is not None and cancel.is_set():
             raise EngineError("benchmark cancelled")
-        return store_bench_run(path, used, results, profile_fingerprint(self.detect_profile()))
+        return results, store_bench_run(str(path), used, results) is not None
 
     def measured_speed(self, model: ChosenModel, profile: HardwareProfile | None) -> BenchRecord | None:
         """This machine's latest bench run of ``model`` when ``profile`` is this machine (else None)."""
@@ -264,14 +266,16 @@ class Services:
 
         return full_auto_fit(anatomy, profile, settings, projector=projector)
 
-    def llama_server_command(self, model: ChosenModel, estimate: FitEstimate) -> str:
+    def llama_server_command(self, model: ChosenModel, estimate: FitEstimate,
+                             profile: HardwareProfile | None = None) -> str:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH);
-        without a GPU in the estimate, no offload flags."""
+        without a GPU in the estimate, no offload flags; ``--no-repack`` on this machine if its CPU has AMX."""
         from tui.core.fit.llama_args import llama_server_command
 
         name, source = model.server_model_arg()
+        no_repack = profile is not None and bool(profile.extra.get("cpu_amx"))
         return llama_server_command(name, estimate.settings, source=source, cpu_only=not estimate.gpu_devices,
-                                    rpc=estimate.rpc_endpoints)
+                                    rpc=estimate.rpc_endpoints, no_repack=no_repack)
 
     def rpc_server_commands(self, profile: HardwareProfile) -> list[tuple[str, str]]:
         """(box name, shell command) of the ``ggml-rpc-server`` to start on each helper box."""

@@ -64,12 +64,12 @@ def run(args: argparse.Namespace) -> int:
             engine.close()
 
 
-def _store_run(path: str, settings, results) -> None:
-    """Keep the run (platformdirs data dir) so ``fit``, ``compare`` and the app show it next to the estimate."""
-    from tui.core.hardware.detect import detect_profile
-    from tui.core.hardware.measured import profile_fingerprint, store_bench_run
+def _store_run(path: str, settings, results) -> str | None:
+    """Keep the run (platformdirs data dir) so ``fit`` and ``compare`` can show it next to the estimate
+    and this machine's later estimates learn from it (``tui.core.fit.bench_feedback``)."""
+    from tui.core.fit.bench_feedback import store_bench_run
 
-    store_bench_run(path, settings, results, profile_fingerprint(detect_profile()))
+    return store_bench_run(path, settings, results)
 
 
 def _progress(test: str, repetition: int, repetitions: int) -> None:

@@ -143,8 +143,11 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
     estimate = estimate_fit(anatomy, profile, settings, depth=args.depth, prompt_tokens=max(1, args.prompt_tokens),
                             projector=projector)
     command = llama_server_args(args.model, estimate.settings, cpu_only=profile.is_cpu_only,
-                                rpc=estimate.rpc_endpoints)
+                                rpc=estimate.rpc_endpoints, no_repack=bool(profile.extra.get("cpu_amx")))
     servers = rpc_server_commands(profile)
+    if estimate.speed is not None and estimate.speed.correction != 1.0:
+        notes.append(f"speed x{estimate.speed.correction:.2f}: what {profile.speed_correction_runs} bench "
+                     "run(s) on this machine measured against the estimate (measured beats estimated)")
     measured = measured_speed(anatomy, local_model_path(args.model.strip()), profile)
     if measured is not None:
         notes.append(f"{measured_text(measured)} on this machine")

@@ -104,8 +104,8 @@ class FitScreen(AppScreen):
     class Downloaded(Outcome[ChosenModel]):
         """The download worker finished: the model with its local path, or why not (stopped, failed)."""
 
-    class Benched(Outcome[object]):
-        """The bench worker finished: the stored ``BenchRecord`` (None when it could not be kept), or why not."""
+    class Benched(Outcome[tuple]):
+        """The bench worker finished: (``BenchResult`` list, whether the run was stored), or why not."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -301,7 +301,7 @@ class FitScreen(AppScreen):
             for bar, usage in zip(existing, usages, strict=True):
                 bar.usage = usage
         self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile, self._measured))
-        command = self.app.services.llama_server_command(model, estimate)
+        command = self.app.services.llama_server_command(model, estimate, profile)
         shown = Text()
         for box, line in self.app.services.rpc_server_commands(profile):  # helper boxes first
             shown.append(f"{one_line(box)}$ ", "dim")
@@ -363,7 +363,7 @@ class FitScreen(AppScreen):
     def action_copy_command(self) -> None:
         if self.app.model is None or self.estimate is None:
             return
-        command = self.app.services.llama_server_command(self.app.model, self.estimate)
+        command = self.app.services.llama_server_command(self.app.model, self.estimate, self.app.profile)
         self.app.copy_to_clipboard(command)
         self.notify("llama-server command copied (OSC 52)", timeout=3)
 

@@ -140,16 +140,16 @@ def verdict_line(estimate, profile: HardwareProfile, measured: str | None = None
     return text
 
 
-def bench_line(record, error: str | None = None) -> Text:
-    """What the last bench (``m``) measured on this machine, or why it stopped, on one line."""
-    if error is not None:
-        return Text.assemble(("bench: ", "bold"), (one_line(error), "red"))
-    if record is None:
-        return Text("bench: finished, but the run could not be stored", "yellow")
-    parts = [f"generation {format_rate(record.tg_tokens_per_s)}" if record.tg_tokens_per_s else "",
-             f"prompt {format_rate(record.pp_tokens_per_s)}" if record.pp_tokens_per_s else ""]
-    return Text.assemble(("bench on this machine: ", "bold"), " · ".join(p for p in parts if p),
-                         ("  (stored; fit and compare show it)", "dim"))
+def bench_line(outcome: tuple | None, error: str | None = None) -> Text:
+    """What the last bench (``m``) measured on this machine (``(results, stored)`` from the services'
+    ``bench_model``), or why it stopped, on one line."""
+    if error is not None or outcome is None:
+        return Text.assemble(("bench: ", "bold"), (one_line(error or "no result"), "red"))
+    results, stored = outcome
+    parts = [f"{'prompt' if r.n_prompt else 'generation'} {format_rate(r.mean_tokens_per_s)} ({r.test})"
+             for r in sorted(results, key=lambda r: r.n_prompt == 0, reverse=True)]
+    kept = ("  (stored; fit and compare show it)", "dim") if stored else ("  (could not be stored)", "yellow")
+    return Text.assemble(("bench on this machine: ", "bold"), " · ".join(parts), kept)
 
 
 def invalid_line(reason: str, fix: str | None) -> Text:

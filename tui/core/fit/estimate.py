@@ -220,6 +220,10 @@ class FitEstimate:
             "est_tokens_per_s_range": ([round(x, 2) for x in self.est_tokens_per_s_range]
                                        if self.est_tokens_per_s_range else None),
             "speed_class": self.speed_class,
+            "speed_terms": ("measured on this machine" if self.speed is not None and self.speed.measured_terms
+                            else "device class"),
+            "speed_correction": (round(self.speed.correction, 3)
+                                 if self.speed is not None and self.speed.correction != 1.0 else None),
             "prompt_tokens": self.prompt_tokens,
             "est_prompt_tokens_per_s": round(self.est_prompt_tokens_per_s, 1),
             "est_ttft_s": round(self.est_ttft_s, 3),

@@ -1,7 +1,7 @@
 """Measured beats estimated: this machine's bench runs, stored and found again for a model.
 
 One path for every screen and command: ``bench`` (CLI) and the Fit screen's bench key store a run
-with ``store_bench_run``; ``fit``, ``compare``, the Fit screen and the Advisor find the latest
+with ``tui.core.fit.bench_feedback.store_bench_run``; ``fit``, ``compare``, the Fit screen and the Advisor find the latest
 run of the same model on the same machine with ``measured_speed`` and show it next to the
 estimate with ``measured_text``. A run only ever applies to the machine that made it (the hardware
 fingerprint that ``detect_profile`` puts in the profile's ``extra``), so a catalog profile or
@@ -10,16 +10,12 @@ another box never shows this machine's figure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.core.errors import LocalAIError
-from tui.core.hardware.speed_store import BenchRecord, anatomy_key, latest_bench, now_text, record_bench
+from tui.core.hardware.speed_store import BenchRecord, anatomy_key, latest_bench
 
 if TYPE_CHECKING:
-    from tui.core.engine.bench import BenchResult
-    from tui.core.fit.settings import LlamaSettings
     from tui.core.gguf.anatomy import ModelAnatomy
     from tui.core.hardware.devices import HardwareProfile
 
@@ -47,27 +43,3 @@ def measured_text(record: BenchRecord) -> str:
     rate = record.tg_tokens_per_s or 0.0
     shown = f"{rate:,.0f}" if rate >= 100 else f"{rate:.1f}"
     return f"measured {shown} t/s (bench, {record.measured_at[:10]})"
-
-
-def store_bench_run(path: str | Path, settings: LlamaSettings, results: Sequence[BenchResult],
-                    fingerprint: str | None) -> BenchRecord | None:
-    """Keep one bench run of the model at ``path`` (platformdirs data dir), so ``fit``, ``compare``
-    and the app show it next to the estimate. None when it cannot be kept (no fingerprint, the
-    header unreadable, the data dir not writable): a benchmark never fails for its bookkeeping."""
-    from tui.core.gguf.anatomy import load_anatomy
-
-    if not fingerprint:
-        return None
-    tg = next((r.mean_tokens_per_s for r in results if r.n_gen and not r.n_prompt), None)
-    pp = next((r.mean_tokens_per_s for r in results if r.n_prompt and not r.n_gen), None)
-    try:
-        anatomy = load_anatomy(Path(path))
-        record = BenchRecord(fingerprint, anatomy_key(anatomy, str(path)), anatomy.name or "", {
-            "n_ctx": settings.n_ctx, "n_gpu_layers": settings.n_gpu_layers, "flash_attn": settings.flash_attn,
-            "cache_type_k": settings.cache_type_k, "cache_type_v": settings.cache_type_v,
-            "n_cpu_moe": settings.n_cpu_moe, "cpu_moe": settings.cpu_moe, "n_threads": settings.n_threads,
-        }, tg, pp, now_text())
-        record_bench(record)
-    except (LocalAIError, OSError):
-        return None
-    return record
