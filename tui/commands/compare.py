@@ -7,7 +7,8 @@ fast RAM: "RTX 3060 12GB+DDR5-6000 dual channel"). Without ``--gpu``: this machi
 catalog picks of ``tui/data/advisor.toml``. Every column holds the box's best placement (unless
 ``-ngl``/``--n-cpu-moe``/``--cpu-moe``/``-ot`` fix one), the memory it uses and the estimated
 tokens/s: the numbers ``localai-tui fit MODEL --gpu ... -ngl ... --n-cpu-moe ...`` prints.
-``--sweep`` adds tokens/s and memory as the context grows (tui.core.advisor.sweep).
+``--sweep`` adds tokens/s and memory as the context grows, and decode speed as the cache fills
+at the asked context (depth 0 up to -c: ``tui.core.advisor.sweep``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tui.commands.fit_flags import add_box_flags, add_fit_flags
 if TYPE_CHECKING:
     from tui.core.advisor.compare import BoxResult, BoxSpec
     from tui.core.advisor.placement import BestPlacement
-    from tui.core.advisor.sweep import SweepPoint
+    from tui.core.advisor.sweep import DepthPoint, SweepPoint
     from tui.core.gguf.anatomy import ModelAnatomy
 
 #: Context when -c is not given (tokens), unless the model's trained context is smaller (as ``fit``).
@@ -52,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_fit_flags(parser)
     parser.add_argument("--sweep", action="store_true",
                         help="also show tokens/s and memory from 512 tokens of context up to the model's trained "
-                             "context, for each --gpu box (or this machine when none is given)")
+                             "context, and decode tokens/s at depths 0 up to -c (tokens already in the cache), "
+                             "for each --gpu box (or this machine when none is given)")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.set_defaults(func=run)
 
@@ -63,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from tui.commands.fit_flags import settings_from_args
     from tui.core.advisor.compare import compare_boxes, default_boxes, resolve_box, with_measured
     from tui.core.advisor.placement import placement_is_fixed
-    from tui.core.advisor.sweep import context_sweep
+    from tui.core.advisor.sweep import context_sweep, depth_sweep
     from tui.core.errors import LocalAIError
     from tui.core.hub.model_spec import load_model_anatomy, local_model_path
 
@@ -89,7 +91,11 @@ def run(args: argparse.Namespace) -> int:
     sweeps = []
     if args.sweep:
         for box in (boxes if args.boxes else boxes[:1]):
-            sweeps.append((box, context_sweep(anatomy, box.profile, settings, search=search)))
+            try:  # speed against depth at the asked context; a refused plan has none
+                depths = depth_sweep(anatomy, box.profile, settings, search=search)[1]
+            except LocalAIError:
+                depths = []
+            sweeps.append((box, context_sweep(anatomy, box.profile, settings, search=search), depths))
     if args.json:
         from dataclasses import asdict
 
@@ -101,13 +107,17 @@ def run(args: argparse.Namespace) -> int:
         }
         if args.sweep:
             out["sweep"] = [{"title": box.title, "spec": box.spec, "profile": box.profile.name,
-                             "points": [p.to_dict() for p in points]} for box, points in sweeps]
+                             "points": [p.to_dict() for p in points], "n_ctx": settings.n_ctx,
+                             "depth_points": [d.to_dict() for d in depths]} for box, points, depths in sweeps]
         print(json.dumps(out, indent=2))
         return 0
     print(format_comparison(args.model, anatomy, results, search))
-    for box, points in sweeps:
+    for box, points, depths in sweeps:
         print()
         print(format_sweep(box.title, box.profile.name, points, search))
+        if depths:
+            print()
+            print(format_depth_sweep(box.title, settings.n_ctx, depths))
     return 0
 
 
@@ -261,4 +271,19 @@ def format_sweep(title: str, profile_name: str, points: Sequence[SweepPoint], se
     longest = longest_fitting(points)
     lines.append(f"longest context that fits: {format_context(longest.n_ctx)} tokens" if longest
                  else "no context step fits")
+    return "\n".join(lines)
+
+
+def format_depth_sweep(title: str, n_ctx: int, points: Sequence[DepthPoint]) -> str:
+    """Decode speed as the cache fills (llama-bench ``-d``) at one context, a row per depth."""
+    from tui.commands.advisor_text import format_context, format_table, format_tps
+
+    lines = [f"decode speed by depth on {title}, {format_context(n_ctx)} context:"]
+    rows = [("DEPTH", "T/S", "RANGE")]
+    for p in points:
+        span = p.tokens_per_s_range
+        rows.append((format_context(p.depth) if p.depth else "0", format_tps(p.tokens_per_s),
+                     (f"{span[0]:.0f}-{span[1]:.0f}" if span[0] >= 10 else f"{span[0]:.1f}-{span[1]:.1f}") if span else "?"))
+    lines += format_table(rows, right={1, 2})
+    lines.append("depth: tokens already in the cache when the token is generated (llama-bench -d)")
     return "\n".join(lines)
