@@ -59,3 +59,30 @@ def test_compare_sweep_prints_and_returns_speed_by_depth(stories_model, capsys):
     assert "decode speed by depth on RTX 3090, 2k context:" in out
     table = out.split("decode speed by depth")[1].splitlines()
     assert table[1].split() == ["DEPTH", "T/S", "RANGE"] and table[3].split()[0] == "0"
+
+
+async def test_the_advisor_sweep_plots_speed_by_depth_on_d(stories_model):
+    from tests.tui_fixtures import FIXED_BOX, FixedServices, screen_text, settle, wait_for
+    from tui.app import LocalAIApp
+    from tui.widgets.sweep_plot import SweepPlot
+
+    app = LocalAIApp(model=str(stories_model), services=FixedServices(), profile=FIXED_BOX)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.screen.estimate is not None, timeout=20, what="an estimate")
+        await pilot.press("f7", "3")
+        await wait_for(pilot, lambda: app.screen.sweep_points, timeout=30, what="the sweep")
+        plot = app.screen.query_one(SweepPlot)
+        assert plot.x_name == "context" and plot.memory
+        await pilot.press("d")
+        await settle(pilot)
+        placement, expected = depth_sweep(app.model.anatomy, FIXED_BOX, app.settings)
+        assert plot.x_name == "depth" and not plot.memory
+        assert [c.label for c in plot.columns] == ["0", "512", "1k", "2k"] == \
+            ["0" if p.depth == 0 else f"{p.depth // 1024}k" if p.depth >= 1024 else str(p.depth) for p in expected]
+        assert [c.tokens_per_s for c in plot.columns] == [p.tokens_per_s for p in expected]
+        assert plot.columns[0].tokens_per_s > plot.columns[-1].tokens_per_s
+        text = screen_text(app)
+        assert "by depth, 2k context" in text and "depth" in text and "VRAM" not in text
+        await pilot.press("d")  # back to the context sweep
+        await settle(pilot)
+        assert plot.x_name == "context" and "VRAM" in screen_text(app)

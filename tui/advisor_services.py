@@ -68,3 +68,15 @@ def sweep_for(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSe
     from tui.core.advisor.sweep import context_sweep
 
     return context_sweep(anatomy, profile, settings, search=True)
+
+
+def depth_sweep_for(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> tuple | None:
+    """(placement, depth points): decode tokens/s from an empty cache up to the context in ``settings``,
+    best placement for that context; None when llama.cpp would refuse the settings."""
+    from tui.core.advisor.sweep import depth_sweep
+    from tui.core.errors import LocalAIError
+
+    try:
+        return depth_sweep(anatomy, profile, settings, search=True)
+    except LocalAIError:
+        return None
