@@ -86,3 +86,16 @@ async def test_the_advisor_sweep_plots_speed_by_depth_on_d(stories_model):
         await pilot.press("d")  # back to the context sweep
         await settle(pilot)
         assert plot.x_name == "context" and "VRAM" in screen_text(app)
+
+
+def test_the_context_sweep_says_how_long_a_prompt_that_fills_each_context_takes(capsys):
+    from tui.core.advisor.sweep import context_sweep
+
+    points = context_sweep(LLAMA_8B, RTX_3090, LlamaSettings(), contexts=[4096, 8192, 16384])
+    fills = [p.fill_s for p in points]
+    assert all(f is not None and f > 0 for f in fills)
+    # twice the prompt costs more than twice the time: each token attends to every token before it
+    assert fills[1] > 2 * fills[0] and fills[2] > 2 * fills[1]
+    p = points[0]
+    assert p.fill_s == estimate_fit(LLAMA_8B, RTX_3090, p.placement.settings, prompt_tokens=4096).est_ttft_s
+    assert p.to_dict()["est_fill_s"] == round(p.fill_s, 3)

@@ -255,22 +255,23 @@ def format_sweep(title: str, profile_name: str, points: Sequence[SweepPoint], se
     from tui.commands.advisor_text import format_context, format_table, format_tps
     from tui.core.advisor.placement import describe_placement
     from tui.core.advisor.sweep import longest_fitting
-    from tui.units import format_gib
+    from tui.units import format_duration, format_gib
 
     how = "best placement at each context" if searched else "the placement given"
     lines = [f"context sweep on {title} ({profile_name}), {how}:"]
-    rows = [("CONTEXT", "T/S", "VERDICT", "PLACEMENT", "KV GiB", "VRAM GiB", "RAM GiB")]
+    rows = [("CONTEXT", "T/S", "FILL", "VERDICT", "PLACEMENT", "KV GiB", "VRAM GiB", "RAM GiB")]
     for p in points:
         if p.placement is None:
-            rows.append((format_context(p.n_ctx), "-", f"refused: {p.error}", "", "", "", ""))
+            rows.append((format_context(p.n_ctx), "-", "-", f"refused: {p.error}", "", "", "", ""))
             continue
-        rows.append((format_context(p.n_ctx), format_tps(p.tokens_per_s), p.verdict, describe_placement(p.placement),
-                     format_gib(p.kv_bytes), format_gib(p.gpu_bytes) if p.placement.estimate.gpu_devices else "-",
-                     format_gib(p.host_bytes)))
-    lines += format_table(rows, right={1, 4, 5, 6})
+        rows.append((format_context(p.n_ctx), format_tps(p.tokens_per_s), format_duration(p.fill_s), p.verdict,
+                     describe_placement(p.placement), format_gib(p.kv_bytes),
+                     format_gib(p.gpu_bytes) if p.placement.estimate.gpu_devices else "-", format_gib(p.host_bytes)))
+    lines += format_table(rows, right={1, 2, 5, 6, 7})
     longest = longest_fitting(points)
     lines.append(f"longest context that fits: {format_context(longest.n_ctx)} tokens" if longest
                  else "no context step fits")
+    lines.append("FILL: time to first token for a prompt that fills the context")
     return "\n".join(lines)
 
 

@@ -40,6 +40,7 @@ class SweepPoint:
     n_ctx: int  # tokens asked for
     placement: BestPlacement | None  # None when llama.cpp would refuse this context
     error: str | None = None
+    fill_s: float | None = None  # time to first token for a prompt that fills the context (RAG, long files)
 
     @property
     def fits(self) -> bool:
@@ -88,6 +89,7 @@ class SweepPoint:
             "n_gpu_layers": estimate.n_gpu_layers,
             "n_layers_total": estimate.n_layers_total,
             "n_cpu_moe": self.placement.n_cpu_moe,
+            "est_fill_s": round(self.fill_s, 3) if self.fill_s is not None else None,
             "llama_cpp_args": list(estimate.llama_cpp_args),
         })
         return out
@@ -118,8 +120,21 @@ def context_sweep(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
         except LocalAIError as exc:
             points.append(SweepPoint(n_ctx, None, str(exc)))
             continue
-        points.append(SweepPoint(n_ctx, placement))
+        points.append(SweepPoint(n_ctx, placement, fill_s=fill_seconds(anatomy, profile, placement)))
     return points
+
+
+def fill_seconds(anatomy: ModelAnatomy, profile: HardwareProfile, placement: BestPlacement) -> float | None:
+    """Time to first token when the prompt fills the whole context with that placement
+    (``tui.core.fit.speed_prompt``: attention grows with the tokens already read)."""
+    from tui.core.fit.estimate import estimate_fit
+
+    n_ctx = placement.estimate.n_ctx
+    try:
+        est = estimate_fit(anatomy, profile, placement.settings, prompt_tokens=max(1, n_ctx))
+    except LocalAIError:
+        return None
+    return est.est_ttft_s if est.est_ttft_s > 0 else None
 
 
 def longest_fitting(points: Sequence[SweepPoint]) -> SweepPoint | None:
