@@ -38,6 +38,21 @@ def test_runs_under_another_calibration_or_without_an_estimate_do_not_count():
     assert bench_correction([], "") is None
 
 
+def test_enough_runs_give_this_box_its_own_range():
+    few = bench_correction([run("a", 80.0, 100.0), run("b", 100.0, 100.0)], "")
+    assert few.spread is None  # two models say too little: the class's published range stays
+    got = bench_correction([run("a", 80.0, 100.0), run("b", 100.0, 100.0), run("c", 90.0, 100.0)], "")
+    assert got.factor == pytest.approx(0.9) and got.spread == pytest.approx((80 / 90, 100 / 90))
+    a = make_anatomy(n_layer=8, n_embd=1024, n_ff=4096)
+    cpu = HardwareProfile(name="box", ram_bytes=64 * GiB, ram_bandwidth_gbps=60.0, cpu_threads=8)
+    est = estimate_fit(a, cpu.with_changes(speed_correction=got.factor, speed_spread=got.spread),
+                       LlamaSettings(n_ctx=1024))
+    low, high = est.est_tokens_per_s_range
+    assert (low, high) == pytest.approx((est.est_tokens_per_s * 80 / 90, est.est_tokens_per_s * 100 / 90))
+    class_only = estimate_fit(a, cpu, LlamaSettings(n_ctx=1024)).est_tokens_per_s_range
+    assert class_only is not None and class_only[1] / class_only[0] != pytest.approx(100 / 80)
+
+
 def test_the_correction_stays_within_its_limits():
     assert bench_correction([run("a", 1.0, 100.0)], "").factor == LIMITS[0]
     assert bench_correction([run("a", 900.0, 100.0)], "").factor == LIMITS[1]

@@ -147,7 +147,8 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
     servers = rpc_server_commands(profile)
     if estimate.speed is not None and estimate.speed.correction != 1.0:
         notes.append(f"speed x{estimate.speed.correction:.2f}: what {profile.speed_correction_runs} bench "
-                     "run(s) on this machine measured against the estimate (measured beats estimated)")
+                     "run(s) on this machine measured against the estimate (measured beats estimated)"
+                     + ("; the range is theirs" if profile.speed_spread else ""))
     measured = measured_speed(anatomy, local_model_path(args.model.strip()), profile)
     if measured is not None:
         notes.append(f"{measured_text(measured)} on this machine")
@@ -256,7 +257,8 @@ def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str 
                      f"{size(pool.total_bytes)} of {size(pool.capacity_bytes)} {unit} ({pool.verdict}); the CPU's "
                      "capacity is what the GPU's share leaves")
     lines.append("")
-    speed = (format_speed(estimate.est_tokens_per_s, estimate.speed_class) if estimate.est_tokens_per_s
+    speed = (format_speed(estimate.est_tokens_per_s, estimate.speed_class, estimate.est_tokens_per_s_range)
+             if estimate.est_tokens_per_s
              else "unknown (no bandwidth)")
     if estimate.ram_overflow_bytes:
         speed += " (pages from disk: RAM pressure)"

@@ -30,12 +30,17 @@ MAX_MODELS = 8
 #: The correction never leaves this band: a ratio beyond it means the run measured something else
 #: (a model on another device, a machine busy with something else), not a wrong term.
 LIMITS = (0.5, 2.0)
+#: Runs (models) before this box's own residuals replace the class's range: fewer say too little.
+MIN_SPREAD_RUNS = 3
 
 
 @dataclass(frozen=True)
 class SpeedCorrection:
     factor: float  # measured / estimated tokens/s
     runs: int  # models it was taken over
+    #: (low, high) of measured / corrected estimate over those runs once there are ``MIN_SPREAD_RUNS``:
+    #: the range this box's estimates carry instead of the device class's published residuals
+    spread: tuple[float, float] | None = None
 
 
 def estimate_for_run(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
@@ -45,7 +50,8 @@ def estimate_for_run(anatomy: ModelAnatomy, profile: HardwareProfile, settings: 
     from tui.core.fit.estimate import estimate_fit
 
     try:
-        est = estimate_fit(anatomy, profile.with_changes(speed_correction=1.0, speed_correction_runs=0),
+        est = estimate_fit(anatomy, profile.with_changes(speed_correction=1.0, speed_correction_runs=0,
+                                                         speed_spread=None),
                            settings, depth=max(0, n_gen // 2))
     except LocalAIError:
         return None
@@ -66,7 +72,10 @@ def bench_correction(records: Sequence[BenchRecord], calibrated_at: str) -> Spee
     if not ratios:
         return None
     factor = min(LIMITS[1], max(LIMITS[0], statistics.median(ratios)))
-    return SpeedCorrection(factor, len(ratios))
+    spread = None
+    if len(ratios) >= MIN_SPREAD_RUNS:
+        spread = (min(1.0, min(ratios) / factor), max(1.0, max(ratios) / factor))
+    return SpeedCorrection(factor, len(ratios), spread)
 
 
 def store_bench_run(path: str, settings: LlamaSettings, results: Sequence[BenchResult]) -> str | None:

@@ -354,7 +354,8 @@ def detect_profile(host: HostInfo | None = None, detection: GpuDetection | None 
     correction = bench_correction(bench_records(fingerprint), profile.calibration_stamp)
     if correction is None:
         return profile
-    return profile.with_changes(speed_correction=correction.factor, speed_correction_runs=correction.runs)
+    return profile.with_changes(speed_correction=correction.factor, speed_correction_runs=correction.runs,
+                                speed_spread=correction.spread)
 
 
 def _detected_profile(host: HostInfo, detection: GpuDetection) -> HardwareProfile:

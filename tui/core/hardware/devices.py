@@ -136,6 +136,7 @@ class HardwareProfile:
     #: the estimate's local device times are divided by it. 1.0 = no runs to learn from.
     speed_correction: float = 1.0
     speed_correction_runs: int = 0
+    speed_spread: tuple[float, float] | None = None  # (low, high) ratio band of those runs, when enough
 
     @property
     def is_cpu_only(self) -> bool:
