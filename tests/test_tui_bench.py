@@ -80,6 +80,13 @@ async def test_m_benches_the_model_stores_the_run_and_shows_it(stories_model):
         assert record is not None and record.tg_tokens_per_s > 0 and record.pp_tokens_per_s > 0
         assert record.measured_at[:10] == now_text()[:10]
         assert f"measured {record.tg_tokens_per_s:,.0f} t/s (bench, {record.measured_at[:10]})" in _verdict(app)
+        # measured beats estimated: the app's profile relearned from the run, and the estimate follows
+        assert app.profile.speed_correction_runs == 1
+        assert app.profile.speed_correction != 1.0
+        ratio = record.tg_tokens_per_s / record.est_tokens_per_s
+        if 0.5 < ratio < 2.0:
+            estimate = app.screen.estimate.est_tokens_per_s
+            assert abs(estimate - record.tg_tokens_per_s) < 0.05 * record.tg_tokens_per_s
 
 
 class BlockingBench(HereServices):

@@ -144,6 +144,13 @@ class Services:
             raise EngineError("benchmark cancelled")
         return results, store_bench_run(str(path), used, results) is not None
 
+    def with_bench_correction(self, profile: HardwareProfile) -> HardwareProfile:
+        """``profile`` with what this machine's stored bench runs teach its speed estimate (this
+        machine only; reads the runs file: call from a worker)."""
+        from tui.core.fit.bench_feedback import with_bench_correction
+
+        return with_bench_correction(profile)
+
     def measured_speed(self, model: ChosenModel, profile: HardwareProfile | None) -> BenchRecord | None:
         """This machine's latest bench run of ``model`` when ``profile`` is this machine (else None)."""
         from tui.core.hardware.measured import measured_speed

@@ -105,7 +105,8 @@ class FitScreen(AppScreen):
         """The download worker finished: the model with its local path, or why not (stopped, failed)."""
 
     class Benched(Outcome[tuple]):
-        """The bench worker finished: (``BenchResult`` list, whether the run was stored), or why not."""
+        """The bench worker finished: (``BenchResult`` list, whether the run was stored, the profile relearned
+        from the stored runs or None), or why not."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -439,8 +440,13 @@ class FitScreen(AppScreen):
         def progress(test: str, repetition: int, repetitions: int) -> None:
             self._bench_progress = (test, repetition, repetitions)  # the UI timer shows it
 
-        deliver(self, self.Benched, lambda: self.app.services.bench_model(path, settings, cancel=cancel,
-                                                                           on_progress=progress))
+        def bench_and_learn() -> tuple:
+            outcome = self.app.services.bench_model(path, settings, cancel=cancel, on_progress=progress)
+            profile = self.app.profile
+            relearned = self.app.services.with_bench_correction(profile) if profile is not None else None
+            return (*outcome, relearned)
+
+        deliver(self, self.Benched, bench_and_learn)
 
     def _show_bench(self, text: Text | None) -> None:
         """The bench's line under the verdict; hidden (no empty row) when there is nothing to say."""
@@ -471,7 +477,10 @@ class FitScreen(AppScreen):
             if not cancelled:
                 self.notify(one_line(str(event.error)), severity="error", title="Bench")
         else:
-            self._show_bench(bench_line(event.result))
+            results, stored, relearned = event.result
+            self._show_bench(bench_line((results, stored)))
+            if relearned is not None and relearned != self.app.profile:
+                self.app.profile = relearned  # this machine's estimate now learns from the run (bench_feedback)
             self._look_up_measured()
             self.recompute()
         self.refresh_bindings()

@@ -43,6 +43,21 @@ class SpeedCorrection:
     spread: tuple[float, float] | None = None
 
 
+def with_bench_correction(profile: HardwareProfile) -> HardwareProfile:
+    """``profile`` with the correction its stored bench runs teach, when it is this machine (a
+    fingerprint in ``extra``); any other profile is returned as it is."""
+    from tui.core.hardware.speed_store import bench_records
+
+    fingerprint = profile.extra.get("fingerprint")
+    if not fingerprint:
+        return profile
+    correction = bench_correction(bench_records(str(fingerprint)), profile.calibration_stamp)
+    if correction is None:
+        return profile.with_changes(speed_correction=1.0, speed_correction_runs=0, speed_spread=None)
+    return profile.with_changes(speed_correction=correction.factor, speed_correction_runs=correction.runs,
+                                speed_spread=correction.spread)
+
+
 def estimate_for_run(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings,
                      n_gen: int) -> float | None:
     """The uncorrected tg estimate for a bench run of ``n_gen`` tokens from an empty cache (depth n_gen/2)."""

@@ -348,14 +348,9 @@ def detect_profile(host: HostInfo | None = None, detection: GpuDetection | None 
 
     profile = profile.with_changes(calibration=load_calibration(fingerprint),
                                    extra={**profile.extra, "fingerprint": fingerprint, "cpu_amx": host_has_amx()})
-    from tui.core.fit.bench_feedback import bench_correction
-    from tui.core.hardware.speed_store import bench_records
+    from tui.core.fit.bench_feedback import with_bench_correction
 
-    correction = bench_correction(bench_records(fingerprint), profile.calibration_stamp)
-    if correction is None:
-        return profile
-    return profile.with_changes(speed_correction=correction.factor, speed_correction_runs=correction.runs,
-                                speed_spread=correction.spread)
+    return with_bench_correction(profile)
 
 
 def _detected_profile(host: HostInfo, detection: GpuDetection) -> HardwareProfile:
