@@ -61,7 +61,8 @@ def main() -> int:
         save_calibration(str(profile.extra["fingerprint"]), measured)
         for m in measured:
             print(f"calibrated {m.device}: {m.bandwidth_gbps:.1f} GB/s effective, {m.token_s * 1e6:.0f} us/token, "
-                  f"{m.layer_s * 1e6:.1f} us/layer")
+                  f"{m.layer_s * 1e6:.1f} us/layer; by type: "
+                  + ", ".join(f"{t} {r:.1f}" for t, r in m.type_gbps) + " GB/s")
         profile = detect_profile()
     print(f"profile: {profile.name}; calibrated: {bool(profile.calibration)}")
     print()

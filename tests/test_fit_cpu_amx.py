@@ -8,6 +8,8 @@ import pytest
 
 from tui.core.fit.cpu_amx import cpu_extra_buffers_safe, host_has_amx
 
+STORIES = Path(__file__).resolve().parent.parent.parent / "shared" / "models" / "stories260K.gguf"
+
 
 def test_host_has_amx_reads_the_cpu_flags(tmp_path: Path):
     cpuinfo = tmp_path / "cpuinfo"
@@ -35,3 +37,24 @@ def test_the_engine_runs_what_the_amx_kernels_would_crash_on(tmp_path: Path, arc
     built = make_model(tmp_path / f"{arch}.gguf", spec)
     with Engine.load(built.path, LlamaSettings(n_ctx=256, n_threads=1)) as engine:
         assert engine.evaluate(engine.model.tokenize("hello world")).completed
+
+
+def test_the_printed_command_loads_as_the_app_does_on_this_machine(capsys):
+    """``--gpu auto`` is this machine: on an AMX CPU its llama-server command carries --no-repack
+    (the crash the engine avoids); a catalog profile is someone else's box and never does."""
+    import json
+
+    from tui.cli import main
+    from tui.core.fit.llama_args import llama_server_args
+    from tui.core.fit.settings import LlamaSettings
+
+    assert llama_server_args("m.gguf", LlamaSettings(), no_repack=True)[-1] == "--no-repack"
+    assert "--no-repack" not in llama_server_args("m.gguf", LlamaSettings())
+    model = str(STORIES) if STORIES.exists() else None
+    if model is None:
+        pytest.skip("../shared/models/stories260K.gguf is absent")
+    assert main(["fit", model, "--gpu", "auto", "--json"]) == 0
+    here = json.loads(capsys.readouterr().out)["llama_server_command"]
+    assert ("--no-repack" in here) == host_has_amx()
+    assert main(["fit", model, "--gpu", "RTX 3090", "--json"]) == 0
+    assert "--no-repack" not in json.loads(capsys.readouterr().out)["llama_server_command"]

@@ -104,6 +104,30 @@ def test_calibrated_device_uses_its_measured_terms():
     assert s.seconds_per_token == pytest.approx(s.bytes_per_token[0] / 10e9 + 5 * 1e-5 + 1e-3)
 
 
+def test_calibrated_rates_per_weight_type_follow_the_models_type_mix():
+    from tui.core.fit.speed_constants import speed_constants
+
+    c = speed_constants()
+    q4 = make_anatomy(n_layer=4, wtype=12)  # Q4_K
+    q8 = make_anatomy(n_layer=4, wtype=8)  # Q8_0
+    rates = (("Q4_K", 10.0), ("Q8_0", 20.0), ("F16", 40.0))
+    cal = DeviceCalibration("CPU", 10.0, 0.0, 0.0, type_gbps=rates)
+    measured = CPU.with_changes(calibration=(cal,))
+    settings = LlamaSettings(n_ctx=1024)
+    s4, s8 = speed(q4, measured, settings, anatomy=q4), speed(q8, measured, settings, anatomy=q8)
+    # Q8_0 streams twice as fast per byte here: its bytes cost half as much time as Q4_K's would
+    # (the small F32 norms stream at the F16 rate, hence the 0.5% tolerance)
+    kv4 = sum(s4.bytes_per_token) - sum(place_weights(q4, measured, settings).read_per_token)
+    w8 = sum(place_weights(q8, measured, settings).read_per_token)
+    assert s8.seconds_per_token == pytest.approx(w8 / 20e9 + (sum(s8.bytes_per_token) - w8) / 40e9, rel=5e-3)
+    assert s4.seconds_per_token == pytest.approx((sum(s4.bytes_per_token) - kv4) / 10e9 + kv4 / 40e9, rel=5e-3)
+    # a type the probe did not time borrows the rate of the probed type whose kernel it shares
+    assert cal.rate_gbps("Q5_0", c.probe_stand_in) == cal.rate_gbps("Q4_0", c.probe_stand_in) == 10.0
+    assert cal.rate_gbps("BF16", c.probe_stand_in) == 40.0
+    assert cal.rate_gbps("Q3_K", c.probe_stand_in) == 10.0
+    assert set(c.probe_types) <= set(c.family) and set(c.probe_stand_in.values()) <= set(c.probe_types)
+
+
 def test_hops_cost_per_device_boundary():
     a = make_anatomy(n_layer=8)
     two = HardwareProfile(name="2", gpus=(GpuSpec("A", 24 * GiB, 900.0, index=0), GpuSpec("B", 24 * GiB, 900.0, index=1)),

@@ -119,3 +119,36 @@ def test_cli_files_without_a_reachable_header_still_lists(hub_env, capsys, monke
     out, err = capsys.readouterr()
     assert "Q4_K_M" in out and "FIT" not in out
     assert "localai-tui: warning: no fit badges: offline mode is on" in err
+
+
+def test_badges_carry_the_prompt_estimate_with_fits_keys(hub_env, capsys):
+    """Prompt tokens/s and time to first token per row: the same figures and JSON keys as ``fit``."""
+    from tui.cli import main
+    from tui.core.fit.estimate import estimate_fit
+    from tui.core.hub.badges import fit_badges, group_anatomy
+    from tui.screens.repo import badge_summary
+
+    quants = _quants(BARTOWSKI)
+    box = _box(0, 16)
+    badges = {b.group_name: b for b in fit_badges(quants, box, LlamaSettings(), read_headers=True)}
+    q4 = next(g for g in quants.groups if g.label == "Q4_K_M")
+    estimate = estimate_fit(group_anatomy(quants, q4), box, LlamaSettings())
+    badge = badges[q4.name]
+    assert badge.prompt_tokens == estimate.prompt_tokens == 512
+    assert estimate.est_prompt_tokens_per_s > 0 and estimate.est_ttft_s > 0
+    assert badge.prompt_tokens_per_s == pytest.approx(estimate.est_prompt_tokens_per_s)
+    assert badge.ttft_s == pytest.approx(estimate.est_ttft_s)
+    f32 = badges[next(g.name for g in quants.groups if g.label == "F32")]
+    assert f32.ttft_s is None and f32.to_dict()["est_ttft_s"] is None  # it does not run: no prompt figure
+    assert f"first token in {badge.ttft_text()} (512 tokens)" in str(badge_summary(badge, []))
+
+    assert main(["files", BARTOWSKI, "--gpu", "cpu", "--ram", "16", "--json"]) == 0
+    rows = {r["label"]: r["fit"] for r in json.loads(capsys.readouterr().out) if not r.get("side_file")}
+    assert rows["Q4_K_M"]["est_prompt_tokens_per_s"] > 0 and rows["Q4_K_M"]["est_ttft_s"] > 0
+    assert rows["Q4_K_M"]["prompt_tokens"] == 512 and rows["F32"]["est_ttft_s"] is None
+    assert main(["files", BARTOWSKI, "--gpu", "cpu", "--ram", "16"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:7] == ["LABEL", "SIZE", "SHARDS", "BPW", "FAMILY", "FIT", "TTFT"]
+    q4_line = next(line for line in lines if line.startswith("Q4_K_M"))
+    assert len(q4_line.split("  4-bit")[0]) <= 80  # every column but the free text fits 80 columns
+    assert any(line.startswith("TTFT: estimated time to the first token") for line in lines)

@@ -54,11 +54,13 @@ def boxes_like(profile: HardwareProfile) -> list[BoxSpec]:
     return default_boxes(current=profile)
 
 
-def compare_for(anatomy: ModelAnatomy, boxes: list[BoxSpec], settings: LlamaSettings) -> list[BoxResult]:
-    """The model on every box, placement searched per box (the Fit screen's own placement set aside)."""
-    from tui.core.advisor.compare import compare_boxes
+def compare_for(anatomy: ModelAnatomy, boxes: list[BoxSpec], settings: LlamaSettings,
+                file_name: str | None = None) -> list[BoxResult]:
+    """The model on every box, placement searched per box (the Fit screen's own placement set aside),
+    with this machine's latest bench run of the model's file ``file_name`` on the box that is this machine."""
+    from tui.core.advisor.compare import compare_boxes, with_measured
 
-    return compare_boxes(anatomy, boxes, settings, search=True)
+    return with_measured(compare_boxes(anatomy, boxes, settings, search=True), anatomy, file_name)
 
 
 def sweep_for(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> list[SweepPoint]:
@@ -66,3 +68,15 @@ def sweep_for(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSe
     from tui.core.advisor.sweep import context_sweep
 
     return context_sweep(anatomy, profile, settings, search=True)
+
+
+def depth_sweep_for(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings) -> tuple | None:
+    """(placement, depth points): decode tokens/s from an empty cache up to the context in ``settings``,
+    best placement for that context; None when llama.cpp would refuse the settings."""
+    from tui.core.advisor.sweep import depth_sweep
+    from tui.core.errors import LocalAIError
+
+    try:
+        return depth_sweep(anatomy, profile, settings, search=True)
+    except LocalAIError:
+        return None

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from tui.core.chats.store import ChatStore
+    from tui.core.engine.bench import BenchResult
     from tui.core.engine.chat import ChatSession
     from tui.core.engine.memory import MemoryUse
     from tui.core.engine.runtime import Engine
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from tui.core.gguf.anatomy import ModelAnatomy
     from tui.core.hardware.catalog import CatalogDevice
     from tui.core.hardware.profiles import ProfileChoice
+    from tui.core.hardware.speed_store import BenchRecord
     from tui.core.hub.badges import FitBadge
     from tui.core.hub.client import HubClient
     from tui.core.hub.library import LocalModel
@@ -49,6 +51,11 @@ class Services:
     search_page_size: int = 20  # repos per page of a Hub search (``tui.core.hub.search.DEFAULT_LIMIT``)
     log_dir: Path | None = None
     models_dir: Path | None = None
+    #: The Fit screen's bench (``m``): llama-bench's pp512 and tg128, fewer repetitions than the CLI's 5
+    #: so it answers in seconds; tests shrink it.
+    bench_prompt_tokens: int = 512
+    bench_gen_tokens: int = 128
+    bench_repetitions: int = 2
 
     # -- hardware --------------------------------------------------------------------------
 
@@ -113,6 +120,42 @@ class Services:
         from tui.core.engine.runtime import Engine
 
         return Engine.load(path, settings, on_progress=on_progress, cancel=cancel, fit_ctx_to_model=True)
+
+    def bench_model(self, path: Path, settings: LlamaSettings, *, cancel: threading.Event | None = None,
+                    on_progress: Callable[[str, int, int], object] | None = None) -> tuple[list[BenchResult], bool]:
+        """Load ``path`` with ``settings``, measure pp/tg the way ``localai-tui bench`` does
+        (``tui.core.engine.bench.run_bench``) and store the run for this machine
+        (``tui.core.fit.bench_feedback.store_bench_run``, as the CLI does): the results, and whether the
+        run was kept. Runs in a worker thread; ``cancel`` stops it between runs."""
+        from tui.core.engine.bench import run_bench
+        from tui.core.engine.errors import EngineError
+        from tui.core.fit.bench_feedback import store_bench_run
+
+        engine = self.load_engine(path, settings, cancel=cancel)
+        try:
+            # a context smaller than llama-bench's counts (a small slider stop) bounds them, as -c would
+            results = run_bench(engine, n_prompt=min(self.bench_prompt_tokens, engine.n_ctx),
+                                n_gen=min(self.bench_gen_tokens, engine.n_ctx),
+                                repetitions=self.bench_repetitions, cancel=cancel, on_progress=on_progress)
+            used = engine.settings
+        finally:
+            engine.close()
+        if cancel is not None and cancel.is_set():
+            raise EngineError("benchmark cancelled")
+        return results, store_bench_run(str(path), used, results) is not None
+
+    def with_bench_correction(self, profile: HardwareProfile) -> HardwareProfile:
+        """``profile`` with what this machine's stored bench runs teach its speed estimate (this
+        machine only; reads the runs file: call from a worker)."""
+        from tui.core.fit.bench_feedback import with_bench_correction
+
+        return with_bench_correction(profile)
+
+    def measured_speed(self, model: ChosenModel, profile: HardwareProfile | None) -> BenchRecord | None:
+        """This machine's latest bench run of ``model`` when ``profile`` is this machine (else None)."""
+        from tui.core.hardware.measured import measured_speed
+
+        return measured_speed(model.anatomy, model.local_path or model.filename, profile)
 
     def chat_session(self, engine: Engine, system_prompt: str | None, sampling: SamplingSettings | None) -> ChatSession:
         from tui.core.engine.chat import ChatSession
@@ -230,14 +273,16 @@ class Services:
 
         return full_auto_fit(anatomy, profile, settings, projector=projector)
 
-    def llama_server_command(self, model: ChosenModel, estimate: FitEstimate) -> str:
+    def llama_server_command(self, model: ChosenModel, estimate: FitEstimate,
+                             profile: HardwareProfile | None = None) -> str:
         """The ``llama-server`` command line that runs ``model`` as estimated (for copying over SSH);
-        without a GPU in the estimate, no offload flags."""
+        without a GPU in the estimate, no offload flags; ``--no-repack`` on this machine if its CPU has AMX."""
         from tui.core.fit.llama_args import llama_server_command
 
         name, source = model.server_model_arg()
+        no_repack = profile is not None and bool(profile.extra.get("cpu_amx"))
         return llama_server_command(name, estimate.settings, source=source, cpu_only=not estimate.gpu_devices,
-                                    rpc=estimate.rpc_endpoints)
+                                    rpc=estimate.rpc_endpoints, no_repack=no_repack)
 
     def rpc_server_commands(self, profile: HardwareProfile) -> list[tuple[str, str]]:
         """(box name, shell command) of the ``ggml-rpc-server`` to start on each helper box."""

@@ -65,25 +65,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _store_run(path: str, settings, results) -> str | None:
-    """Keep the run (platformdirs data dir) so ``fit`` and ``compare`` can show it next to the estimate."""
-    from tui.core.errors import LocalAIError
-    from tui.core.gguf.anatomy import load_anatomy
-    from tui.core.hardware.detect import detect_profile
-    from tui.core.hardware.speed_store import BenchRecord, anatomy_key, now_text, record_bench
+    """Keep the run (platformdirs data dir) so ``fit`` and ``compare`` can show it next to the estimate
+    and this machine's later estimates learn from it (``tui.core.fit.bench_feedback``)."""
+    from tui.core.fit.bench_feedback import store_bench_run
 
-    tg = next((r.mean_tokens_per_s for r in results if r.n_gen and not r.n_prompt), None)
-    pp = next((r.mean_tokens_per_s for r in results if r.n_prompt and not r.n_gen), None)
-    try:
-        anatomy = load_anatomy(path)
-        fingerprint = str(detect_profile().extra["fingerprint"])
-        record = BenchRecord(fingerprint, anatomy_key(anatomy, path), anatomy.name or "", {
-            "n_ctx": settings.n_ctx, "n_gpu_layers": settings.n_gpu_layers, "flash_attn": settings.flash_attn,
-            "cache_type_k": settings.cache_type_k, "cache_type_v": settings.cache_type_v,
-            "n_cpu_moe": settings.n_cpu_moe, "cpu_moe": settings.cpu_moe, "n_threads": settings.n_threads,
-        }, tg, pp, now_text())
-        return str(record_bench(record))
-    except (LocalAIError, OSError, KeyError):
-        return None
+    return store_bench_run(path, settings, results)
 
 
 def _progress(test: str, repetition: int, repetitions: int) -> None:

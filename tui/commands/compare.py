@@ -7,7 +7,8 @@ fast RAM: "RTX 3060 12GB+DDR5-6000 dual channel"). Without ``--gpu``: this machi
 catalog picks of ``tui/data/advisor.toml``. Every column holds the box's best placement (unless
 ``-ngl``/``--n-cpu-moe``/``--cpu-moe``/``-ot`` fix one), the memory it uses and the estimated
 tokens/s: the numbers ``localai-tui fit MODEL --gpu ... -ngl ... --n-cpu-moe ...`` prints.
-``--sweep`` adds tokens/s and memory as the context grows (tui.core.advisor.sweep).
+``--sweep`` adds tokens/s and memory as the context grows, and decode speed as the cache fills
+at the asked context (depth 0 up to -c: ``tui.core.advisor.sweep``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from tui.commands.fit_flags import add_box_flags, add_fit_flags
 if TYPE_CHECKING:
     from tui.core.advisor.compare import BoxResult, BoxSpec
     from tui.core.advisor.placement import BestPlacement
-    from tui.core.advisor.sweep import SweepPoint
+    from tui.core.advisor.sweep import DepthPoint, SweepPoint
     from tui.core.gguf.anatomy import ModelAnatomy
 
 #: Context when -c is not given (tokens), unless the model's trained context is smaller (as ``fit``).
@@ -52,7 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_fit_flags(parser)
     parser.add_argument("--sweep", action="store_true",
                         help="also show tokens/s and memory from 512 tokens of context up to the model's trained "
-                             "context, for each --gpu box (or this machine when none is given)")
+                             "context, and decode tokens/s at depths 0 up to -c (tokens already in the cache), "
+                             "for each --gpu box (or this machine when none is given)")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.set_defaults(func=run)
 
@@ -61,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from tui.commands.fit_flags import settings_from_args
-    from tui.core.advisor.compare import compare_boxes, default_boxes, resolve_box
+    from tui.core.advisor.compare import compare_boxes, default_boxes, resolve_box, with_measured
     from tui.core.advisor.placement import placement_is_fixed
-    from tui.core.advisor.sweep import context_sweep
+    from tui.core.advisor.sweep import context_sweep, depth_sweep
     from tui.core.errors import LocalAIError
-    from tui.core.hub.model_spec import load_model_anatomy
+    from tui.core.hub.model_spec import load_model_anatomy, local_model_path
 
     anatomy = load_model_anatomy(args.model)
     try:
@@ -84,10 +86,16 @@ def run(args: argparse.Namespace) -> int:
         raise LocalAIError("--link is the network to the --rpc boxes: give at least one --rpc")
     search = not placement_is_fixed(settings)
     results = compare_boxes(anatomy, boxes, settings, search=search)
+    local = local_model_path(args.model.strip())
+    results = with_measured(results, anatomy, str(local) if local is not None else None)
     sweeps = []
     if args.sweep:
         for box in (boxes if args.boxes else boxes[:1]):
-            sweeps.append((box, context_sweep(anatomy, box.profile, settings, search=search)))
+            try:  # speed against depth at the asked context; a refused plan has none
+                depths = depth_sweep(anatomy, box.profile, settings, search=search)[1]
+            except LocalAIError:
+                depths = []
+            sweeps.append((box, context_sweep(anatomy, box.profile, settings, search=search), depths))
     if args.json:
         from dataclasses import asdict
 
@@ -99,13 +107,17 @@ def run(args: argparse.Namespace) -> int:
         }
         if args.sweep:
             out["sweep"] = [{"title": box.title, "spec": box.spec, "profile": box.profile.name,
-                             "points": [p.to_dict() for p in points]} for box, points in sweeps]
+                             "points": [p.to_dict() for p in points], "n_ctx": settings.n_ctx,
+                             "depth_points": [d.to_dict() for d in depths]} for box, points, depths in sweeps]
         print(json.dumps(out, indent=2))
         return 0
     print(format_comparison(args.model, anatomy, results, search))
-    for box, points in sweeps:
+    for box, points, depths in sweeps:
         print()
         print(format_sweep(box.title, box.profile.name, points, search))
+        if depths:
+            print()
+            print(format_depth_sweep(box.title, settings.n_ctx, depths))
     return 0
 
 
@@ -160,7 +172,7 @@ def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]
             return f"{format_gib(p.host_bytes)}/{format_gib(p.host_capacity_bytes)}"
         return get
 
-    return [
+    rows = [
         ("VRAM", [vram(r) for r in results]),
         ("RAM", [ram(r) for r in results]),
         ("verdict", [r.placement.verdict if r.placement else f"refused: {r.error}" for r in results]),
@@ -176,6 +188,16 @@ def comparison_rows(results: Sequence[BoxResult]) -> list[tuple[str, list[str]]]
         ("range", cells(lambda p, r: _range(p.estimate))),
         ("1st token", cells(lambda p, r: _ttft(p.estimate))),
     ]
+    if any(r.measured for r in results):  # measured beats estimated: this machine's bench run, when there is one
+        rows.append(("measured", [_measured(r) for r in results]))
+    return rows
+
+
+def _measured(result: BoxResult) -> str:
+    """``6,400 t/s (bench, 2026-01-01)``: this machine's latest bench run of the model, or "-"."""
+    from tui.core.hardware.measured import measured_text
+
+    return measured_text(result.measured).removeprefix("measured ") if result.measured else "-"
 
 
 def _range(estimate) -> str:
@@ -233,20 +255,36 @@ def format_sweep(title: str, profile_name: str, points: Sequence[SweepPoint], se
     from tui.commands.advisor_text import format_context, format_table, format_tps
     from tui.core.advisor.placement import describe_placement
     from tui.core.advisor.sweep import longest_fitting
-    from tui.units import format_gib
+    from tui.units import format_duration, format_gib
 
     how = "best placement at each context" if searched else "the placement given"
     lines = [f"context sweep on {title} ({profile_name}), {how}:"]
-    rows = [("CONTEXT", "T/S", "VERDICT", "PLACEMENT", "KV GiB", "VRAM GiB", "RAM GiB")]
+    rows = [("CONTEXT", "T/S", "FILL", "VERDICT", "PLACEMENT", "KV GiB", "VRAM GiB", "RAM GiB")]
     for p in points:
         if p.placement is None:
-            rows.append((format_context(p.n_ctx), "-", f"refused: {p.error}", "", "", "", ""))
+            rows.append((format_context(p.n_ctx), "-", "-", f"refused: {p.error}", "", "", "", ""))
             continue
-        rows.append((format_context(p.n_ctx), format_tps(p.tokens_per_s), p.verdict, describe_placement(p.placement),
-                     format_gib(p.kv_bytes), format_gib(p.gpu_bytes) if p.placement.estimate.gpu_devices else "-",
-                     format_gib(p.host_bytes)))
-    lines += format_table(rows, right={1, 4, 5, 6})
+        rows.append((format_context(p.n_ctx), format_tps(p.tokens_per_s), format_duration(p.fill_s), p.verdict,
+                     describe_placement(p.placement), format_gib(p.kv_bytes),
+                     format_gib(p.gpu_bytes) if p.placement.estimate.gpu_devices else "-", format_gib(p.host_bytes)))
+    lines += format_table(rows, right={1, 2, 5, 6, 7})
     longest = longest_fitting(points)
     lines.append(f"longest context that fits: {format_context(longest.n_ctx)} tokens" if longest
                  else "no context step fits")
+    lines.append("FILL: time to first token for a prompt that fills the context")
+    return "\n".join(lines)
+
+
+def format_depth_sweep(title: str, n_ctx: int, points: Sequence[DepthPoint]) -> str:
+    """Decode speed as the cache fills (llama-bench ``-d``) at one context, a row per depth."""
+    from tui.commands.advisor_text import format_context, format_table, format_tps
+
+    lines = [f"decode speed by depth on {title}, {format_context(n_ctx)} context:"]
+    rows = [("DEPTH", "T/S", "RANGE")]
+    for p in points:
+        span = p.tokens_per_s_range
+        rows.append((format_context(p.depth) if p.depth else "0", format_tps(p.tokens_per_s),
+                     (f"{span[0]:.0f}-{span[1]:.0f}" if span[0] >= 10 else f"{span[0]:.1f}-{span[1]:.1f}") if span else "?"))
+    lines += format_table(rows, right={1, 2})
+    lines.append("depth: tokens already in the cache when the token is generated (llama-bench -d)")
     return "\n".join(lines)

@@ -125,7 +125,7 @@ def format_files(quants: RepoQuants, badges: dict) -> str:
         lines.append("no GGUF model files in this repo")
     else:
         any_badge = bool(badges)
-        header = ["LABEL", "SIZE", "SHARDS", "BPW", "FAMILY"] + (["FIT"] if any_badge else []) + ["WHAT IT IS"]
+        header = ["LABEL", "SIZE", "SHARDS", "BPW", "FAMILY"] + (["FIT", "TTFT"] if any_badge else []) + ["WHAT IT IS"]
         rows = [header]
         for g in quants.groups:
             row = [_label_cell(g), format_size(g.size_bytes, precise=True), str(g.shards) + ("" if g.complete else "!"),
@@ -133,15 +133,21 @@ def format_files(quants: RepoQuants, badges: dict) -> str:
             if any_badge:
                 badge = badges.get(g.name)
                 row.append(badge.short_text() if badge is not None else "-")
+                row.append(badge.ttft_text() if badge is not None else "-")
             row.append(g.summary or "")
             rows.append(row)
         widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
         for r in rows:
-            cells = [c.rjust(w) if i in (1, 2, 3) else c.ljust(w) for i, (c, w) in enumerate(zip(r[:-1], widths, strict=True))]
+            right = (1, 2, 3, 6) if any_badge else (1, 2, 3)  # sizes, counts and the time to first token
+            cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r[:-1], widths, strict=True))]
             lines.append("  ".join(cells + [r[-1]]).rstrip())
         if any_badge:
             first = next(iter(badges.values()))
             lines.append(f"fit: {first.context_note}")
+            prompt = next((b.prompt_tokens for b in badges.values() if b.prompt_tokens), 0)
+            if prompt:
+                lines.append(f"TTFT: estimated time to the first token of a reply to a {prompt:,}-token prompt "
+                             "(fit --prompt-tokens N for another length)")
         if any(not g.complete for g in quants.groups):
             lines.append("! shards missing from the repo")
     if quants.side_files:

@@ -125,6 +125,8 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
     from tui.core.fit.estimate import estimate_fit
     from tui.core.fit.llama_args import llama_server_args, shell_command
     from tui.core.fit.rpc import box_summaries, rpc_server_commands
+    from tui.core.hardware.measured import measured_speed, measured_text
+    from tui.core.hub.model_spec import local_model_path
 
     notes: list[str] = []
     auto = None
@@ -141,15 +143,19 @@ def _fit_and_print(args: argparse.Namespace, anatomy, profile, settings, project
     estimate = estimate_fit(anatomy, profile, settings, depth=args.depth, prompt_tokens=max(1, args.prompt_tokens),
                             projector=projector)
     command = llama_server_args(args.model, estimate.settings, cpu_only=profile.is_cpu_only,
-                                rpc=estimate.rpc_endpoints)
+                                rpc=estimate.rpc_endpoints, no_repack=bool(profile.extra.get("cpu_amx")))
     servers = rpc_server_commands(profile)
-    measured = measured_speed(anatomy, args.model, profile)
+    if estimate.speed is not None and estimate.speed.correction != 1.0:
+        notes.append(f"speed x{estimate.speed.correction:.2f}: what {profile.speed_correction_runs} bench "
+                     "run(s) on this machine measured against the estimate (measured beats estimated)"
+                     + ("; the range is theirs" if profile.speed_spread else ""))
+    measured = measured_speed(anatomy, local_model_path(args.model.strip()), profile)
     if measured is not None:
-        notes.append(f"measured {measured.tg_tokens_per_s:.1f} tokens/s on this machine (bench, "
-                     f"{measured.measured_at})")
+        notes.append(f"{measured_text(measured)} on this machine")
     if args.json:
         out = estimate.to_dict()
         out["measured_tokens_per_s"] = round(measured.tg_tokens_per_s or 0.0, 2) if measured else None
+        out["measured_at"] = measured.measured_at if measured else None
         out["model"] = args.model
         out["profile"] = profile.name
         out["llama_server_command"] = command
@@ -195,18 +201,6 @@ def format_boxes(estimate: FitEstimate, profile: HardwareProfile) -> str:
         lines.append(f"network: {prompt.seconds * 1e3:.1f} ms per prompt batch of {prompt.n_tokens} tokens "
                      f"({(prompt.bytes_sent + prompt.bytes_received) / MiB:.1f} MiB moved)")
     return "\n".join(lines)
-
-
-def measured_speed(anatomy, model: str, profile: HardwareProfile):
-    """This machine's latest bench run of this model (a ``BenchRecord``), when ``profile`` is this machine."""
-    from tui.core.hardware.speed_store import anatomy_key, latest_bench
-    from tui.core.hub.model_spec import local_model_path
-
-    fingerprint = profile.extra.get("fingerprint")
-    local = local_model_path(model.strip())
-    if not fingerprint or local is None:
-        return None
-    return latest_bench(str(fingerprint), anatomy_key(anatomy, str(local)))
 
 
 def _seconds(value: float) -> str:
@@ -263,7 +257,8 @@ def format_estimate(estimate: FitEstimate, profile: HardwareProfile, title: str 
                      f"{size(pool.total_bytes)} of {size(pool.capacity_bytes)} {unit} ({pool.verdict}); the CPU's "
                      "capacity is what the GPU's share leaves")
     lines.append("")
-    speed = (format_speed(estimate.est_tokens_per_s, estimate.speed_class) if estimate.est_tokens_per_s
+    speed = (format_speed(estimate.est_tokens_per_s, estimate.speed_class, estimate.est_tokens_per_s_range)
+             if estimate.est_tokens_per_s
              else "unknown (no bandwidth)")
     if estimate.ram_overflow_bytes:
         speed += " (pages from disk: RAM pressure)"

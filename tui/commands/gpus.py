@@ -83,14 +83,17 @@ def _calibrate(as_json: bool) -> int:
     if as_json:
         from dataclasses import asdict
 
+        devices_out = [{**asdict(m), "type_gbps": dict(m.type_gbps)} for m in measured]
         print(json.dumps({"fingerprint": profile.extra["fingerprint"], "path": str(path),
-                          "devices": [asdict(m) for m in measured]}, indent=2))
+                          "devices": devices_out}, indent=2))
         return 0
     print(f"Measured on this machine ({profile.name}):")
     for m in measured:
         threads = f", {m.threads} threads" if m.threads else ""
         print(f"  {m.device:<5} effective bandwidth {m.bandwidth_gbps:7.1f} GB/s   fixed cost {m.token_s * 1e6:6.0f} us "
               f"per token + {m.layer_s * 1e6:5.1f} us per layer{threads}")
+        if m.type_gbps:
+            print("        decode streams " + ", ".join(f"{t} {r:.1f}" for t, r in m.type_gbps) + " GB/s")
     print(f"saved to {path}; 'fit --gpu auto' now uses these figures")
     return 0
 

@@ -28,6 +28,7 @@ from tui.screens.fit_text import (
     BAR_PARTS,
     BATCH_STEPS,
     UBATCH_STEPS,
+    bench_line,
     context_label,
     context_steps,
     cycle,
@@ -85,6 +86,9 @@ class FitScreen(AppScreen):
         Binding("d", "download", "Download", id="fit-download", tooltip="Download the file(s) into the HF cache"),
         Binding("x", "cancel_download", "Cancel", id="fit-cancel", tooltip="Stop the download (it resumes later)"),
         Binding("c", "chat", "Chat", id="fit-chat", tooltip="Load the model with these settings and chat"),
+        Binding("m", "bench", "Bench", id="fit-bench",
+                tooltip="Measure tokens/s on this machine (llama-bench pp/tg); kept, shown next to the estimate"),
+        Binding("escape", "cancel_bench", "Stop bench", id="fit-bench-stop", show=False),
         Binding("o", "open_model", "Open", id="fit-open", tooltip="Open a .gguf path or OWNER/REPO:LABEL"),
         Binding("escape", "close_open", "Close", id="fit-open-close", show=False),
     ]
@@ -100,11 +104,18 @@ class FitScreen(AppScreen):
     class Downloaded(Outcome[ChosenModel]):
         """The download worker finished: the model with its local path, or why not (stopped, failed)."""
 
+    class Benched(Outcome[tuple]):
+        """The bench worker finished: (``BenchResult`` list, whether the run was stored, the profile relearned
+        from the stored runs or None), or why not."""
+
     def __init__(self) -> None:
         super().__init__()
         self.estimate: FitEstimate | None = None
         self._cancel_download: threading.Event | None = None
         self._download_progress = None
+        self._cancel_bench: threading.Event | None = None
+        self._bench_progress: tuple[str, int, int] | None = None
+        self._measured: str | None = None  # "measured N t/s (bench, date)" for this model on this machine
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -127,6 +138,7 @@ class FitScreen(AppScreen):
             yield Vertical(id="fit-bars")
             yield Static(legend(tuple(name for _, name in BAR_PARTS)), id="fit-legend")
             yield Static("", id="fit-verdict")
+            yield Static("", id="fit-bench")
             yield Static("", id="fit-command")
             with Horizontal(id="fit-download-row"):
                 yield ProgressBar(id="fit-download-bar", show_eta=False, show_percentage=True)
@@ -137,6 +149,7 @@ class FitScreen(AppScreen):
         self.watch(self.app, "model", self._model_changed)
         self.watch(self.app, "profile", self._profile_changed)
         self.set_interval(DOWNLOAD_REFRESH_S, self._show_download, name="fit-download-progress")
+        self.set_interval(DOWNLOAD_REFRESH_S, self._show_bench_progress, name="fit-bench-progress")
         if self.app.model is None and self.app.start_model:
             spec, self.app.start_model = self.app.start_model, None
             self.open_spec(spec)
@@ -150,6 +163,8 @@ class FitScreen(AppScreen):
         if model is None:
             self.refresh_bindings()
             return
+        self._show_bench(None)
+        self._look_up_measured()
         self._place_sliders(model, self.app.settings)
         self.query_one("#fit-model", Static).update(describe_model(model))
         self._apply_sliders()
@@ -180,7 +195,17 @@ class FitScreen(AppScreen):
 
     def _profile_changed(self, profile) -> None:
         self._disable_gpu_layers(profile)
+        self._look_up_measured()
         self.recompute()
+
+    def _look_up_measured(self) -> None:
+        """This machine's latest bench run of the model, when the profile is this machine (read once per
+        model and profile, not on every slider tick)."""
+        from tui.core.hardware.measured import measured_text
+
+        model = self.app.model
+        record = self.app.services.measured_speed(model, self.app.profile) if model is not None else None
+        self._measured = measured_text(record) if record is not None else None
 
     def _disable_gpu_layers(self, profile) -> None:
         """No GPU in the profile: the GPU-layers and MoE sliders have nothing to say, so they are hidden."""
@@ -276,8 +301,8 @@ class FitScreen(AppScreen):
         else:
             for bar, usage in zip(existing, usages, strict=True):
                 bar.usage = usage
-        self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile))
-        command = self.app.services.llama_server_command(model, estimate)
+        self.query_one("#fit-verdict", Static).update(verdict_line(estimate, profile, self._measured))
+        command = self.app.services.llama_server_command(model, estimate, profile)
         shown = Text()
         for box, line in self.app.services.rpc_server_commands(profile):  # helper boxes first
             shown.append(f"{one_line(box)}$ ", "dim")
@@ -339,7 +364,7 @@ class FitScreen(AppScreen):
     def action_copy_command(self) -> None:
         if self.app.model is None or self.estimate is None:
             return
-        command = self.app.services.llama_server_command(self.app.model, self.estimate)
+        command = self.app.services.llama_server_command(self.app.model, self.estimate, self.app.profile)
         self.app.copy_to_clipboard(command)
         self.notify("llama-server command copied (OSC 52)", timeout=3)
 
@@ -397,6 +422,69 @@ class FitScreen(AppScreen):
             self._cancel_download.set()
             self.query_one("#fit-download-label", Label).update(" cancelling…")
 
+    # -- bench -----------------------------------------------------------------------------
+
+    def action_bench(self) -> None:
+        """``m``: measure pp/tg of the local model with these settings, as ``localai-tui bench`` does."""
+        model = self.app.model
+        if model is None or not model.is_local or model.local_path is None or self._cancel_bench is not None:
+            return
+        self._cancel_bench = self.app.work_event()
+        self._bench_progress = None
+        self._show_bench(Text("bench: loading the model… · escape stops", "dim"))
+        self._bench(model.local_path, self.app.settings, self._cancel_bench)
+        self.refresh_bindings()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bench")
+    def _bench(self, path, settings, cancel: threading.Event) -> None:
+        def progress(test: str, repetition: int, repetitions: int) -> None:
+            self._bench_progress = (test, repetition, repetitions)  # the UI timer shows it
+
+        def bench_and_learn() -> tuple:
+            outcome = self.app.services.bench_model(path, settings, cancel=cancel, on_progress=progress)
+            profile = self.app.profile
+            relearned = self.app.services.with_bench_correction(profile) if profile is not None else None
+            return (*outcome, relearned)
+
+        deliver(self, self.Benched, bench_and_learn)
+
+    def _show_bench(self, text: Text | None) -> None:
+        """The bench's line under the verdict; hidden (no empty row) when there is nothing to say."""
+        line = self.query_one("#fit-bench", Static)
+        line.update(text or "")
+        line.display = text is not None
+
+    def _show_bench_progress(self) -> None:
+        """Timer (4 Hz): which test and run the bench is on."""
+        report = self._bench_progress
+        if self._cancel_bench is None or report is None or self._cancel_bench.is_set():
+            return
+        test, repetition, repetitions = report
+        self._show_bench(Text(f"bench {test}: run {repetition}/{repetitions} · escape stops", "dim"))
+
+    def action_cancel_bench(self) -> None:
+        if self._cancel_bench is not None:
+            self._cancel_bench.set()
+            self._show_bench(Text("bench: stopping…", "dim"))
+
+    @on(Benched)
+    def _bench_finished(self, event: Benched) -> None:
+        cancelled = self._cancel_bench is not None and self._cancel_bench.is_set()
+        self._cancel_bench = None
+        self._bench_progress = None
+        if event.error is not None:
+            self._show_bench(bench_line(None, "stopped" if cancelled else str(event.error)))
+            if not cancelled:
+                self.notify(one_line(str(event.error)), severity="error", title="Bench")
+        else:
+            results, stored, relearned = event.result
+            self._show_bench(bench_line((results, stored)))
+            if relearned is not None and relearned != self.app.profile:
+                self.app.profile = relearned  # this machine's estimate now learns from the run (bench_feedback)
+            self._look_up_measured()
+            self.recompute()
+        self.refresh_bindings()
+
     # -- chat ------------------------------------------------------------------------------
 
     def action_chat(self) -> None:
@@ -413,6 +501,10 @@ class FitScreen(AppScreen):
         downloading = self._cancel_download is not None
         if action == "close_open":
             return self.query_one("#fit-open-row").display
+        if action == "cancel_bench":
+            return self._cancel_bench is not None
+        if action == "bench":
+            return model is not None and model.is_local and self._cancel_bench is None
         if action in ("auto_fit", "cycle_cache", "cycle_flash_attn", "cycle_ubatch", "cycle_batch", "toggle_swa_full"):
             return model is not None
         if action == "copy_command":

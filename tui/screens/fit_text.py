@@ -99,8 +99,10 @@ def memory_usages(estimate, profile: HardwareProfile) -> list[MemoryUsage]:
     return usages
 
 
-def verdict_line(estimate, profile: HardwareProfile) -> Text:
-    """``fits · est. 92.4 t/s · 33/33 layers on the GPU · KV cache 0.50 GiB for 4k tokens``, or what is short."""
+def verdict_line(estimate, profile: HardwareProfile, measured: str | None = None) -> Text:
+    """``fits · est. 92.4 t/s · 33/33 layers on the GPU · KV cache 0.50 GiB for 4k tokens``, or what is short.
+
+    ``measured`` (``measured 88 t/s (bench, 2026-01-01)``) follows the estimate when this machine benched the model."""
     verdict = estimate.verdict
     text = Text.assemble(verdict_text(verdict, bold=True), "  est. ",
                          (format_rate(estimate.est_tokens_per_s), "bold"))
@@ -109,6 +111,8 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
         text.append(f" ({span[0]:.0f}-{span[1]:.0f})" if span[0] >= 10 else f" ({span[0]:.1f}-{span[1]:.1f})", "dim")
     if getattr(estimate, "ram_overflow_bytes", 0):
         text.append(" pages from disk", "red")
+    if measured:
+        text.append(f" · {measured}", "bold green")
     ttft = getattr(estimate, "est_ttft_s", 0.0)
     if ttft:
         first = f"{ttft * 1e3:.0f} ms" if ttft < 1 else f"{ttft:.1f} s"
@@ -134,6 +138,18 @@ def verdict_line(estimate, profile: HardwareProfile) -> Text:
         text.append(f"fits without the {format_gib(estimate.margin_bytes)} GiB llama.cpp keeps free  (a: auto-fit)",
                     "yellow")
     return text
+
+
+def bench_line(outcome: tuple | None, error: str | None = None) -> Text:
+    """What the last bench (``m``) measured on this machine (``(results, stored)`` from the services'
+    ``bench_model``), or why it stopped, on one line."""
+    if error is not None or outcome is None:
+        return Text.assemble(("bench: ", "bold"), (one_line(error or "no result"), "red"))
+    results, stored = outcome
+    parts = [f"{'prompt' if r.n_prompt else 'generation'} {format_rate(r.mean_tokens_per_s)} ({r.test})"
+             for r in sorted(results, key=lambda r: r.n_prompt == 0, reverse=True)]
+    kept = ("  (stored; fit and compare show it)", "dim") if stored else ("  (could not be stored)", "yellow")
+    return Text.assemble(("bench on this machine: ", "bold"), " · ".join(parts), kept)
 
 
 def invalid_line(reason: str, fix: str | None) -> Text:

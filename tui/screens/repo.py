@@ -57,6 +57,9 @@ def badge_summary(badge, sides) -> Text:
             text.append(f"  ~{format_rate(badge.tokens_per_s)}", "bold")
         text.append(f"\n{VERDICT_MEANINGS.get(badge.verdict, '')}")
         text.append(f" at {format_context(badge.n_ctx)} context on {badge.profile_name}", "dim")
+        if badge.ttft_s:  # prompt processing: the other half of "will it run fast"
+            text.append(f"\nprompt ~{format_rate(badge.prompt_tokens_per_s)} · first token in {badge.ttft_text()} "
+                        f"({badge.prompt_tokens} tokens)")
         if badge.detail:
             text.append(f"\n{badge.detail}")
         if badge.source == "size":

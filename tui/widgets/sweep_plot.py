@@ -1,4 +1,5 @@
-"""A terminal bar plot of tokens/s as the context grows, with the memory each step takes.
+"""A terminal bar plot of tokens/s as the context grows, with the memory each step takes
+(or, with ``memory=False`` and ``x_name="depth"``, as the cache of one context fills).
 
 One bar per context step, drawn with eighth blocks (``▁▂▃▄▅▆▇█``) so a bar's height has
 eight times the rows' resolution; its colour says whether the model runs there as placed
@@ -58,12 +59,14 @@ def _rate(value: float) -> str:
     return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
 
 
-def render_sweep_plot(columns: Sequence[PlotColumn], width: int, height: int, title: str = "tokens/s") -> Text:
-    """The plot as rich ``Text`` of ``height`` lines at most ``width`` cells wide."""
+def render_sweep_plot(columns: Sequence[PlotColumn], width: int, height: int, title: str = "tokens/s", *,
+                      x_name: str = "context", memory: bool = True) -> Text:
+    """The plot as rich ``Text`` of ``height`` lines at most ``width`` cells wide; ``x_name`` names the
+    steps' row, ``memory`` adds the VRAM and RAM rows (the same at every step of a depth sweep)."""
     if not columns:
         return Text("no sweep yet", style="dim")
     width = max(width, AXIS_WIDTH + 3 * len(columns))
-    bar_rows = max(2, height - FOOTER_ROWS - 1)
+    bar_rows = max(2, height - (FOOTER_ROWS if memory else FOOTER_ROWS - 2) - 1)
     slot = max(3, (width - AXIS_WIDTH) // len(columns))
     bar_width = max(1, min(slot - 1, 6))
     top = max((c.tokens_per_s for c in columns), default=0.0) or 1.0
@@ -90,14 +93,16 @@ def render_sweep_plot(columns: Sequence[PlotColumn], width: int, height: int, ti
                 line.append(" " * slot)
         lines.append(line)
     lines.append(Text(" " * (AXIS_WIDTH - 1) + "└" + "─" * (slot * len(columns)), style="dim"))
-    lines.append(_footer_row("context", [c.label for c in columns], slot, "bold"))
-    lines.append(_footer_row("VRAM", [_gib(c.gpu_bytes) if c.has_gpu else "-" for c in columns], slot, ""))
-    lines.append(_footer_row("RAM", [_gib(c.host_bytes) for c in columns], slot, ""))
+    lines.append(_footer_row(x_name, [c.label for c in columns], slot, "bold"))
+    if memory:
+        lines.append(_footer_row("VRAM", [_gib(c.gpu_bytes) if c.has_gpu else "-" for c in columns], slot, ""))
+        lines.append(_footer_row("RAM", [_gib(c.host_bytes) for c in columns], slot, ""))
     legend = Text(" " * AXIS_WIDTH)
     for state, name in LEGEND.items():
         legend.append("█ ", style=VERDICT_BAR_COLOURS[state])
         legend.append(f"{name}   ")
-    legend.append("(GiB)", style="dim")
+    if memory:
+        legend.append("(GiB)", style="dim")
     lines.append(legend)
     out = Text("\n").join(lines[:height])
     out.no_wrap = True
@@ -125,10 +130,13 @@ class SweepPlot(Widget):
 
     columns: reactive[tuple[PlotColumn, ...]] = reactive(tuple, layout=False)
     title: reactive[str] = reactive("tokens/s")
+    x_name: reactive[str] = reactive("context")  # what the steps are: "context" sizes or cache "depth"s
+    memory: reactive[bool] = reactive(True)  # the VRAM and RAM rows
 
     def __init__(self, columns: Sequence[PlotColumn] = (), *, name=None, id=None, classes=None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.set_reactive(SweepPlot.columns, tuple(columns))
 
     def render(self) -> Text:
-        return render_sweep_plot(self.columns, self.size.width, self.size.height, self.title)
+        return render_sweep_plot(self.columns, self.size.width, self.size.height, self.title, x_name=self.x_name,
+                                 memory=self.memory)

@@ -23,6 +23,7 @@ from tui.core.errors import LocalAIError
 from tui.core.fit.settings import LlamaSettings
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.hardware.devices import HardwareProfile
+from tui.core.hardware.speed_store import BenchRecord
 
 #: What ``--gpu`` values name this machine, and the column title it gets.
 THIS_MACHINE = ("auto", "current", "this machine")
@@ -54,6 +55,7 @@ class BoxResult:
     placement: BestPlacement | None
     max_context: int = 0
     error: str | None = None
+    measured: BenchRecord | None = None  # this machine's latest bench run of the model (``with_measured``)
 
     @property
     def fits(self) -> bool:
@@ -62,7 +64,10 @@ class BoxResult:
     def to_dict(self) -> dict[str, Any]:
         from tui.core.hardware.profiles import profile_to_dict
 
-        out: dict[str, Any] = {"title": self.box.title, "spec": self.box.spec, "profile": profile_to_dict(self.box.profile)}
+        out: dict[str, Any] = {"title": self.box.title, "spec": self.box.spec, "profile": profile_to_dict(self.box.profile),
+                               "measured_tokens_per_s": (round(self.measured.tg_tokens_per_s or 0.0, 2)
+                                                         if self.measured else None),
+                               "measured_at": self.measured.measured_at if self.measured else None}
         if self.placement is None:
             out["error"] = self.error
             return out
@@ -210,6 +215,16 @@ def compare_one(anatomy: ModelAnatomy, box: BoxSpec, settings: LlamaSettings, *,
         return BoxResult(box, None, 0, str(exc))
     longest = longest_context(anatomy, box.profile, placement) if with_max_context else 0
     return BoxResult(box, placement, longest)
+
+
+def with_measured(results: Sequence[BoxResult], anatomy: ModelAnatomy, file_name: str | None) -> list[BoxResult]:
+    """``results`` with this machine's latest bench run of the model on the box that is this machine
+    (``file_name``: the model's file, as ``tui.core.hardware.measured.measured_speed`` takes it)."""
+    from dataclasses import replace
+
+    from tui.core.hardware.measured import measured_speed
+
+    return [replace(r, measured=measured_speed(anatomy, file_name, r.box.profile)) for r in results]
 
 
 def longest_context(anatomy: ModelAnatomy, profile: HardwareProfile, placement: BestPlacement) -> int:

@@ -8,6 +8,10 @@ best placement for that context (``tui.core.advisor.placement``), or with a fixe
 when the person set one, so the curve shows where those cliffs are.
 
 Steps double from 512 tokens up to the model's trained context (which is always the last step).
+
+``depth_sweep`` asks the other question for one context: how decode speed falls as the cache
+fills (llama-bench's ``-d``): the placement chosen for that context, quoted at depths 0, 512,
+1024 ... up to the context itself, because each generated token reads the whole cache before it.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class SweepPoint:
     n_ctx: int  # tokens asked for
     placement: BestPlacement | None  # None when llama.cpp would refuse this context
     error: str | None = None
+    fill_s: float | None = None  # time to first token for a prompt that fills the context (RAG, long files)
 
     @property
     def fits(self) -> bool:
@@ -84,6 +89,7 @@ class SweepPoint:
             "n_gpu_layers": estimate.n_gpu_layers,
             "n_layers_total": estimate.n_layers_total,
             "n_cpu_moe": self.placement.n_cpu_moe,
+            "est_fill_s": round(self.fill_s, 3) if self.fill_s is not None else None,
             "llama_cpp_args": list(estimate.llama_cpp_args),
         })
         return out
@@ -114,11 +120,69 @@ def context_sweep(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Lla
         except LocalAIError as exc:
             points.append(SweepPoint(n_ctx, None, str(exc)))
             continue
-        points.append(SweepPoint(n_ctx, placement))
+        points.append(SweepPoint(n_ctx, placement, fill_s=fill_seconds(anatomy, profile, placement)))
     return points
+
+
+def fill_seconds(anatomy: ModelAnatomy, profile: HardwareProfile, placement: BestPlacement) -> float | None:
+    """Time to first token when the prompt fills the whole context with that placement
+    (``tui.core.fit.speed_prompt``: attention grows with the tokens already read)."""
+    from tui.core.fit.estimate import estimate_fit
+
+    n_ctx = placement.estimate.n_ctx
+    try:
+        est = estimate_fit(anatomy, profile, placement.settings, prompt_tokens=max(1, n_ctx))
+    except LocalAIError:
+        return None
+    return est.est_ttft_s if est.est_ttft_s > 0 else None
 
 
 def longest_fitting(points: Sequence[SweepPoint]) -> SweepPoint | None:
     """The longest context step that fits (None when none does)."""
     fitting = [p for p in points if p.fits]
     return max(fitting, key=lambda p: p.n_ctx) if fitting else None
+
+
+@dataclass(frozen=True)
+class DepthPoint:
+    """Decode speed (tokens/s) with ``depth`` tokens already in the KV cache, and its range."""
+
+    depth: int
+    tokens_per_s: float
+    tokens_per_s_range: tuple[float, float] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        span = self.tokens_per_s_range
+        return {"depth": self.depth, "est_tokens_per_s": round(self.tokens_per_s, 2),
+                "est_tokens_per_s_range": [round(x, 2) for x in span] if span else None}
+
+
+def sweep_depths(n_ctx: int, *, first: int = FIRST_STEP) -> list[int]:
+    """0, then doubling depths from ``first`` up to ``n_ctx``, which ends the list."""
+    if n_ctx < 1:
+        raise LocalAIError("the depth sweep needs a context of at least 1 token")
+    steps = [0]
+    n = first
+    while n < n_ctx:
+        steps.append(n)
+        n *= 2
+    steps.append(n_ctx)
+    return steps
+
+
+def depth_sweep(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, *,
+                depths: Sequence[int] | None = None, search: bool = True) -> tuple[BestPlacement, list[DepthPoint]]:
+    """The placement for ``settings`` (its context included) and its decode speed at every depth
+    (default ``sweep_depths`` of that context). Raises ``LocalAIError`` when llama.cpp would refuse
+    the settings."""
+    from tui.core.fit.estimate import estimate_fit
+
+    placement = best_placement(anatomy, profile, settings, search=search)
+    steps = list(depths) if depths is not None else sweep_depths(placement.estimate.n_ctx)
+    if any(d < 0 for d in steps):
+        raise LocalAIError("a depth is a number of tokens, 0 or more")
+    points = []
+    for depth in steps:
+        estimate = estimate_fit(anatomy, profile, placement.settings, depth=depth)
+        points.append(DepthPoint(depth, estimate.est_tokens_per_s, estimate.est_tokens_per_s_range))
+    return placement, points

@@ -220,6 +220,10 @@ class FitEstimate:
             "est_tokens_per_s_range": ([round(x, 2) for x in self.est_tokens_per_s_range]
                                        if self.est_tokens_per_s_range else None),
             "speed_class": self.speed_class,
+            "speed_terms": ("measured on this machine" if self.speed is not None and self.speed.measured_terms
+                            else "device class"),
+            "speed_correction": (round(self.speed.correction, 3)
+                                 if self.speed is not None and self.speed.correction != 1.0 else None),
             "prompt_tokens": self.prompt_tokens,
             "est_prompt_tokens_per_s": round(self.est_prompt_tokens_per_s, 1),
             "est_ttft_s": round(self.est_ttft_s, 3),
@@ -447,7 +451,7 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
         speed_context_tokens=speed.context_tokens,
         pool=pool,
         ram_overflow_bytes=overflow,
-        est_tokens_per_s_range=speed_range(speed.tokens_per_s, speed.speed_class),
+        est_tokens_per_s_range=box_or_class_range(speed, profile),
         speed_class=speed.speed_class,
         prompt_tokens=prompt.n_tokens,
         est_prompt_tokens_per_s=prompt.tokens_per_s,
@@ -466,6 +470,15 @@ def estimate_fit(anatomy: ModelAnatomy, profile: HardwareProfile, settings: Llam
 
 def _gib(n: int) -> str:
     return f"{n / GiB:.2f} GiB"
+
+
+def box_or_class_range(speed: SpeedEstimate, profile: HardwareProfile) -> tuple[float, float] | None:
+    """The decode range: this box's own bench residuals once it has enough runs
+    (``tui.core.fit.bench_feedback``), else the device class's published ones."""
+    if profile.speed_spread is not None and speed.correction != 1.0 and speed.tokens_per_s > 0:
+        low, high = profile.speed_spread
+        return speed.tokens_per_s * low, speed.tokens_per_s * high
+    return speed_range(speed.tokens_per_s, speed.speed_class)
 
 
 def _warnings(anatomy: ModelAnatomy, profile: HardwareProfile, settings: LlamaSettings, placement: Placement,

@@ -83,13 +83,17 @@ def model_args(model: str, source: str = "auto") -> list[str]:
 
 
 def llama_server_args(model: str, settings: LlamaSettings, *, source: str = "auto",
-                      program: str = "llama-server", cpu_only: bool = False, rpc: Sequence[str] = ()) -> list[str]:
+                      program: str = "llama-server", cpu_only: bool = False, rpc: Sequence[str] = (),
+                      no_repack: bool = False) -> list[str]:
     """The full llama-server command line for ``model`` with ``settings``, as a list of arguments.
 
     ``rpc``: the helper boxes' ``host:port`` (``--rpc``, common/arg.cpp), in the plan's order.
+    ``no_repack``: this machine's CPU has AMX, whose kernels crash in this llama.cpp
+    (``tui/core/fit/cpu_amx.py``): ``--no-repack`` (common/arg.cpp) loads as the app does.
     """
     rpc_args = ["--rpc", ",".join(rpc)] if rpc else []
-    return [program, *model_args(model, source), *rpc_args, *settings_args(settings, cpu_only=cpu_only)]
+    repack = ["--no-repack"] if no_repack else []
+    return [program, *model_args(model, source), *rpc_args, *settings_args(settings, cpu_only=cpu_only), *repack]
 
 
 def shell_command(args: list[str]) -> str:
@@ -98,6 +102,7 @@ def shell_command(args: list[str]) -> str:
 
 
 def llama_server_command(model: str, settings: LlamaSettings, *, source: str = "auto",
-                         program: str = "llama-server", cpu_only: bool = False, rpc: Sequence[str] = ()) -> str:
+                         program: str = "llama-server", cpu_only: bool = False, rpc: Sequence[str] = (),
+                         no_repack: bool = False) -> str:
     return shell_command(llama_server_args(model, settings, source=source, program=program, cpu_only=cpu_only,
-                                           rpc=rpc))
+                                           rpc=rpc, no_repack=no_repack))

@@ -19,7 +19,8 @@ row; plus the KV cache of every cached token (``kv_bytes_read_per_token`` at the
 * The compute ceiling is why few-core CPUs and Apple GPUs on Q4 models (dequantisation binds)
   are slower per byte than on F16.
 * A device measured on this machine (``HardwareProfile.calibration``) uses its measured
-  effective bandwidth and fixed costs instead of the class constants.
+  fixed costs and, per weight type, the rate the probe streamed that type at (the model's type
+  mix decides the blend) instead of the class's bandwidth, efficiency and compute ceiling.
 
 Constants and their sources: ``tui/data/speed.toml``. Bandwidths are GB/s; sizes bytes.
 """
@@ -35,7 +36,7 @@ from tui.core.fit.placement import Placement
 from tui.core.fit.speed_constants import Link, SpeedConstants, speed_constants
 from tui.core.gguf.anatomy import ModelAnatomy
 from tui.core.gguf.ggml_types import ggml_type
-from tui.core.hardware.devices import GpuSpec, HardwareProfile
+from tui.core.hardware.devices import DeviceCalibration, GpuSpec, HardwareProfile
 
 #: RAM bandwidth above which a CPU-only box counts as a many-channel server (GB/s): 6+ channels.
 SERVER_RAM_GBPS = 120.0
@@ -55,6 +56,7 @@ class SpeedEstimate:
     bound_by: str = ""  # what dominates: memory, compute, fixed cost, hops
     measured_terms: bool = False  # the main device's terms come from this machine's calibration
     pages_from_disk: bool = False  # RAM pressure: the CPU's weights are re-read from disk every token
+    correction: float = 1.0  # measured/estimated over this machine's bench runs, applied to its own devices
 
 
 # --- device classes ----------------------------------------------------------------------------
@@ -144,6 +146,27 @@ def model_facts(anatomy: ModelAnatomy) -> ModelFacts:
         return ModelFacts(anatomy.n_params / nbytes if nbytes else 0.0, moe)
 
     return cached_for(anatomy, "speed-facts", build)
+
+
+def measured_seconds_per_byte(anatomy: ModelAnatomy | None, measured: DeviceCalibration,
+                              constants: SpeedConstants) -> float:
+    """Seconds per byte of this model's weights on a calibrated device: its type mix over the
+    rates the probe measured for each type (token_embd is read one row a token, so it is left out)."""
+    if anatomy is None or not measured.type_gbps:
+        return 1.0 / (measured.bandwidth_gbps * 1e9)
+
+    def build() -> float:
+        seconds = total = 0.0
+        for t in anatomy.tensors:
+            if t.n_bytes <= 0 or t.name.startswith("token_embd."):
+                continue
+            rate = measured.rate_gbps(ggml_type(t.ggml_type).name, constants.probe_stand_in)
+            seconds += t.n_bytes / (rate * 1e9)
+            total += t.n_bytes
+        return seconds / total if total > 0 else 1.0 / (measured.bandwidth_gbps * 1e9)
+
+    key = f"measured-spb:{measured.device}:{measured.bandwidth_gbps}:{measured.type_gbps}"
+    return cached_for(anatomy, key, build)
 
 
 # --- the estimate ------------------------------------------------------------------------------
@@ -236,6 +259,10 @@ def decode_speed(profile: HardwareProfile, placement: Placement, layout: CacheLa
             seconds.append(0.0)
             continue
         memory = read[dev] / bandwidth
+        if measured is not None and measured.type_gbps:
+            weights = placement.read_per_token[dev]
+            kv_rate = measured.rate_gbps("F16", c.probe_stand_in) * 1e9
+            memory = weights * measured_seconds_per_byte(anatomy, measured, c) + (read[dev] - weights) / kv_rate
         compute = 0.0
         if cost is not None:
             weights = placement.read_per_token[dev]
@@ -260,11 +287,16 @@ def decode_speed(profile: HardwareProfile, placement: Placement, layout: CacheLa
         paging = placement.read_per_token[placement.cpu] / (c.disk_gbps * 1e9)
         seconds[placement.cpu] += paging
         parts["disk"] = paging
+    correction = profile.speed_correction if profile.speed_correction > 0 else 1.0
+    if correction != 1.0:  # this machine's bench runs: its own devices run this much faster than the terms say
+        seconds = [t if placement.devices[d].is_gpu and profile.gpus[placement.devices[d].gpu].is_remote
+                   else t / correction for d, t in enumerate(seconds)]
+        token_s /= correction
     total = sum(seconds) + token_s + hops
     tps = 0.0 if unknown or total <= 0 else 1.0 / total
     bound = max(parts, key=parts.__getitem__)
     return SpeedEstimate(tps, total, n_past, tuple(read), tuple(seconds), main, backend, bound, measured_main,
-                         pages_from_disk)
+                         pages_from_disk, correction)
 
 
 def ram_pressure(profile: HardwareProfile, host_bytes: int, file_bytes: int, host_weights: int, use_mmap: bool,

@@ -43,6 +43,8 @@ class SpeedConstants:
     gpu_ceiling_backends: frozenset[str] = frozenset({"Metal"})
     ram_reserve_bytes: int = 4 * 1024**3  # kept by the OS and GPU runtime on a catalog profile
     disk_gbps: float = 2.5  # where paged-out weights come from
+    probe_types: tuple[str, ...] = ("Q4_K",)  # weight types the speed probe times one by one
+    probe_stand_in: dict[str, str] = field(default_factory=dict)  # unprobed type -> probed type of its kernel kind
     extra: dict[str, Any] = field(default_factory=dict)
 
     def backend(self, name: str) -> BackendCost:
@@ -84,6 +86,8 @@ def parse_constants(data: dict[str, Any]) -> SpeedConstants:
         gpu_ceiling_backends=frozenset(str(b) for b in compute.get("gpu_ceiling_backends", ["Metal"])),
         ram_reserve_bytes=int(float(data["ram"]["reserve_gib"]) * 1024**3),
         disk_gbps=float(data["ram"]["disk_gbps"]),
+        probe_types=tuple(str(t).upper() for t in data["calibration"]["probe_types"]),
+        probe_stand_in={k.upper(): str(v).upper() for k, v in data["calibration"]["stand_in"].items()},
         extra={"prompt": dict(data.get("prompt", {}))},
     )
 

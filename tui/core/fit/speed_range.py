@@ -30,12 +30,13 @@ def speed_range(tokens_per_s: float, speed_class: str) -> tuple[float, float] | 
     return tokens_per_s * low, tokens_per_s * high
 
 
-def format_speed(tokens_per_s: float, speed_class: str) -> str:
-    """``~45 t/s (38-52)``, or with a note when the class is unchecked."""
+def format_speed(tokens_per_s: float, speed_class: str, span: tuple[float, float] | None = None) -> str:
+    """``~45 t/s (38-52)``, or with a note when the class is unchecked. ``span``: a range already
+    worked out (``FitEstimate.est_tokens_per_s_range``), else the class's."""
     if tokens_per_s <= 0:
         return "unknown"
     digits = 0 if tokens_per_s >= 10 else 1 if tokens_per_s >= 1 else 2
-    span = speed_range(tokens_per_s, speed_class)
+    span = span or speed_range(tokens_per_s, speed_class)
     if span is None:
         return f"~{tokens_per_s:.{digits}f} t/s (no data for this device class)"
     return f"~{tokens_per_s:.{digits}f} t/s ({span[0]:.{digits}f}-{span[1]:.{digits}f})"

@@ -335,7 +335,8 @@ def ram_setup_note(setup: RamSetup) -> str:
 def detect_profile(host: HostInfo | None = None, detection: GpuDetection | None = None) -> HardwareProfile:
     """This machine as a profile (``source="detected"``): its NVIDIA GPUs, or Apple silicon, or CPU-only.
 
-    Speed terms measured here by ``localai-tui gpus --calibrate`` come with it (``calibration``).
+    Speed terms measured here by ``localai-tui gpus --calibrate`` come with it (``calibration``), and
+    the correction this machine's bench runs teach (``speed_correction``).
     """
     from tui.core.hardware.speed_store import load_calibration, machine_fingerprint
 
@@ -343,8 +344,13 @@ def detect_profile(host: HostInfo | None = None, detection: GpuDetection | None 
     detection = detection or probe_nvidia_gpus()
     profile = _detected_profile(host, detection)
     fingerprint = machine_fingerprint(host.cpu_name, host.physical_cores, host.ram_bytes, profile.gpus)
-    return profile.with_changes(calibration=load_calibration(fingerprint),
-                                extra={**profile.extra, "fingerprint": fingerprint})
+    from tui.core.fit.cpu_amx import host_has_amx
+
+    profile = profile.with_changes(calibration=load_calibration(fingerprint),
+                                   extra={**profile.extra, "fingerprint": fingerprint, "cpu_amx": host_has_amx()})
+    from tui.core.fit.bench_feedback import with_bench_correction
+
+    return with_bench_correction(profile)
 
 
 def _detected_profile(host: HostInfo, detection: GpuDetection) -> HardwareProfile:

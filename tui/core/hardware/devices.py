@@ -92,6 +92,19 @@ class DeviceCalibration:
     layer_s: float
     threads: int = 0
     measured_at: str = ""
+    #: (ggml type, GB/s): the rate decode streamed weights of each probed type at. On a CPU with
+    #: few cores decode is bound by each type's dot-product kernel, not by RAM (this project's
+    #: 2-core Xeon: Q4_K 9.6, Q6_K 17, Q8_0 17, F16 25 GB/s), so one figure cannot serve every type.
+    type_gbps: tuple[tuple[str, float], ...] = ()
+
+    def rate_gbps(self, type_name: str, stand_in: dict[str, str]) -> float:
+        """GB/s for weights of ``type_name``: its own probe, else the probe of the type whose kernel
+        it shares (``stand_in``), else ``bandwidth_gbps``."""
+        rates = dict(self.type_gbps)
+        name = type_name.upper()
+        if name in rates:
+            return rates[name]
+        return rates.get(stand_in.get(name, ""), self.bandwidth_gbps)
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,11 @@ class HardwareProfile:
     ram_efficiency: float = 0.6
     boxes: tuple[RemoteBox, ...] = ()  # helper boxes; their devices lead ``gpus`` (llama.cpp's order)
     calibration: tuple[DeviceCalibration, ...] = ()  # measured on this machine; beats the class constants
+    #: measured/estimated decode speed over this machine's stored bench runs (``tui.core.fit.bench_feedback``):
+    #: the estimate's local device times are divided by it. 1.0 = no runs to learn from.
+    speed_correction: float = 1.0
+    speed_correction_runs: int = 0
+    speed_spread: tuple[float, float] | None = None  # (low, high) ratio band of those runs, when enough
 
     @property
     def is_cpu_only(self) -> bool:
@@ -140,6 +158,12 @@ class HardwareProfile:
     def efficiency_for(self, gpu: GpuSpec) -> float:
         """The fraction of ``gpu``'s peak bandwidth decode reaches (its own, else the profile's)."""
         return self.efficiency if gpu.efficiency is None else gpu.efficiency
+
+    @property
+    def calibration_stamp(self) -> str:
+        """When this machine's terms were measured (one stamp per device; "" when never): bench runs
+        made under other terms do not correct these."""
+        return ",".join(c.measured_at for c in self.calibration)
 
     def calibration_for(self, device: str) -> DeviceCalibration | None:
         """The measured terms of ``device`` ("CPU", "GPU0"...), if this machine was calibrated."""

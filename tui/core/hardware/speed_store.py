@@ -52,7 +52,7 @@ def save_calibration(fingerprint: str, devices: Sequence[DeviceCalibration]) -> 
     data = read_toml(path)
     machines = data.get("machine", [])
     machines = [m for m in machines if isinstance(m, dict) and m.get("fingerprint") != fingerprint]
-    machines.append({"fingerprint": fingerprint, "device": [asdict(d) for d in devices]})
+    machines.append({"fingerprint": fingerprint, "device": [_calibration_entry(d) for d in devices]})
     header = "# Measured by 'localai-tui gpus --calibrate' on each machine; the speed model uses them there.\n"
     return write_toml_atomically(path, {"machine": machines}, header)
 
@@ -74,10 +74,21 @@ def load_calibration(fingerprint: str) -> tuple[DeviceCalibration, ...]:
     return ()
 
 
+def _calibration_entry(device: DeviceCalibration) -> dict[str, Any]:
+    entry = asdict(device)
+    entry["type_gbps"] = dict(device.type_gbps)  # a TOML table: {Q4_K = 9.6, ...}
+    return entry
+
+
 def _calibration(entry: dict[str, Any]) -> DeviceCalibration:
+    rates = entry.get("type_gbps", {})
+    if not isinstance(rates, dict):
+        raise ValueError("type_gbps is not a table")
     out = DeviceCalibration(str(entry["device"]), float(entry["bandwidth_gbps"]), float(entry["token_s"]),
-                            float(entry["layer_s"]), int(entry.get("threads", 0)), str(entry.get("measured_at", "")))
-    if not (out.bandwidth_gbps > 0 and out.token_s >= 0 and out.layer_s >= 0):
+                            float(entry["layer_s"]), int(entry.get("threads", 0)), str(entry.get("measured_at", "")),
+                            tuple((str(k).upper(), float(v)) for k, v in rates.items()))
+    if not (out.bandwidth_gbps > 0 and out.token_s >= 0 and out.layer_s >= 0
+            and all(v > 0 for _, v in out.type_gbps)):
         raise ValueError("implausible calibration")
     return out
 
@@ -96,6 +107,10 @@ class BenchRecord:
     tg_tokens_per_s: float | None
     pp_tokens_per_s: float | None
     measured_at: str
+    #: the speed model's tg estimate for the same model, settings and depth when the run was made,
+    #: with the calibration then in force and no bench correction (``tui.core.fit.bench_feedback``)
+    est_tokens_per_s: float | None = None
+    calibrated_at: str = ""  # ``measured_at`` of that calibration ("" when the machine was not calibrated)
 
 
 def model_key(file_name: str, size_bytes: int, file_type: int | None) -> str:
@@ -115,19 +130,28 @@ def record_bench(record: BenchRecord) -> Path:
     return path
 
 
-def latest_bench(fingerprint: str, key: str) -> BenchRecord | None:
-    """The most recent run of model ``key`` on the machine ``fingerprint`` that measured tg."""
+def bench_records(fingerprint: str) -> list[BenchRecord]:
+    """Every readable run the machine ``fingerprint`` stored, oldest first (bad lines are skipped)."""
     try:
         lines = bench_path().read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
-        return None
-    for line in reversed(lines):
+        return []
+    records = []
+    for line in lines:
         try:
             entry = json.loads(line)
             record = BenchRecord(**entry)
         except (ValueError, TypeError):
             continue
-        if record.fingerprint == fingerprint and record.model_key == key and record.tg_tokens_per_s:
+        if record.fingerprint == fingerprint:
+            records.append(record)
+    return records
+
+
+def latest_bench(fingerprint: str, key: str) -> BenchRecord | None:
+    """The most recent run of model ``key`` on the machine ``fingerprint`` that measured tg."""
+    for record in reversed(bench_records(fingerprint)):
+        if record.model_key == key and record.tg_tokens_per_s:
             return record
     return None
 

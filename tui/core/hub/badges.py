@@ -44,6 +44,10 @@ class FitBadge:
     n_ctx: int  # tokens of context the verdict is for
     profile_name: str
     detail: str = ""  # what partial offloading takes ("20 of 33 layers on the GPU (-ngl 20)")
+    # prompt processing for ``prompt_tokens`` tokens (fit's est_prompt_tokens_per_s / est_ttft_s), when it runs
+    prompt_tokens_per_s: float | None = None
+    ttft_s: float | None = None  # seconds to the first token of a reply to that prompt
+    prompt_tokens: int = 0
 
     def short_text(self) -> str:
         """``fits ~42 t/s`` (a trailing * marks an estimate from the file size)."""
@@ -55,8 +59,17 @@ class FitBadge:
         return (f"{self.profile_name}, {self.n_ctx:,} tokens of context; partial = part in system RAM; "
                 "* = estimated from the file size (--headers reads each label's header)")
 
+    def ttft_text(self) -> str:
+        """``1.2 s`` / ``340 ms``: time to the first token of a ``prompt_tokens`` prompt, or "-"."""
+        if not self.ttft_s:
+            return "-"
+        return f"{self.ttft_s * 1e3:.0f} ms" if self.ttft_s < 1 else f"{self.ttft_s:.1f} s"
+
     def to_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict.short, "tokens_per_s": round(self.tokens_per_s, 1) if self.tokens_per_s else None,
+                "est_prompt_tokens_per_s": round(self.prompt_tokens_per_s, 1) if self.prompt_tokens_per_s else None,
+                "est_ttft_s": round(self.ttft_s, 3) if self.ttft_s else None,
+                "prompt_tokens": self.prompt_tokens or None,
                 "source": self.source, "n_ctx": self.n_ctx, "profile": self.profile_name, "detail": self.detail}
 
 
@@ -159,7 +172,8 @@ def badge_for(group: QuantGroup, anatomy: ModelAnatomy, profile: HardwareProfile
             estimate, verdict, detail = adjusted.estimate, Verdict.PARTIAL, "; ".join(adjusted.changes)
     if not verdict.runs:
         return FitBadge(group.name, Verdict.NO_FIT, None, source, estimate.n_ctx, profile.name)
-    return FitBadge(group.name, verdict, _tokens_per_s(estimate), source, estimate.n_ctx, profile.name, detail)
+    return FitBadge(group.name, verdict, _tokens_per_s(estimate), source, estimate.n_ctx, profile.name, detail,
+                    estimate.est_prompt_tokens_per_s or None, estimate.est_ttft_s or None, estimate.prompt_tokens)
 
 
 def _tokens_per_s(estimate: Any) -> float | None:

@@ -95,6 +95,17 @@ def plot_columns(points: list[Any]) -> list[PlotColumn]:
     return columns
 
 
+def depth_plot_columns(points: list[Any], placement: Any) -> list[PlotColumn]:
+    """Depth points (``tui.core.advisor.sweep.DepthPoint``) as the plot's columns: one placement, so one
+    colour (green as placed, yellow with part in system RAM, red where it does not fit)."""
+    estimate = placement.estimate
+    offloaded = bool(estimate.gpu_devices) and (estimate.n_gpu_layers < estimate.n_layers_total
+                                                or placement.n_cpu_moe > 0 or placement.all_experts_on_cpu)
+    state = Verdict.NO_FIT if not placement.fits else Verdict.PARTIAL if offloaded else Verdict.FITS
+    return [PlotColumn(format_context(p.depth) if p.depth else "0", p.tokens_per_s if placement.fits else 0.0,
+                       placement.gpu_bytes, placement.host_bytes, state, bool(estimate.gpu_devices)) for p in points]
+
+
 def error_text(error: Exception) -> Text:
     """``error: <why>  (r retries)``: a failed worker's status line."""
     return Text.assemble(("error: ", "bold red"), str(error), ("  (r retries)", "dim"))

@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Static, TabPane
 
 from tui.core.fit.verdict import Verdict
+from tui.core.hardware.measured import measured_text
+from tui.core.safe_text import one_line
 from tui.messages import Outcome, deliver
 from tui.screens.advisor.cells import (
     TAB_IDS,
@@ -93,7 +95,8 @@ class ComparePane(TabPane):
     def _compare(self, model: Any, profile: Any, settings: Any) -> None:
         from tui.advisor_services import boxes_like, compare_for
 
-        deliver(self, self.Compared, lambda: (model, compare_for(model.anatomy, boxes_like(profile), settings)))
+        name = str(model.local_path or model.filename or "") or None
+        deliver(self, self.Compared, lambda: (model, compare_for(model.anatomy, boxes_like(profile), settings, name)))
 
     @on(Compared)
     def _compared(self, event: Compared) -> None:
@@ -127,7 +130,12 @@ class ComparePane(TabPane):
             if wide:
                 cells.append(Text(hardware_cell(result.box.profile), "dim"))
             table.add_row(*cells, key=str(index))
-        self.query_one("#advisor-compare-note", Static).update(comparison_note(model.anatomy, results))
+        note = comparison_note(model.anatomy, results)
+        for result in results:  # measured beats estimated: this machine's bench run of the model
+            if result.measured is not None:
+                note = Text.assemble(note, "\n", (f"{one_line(result.box.title)}: {measured_text(result.measured)}",
+                                                  "bold green"))
+        self.query_one("#advisor-compare-note", Static).update(note)
         settings = results[0].placement.settings if results and results[0].placement else self.app.settings
         self._status(Text.assemble(
             (model.title, "bold"),

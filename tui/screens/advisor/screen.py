@@ -36,6 +36,8 @@ class AdvisorScreen(AppScreen):
         Binding("c", "cycle_context", "Context", id="advisor-context",
                 tooltip="The context the ranking sizes for (default: 4k, or the model's if less, as recommend)"),
         Binding("r", "refresh", "Refresh", id="advisor-refresh"),
+        Binding("d", "toggle_depth", "Speed by depth", id="advisor-depth", show=False,
+                tooltip="Sweep: decode tokens/s as the cache fills (depth 0 to the context), or by context"),
         Binding("escape", "leave_search", "Results", id="advisor-leave-search", show=False),
     ]
 
@@ -107,13 +109,17 @@ class AdvisorScreen(AppScreen):
     def action_cycle_context(self) -> None:
         self.query_one(RecommendPane).cycle_context()
 
+    def action_toggle_depth(self) -> None:
+        self.action_show_tab("sweep")
+        self.query_one(SweepPane).toggle_depth()
+
     def action_refresh(self) -> None:
         self._inputs_changed(force=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_search":
             return self.focused is self.query_one("#advisor-search", Input)
-        if action in ("show_tab", "cycle_min_speed", "cycle_context", "refresh", "focus_search"):
+        if action in ("show_tab", "cycle_min_speed", "cycle_context", "refresh", "focus_search", "toggle_depth"):
             return not isinstance(self.focused, Input)  # typed letters and digits go into the search box
         return True
 
