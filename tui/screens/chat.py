@@ -130,6 +130,15 @@ class ChatScreen(AppScreen):
             self._read_model(spec)
 
     def _load_engine(self, path: Any, settings: Any, **options: Any) -> Any:
+        """Threads not chosen in the settings: one core is left to this UI on a small box."""
+        from tui.core.fit.settings import LlamaSettings
+
+        if isinstance(settings, LlamaSettings) and settings.n_threads is None:
+            from dataclasses import replace
+
+            from tui.core.engine.params import interactive_thread_count
+
+            settings = replace(settings, n_threads=interactive_thread_count())
         return self.app.services.load_engine(path, settings, **options)
 
     def _context_use(self) -> tuple[int, int] | None:
