@@ -144,6 +144,21 @@ class Services:
             raise EngineError("benchmark cancelled")
         return results, store_bench_run(str(path), used, results) is not None
 
+    def estimated_tokens_per_s(self, path: str | Path, settings: LlamaSettings) -> float | None:
+        """The fit's decode estimate for the local model at ``path`` on this machine (where the chat
+        runs, whatever profile is being browsed), or None when it cannot be had. Reads the header and
+        may probe NVML: call from a worker."""
+        from tui.core.errors import LocalAIError
+        from tui.core.fit.estimate import estimate_fit
+        from tui.core.gguf.anatomy import load_anatomy
+
+        try:
+            anatomy = load_anatomy(Path(path))
+            estimate = estimate_fit(anatomy, self.detect_profile(), settings)
+        except (LocalAIError, OSError, ValueError):
+            return None
+        return estimate.est_tokens_per_s or None
+
     def with_bench_correction(self, profile: HardwareProfile) -> HardwareProfile:
         """``profile`` with what this machine's stored bench runs teach its speed estimate (this
         machine only; reads the runs file: call from a worker)."""

@@ -130,7 +130,8 @@ class ChatScreen(AppScreen):
             self._read_model(spec)
 
     def _load_engine(self, path: Any, settings: Any, **options: Any) -> Any:
-        """Threads not chosen in the settings: one core is left to this UI on a small box."""
+        """Threads not chosen in the settings: one core is left to this UI on a small box when the
+        model decodes fast (``interactive_thread_count``). Runs in the load worker."""
         from tui.core.fit.settings import LlamaSettings
 
         if isinstance(settings, LlamaSettings) and settings.n_threads is None:
@@ -138,7 +139,8 @@ class ChatScreen(AppScreen):
 
             from tui.core.engine.params import interactive_thread_count
 
-            settings = replace(settings, n_threads=interactive_thread_count())
+            settings = replace(settings, n_threads=interactive_thread_count(
+                est_tokens_per_s=self.app.services.estimated_tokens_per_s(path, settings)))
         return self.app.services.load_engine(path, settings, **options)
 
     def _context_use(self) -> tuple[int, int] | None:

@@ -60,20 +60,28 @@ def default_thread_count() -> int:
     return max(1, min(physical, allowed))
 
 
-#: Up to this many cores, an interactive app leaves one of them to its UI thread and the terminal.
+#: Up to this many cores, an interactive app may leave one of them to its UI thread and the terminal.
 FEW_CORES = 4
+#: ...but only for a model that decodes at least this fast (estimated tokens/s with every core):
+#: there a token takes a few ms or less, so a preempted decode thread (the UI's layout, a terminal
+#: redraw: a few ms each) stalls many tokens, while a spare core is worth little. Slower models
+#: keep every core: on this project's 2-core box a sparse 8B Q4_K_M decodes 2.86 t/s with 2
+#: threads and 1.45 with 1, a 0.5B-class 28.2 and 19.1 (bench tg16), where in the chat (tmux,
+#: a 2048-token reply) stories260K showed ~220 t/s with 2 threads and ~660 with 1.
+FAST_DECODE_TOKENS_PER_S = 100.0
 
 
-def interactive_thread_count(cores: int | None = None) -> int:
-    """Threads for an engine that streams into a live UI: ``default_thread_count`` less one on a small box.
+def interactive_thread_count(cores: int | None = None, est_tokens_per_s: float | None = None) -> int:
+    """Threads for an engine that streams into a live UI: ``default_thread_count``, less one on a
+    small box when the model decodes fast enough that the UI's interruptions cost more than a core.
 
-    llama.cpp's decode threads meet at a barrier after every op; when the UI thread (layout, drawing)
-    or the terminal emulator takes one of the cores they run on, all of them wait. Measured on a
-    2-core box with stories260K in tmux (the TUI's chat, a 2048-token reply): 2 threads showed ~220 t/s,
-    1 thread ~660 t/s, against ~800 t/s for the engine alone with nothing drawn.
+    llama.cpp's decode threads meet at a barrier after every op; when the UI thread or the terminal
+    emulator takes one of the cores they run on, all of them wait. ``est_tokens_per_s``: the fit's
+    decode estimate with every core (None: unknown, every core is used).
     """
     cores = default_thread_count() if cores is None else cores
-    return max(1, cores - 1) if cores <= FEW_CORES else cores
+    fast = est_tokens_per_s is not None and est_tokens_per_s >= FAST_DECODE_TOKENS_PER_S
+    return max(1, cores - 1) if cores <= FEW_CORES and fast else cores
 
 
 def tensor_buft_override_array(rules: tuple[TensorOverride, ...]) -> tuple[Any, list[object]]:
